@@ -1,0 +1,15 @@
+/** HTTP status codes by name (the subset mkserver uses; see @std/http). */
+export declare const STATUS_CODE: {
+  readonly OK: 200;
+  readonly NoContent: 204;
+  readonly BadRequest: 400;
+  readonly Unauthorized: 401;
+  readonly NotFound: 404;
+  readonly MethodNotAllowed: 405;
+  readonly Conflict: 409;
+  readonly Gone: 410;
+  readonly InternalServerError: 500;
+  readonly ServiceUnavailable: 503;
+};
+/** Status texts by code. */
+export declare const STATUS_TEXT: Readonly<Record<number, string>>;

@@ -1,0 +1,391 @@
+/**
+ * The synchronous core of the streaming EBML parser.
+ *
+ * @module
+ */
+
+import { EbmlSyntaxError } from "./ebml_syntax_error.ts";
+import { type EbmlSchema, formatId, MATROSKA_SCHEMA } from "./ids.ts";
+import { measureVintLength, UNKNOWN_SIZE } from "./vint.ts";
+
+/** A master element begins; its children follow until the matching `end`. */
+export interface EbmlStartEvent {
+  type: "start";
+  id: number;
+  /** Absolute offset of the element's first ID byte. */
+  offset: number;
+  /** Bytes of ID and size. */
+  headerSize: number;
+  /** Payload size, or `UNKNOWN_SIZE` (-1). */
+  size: number;
+}
+
+/** A master element ends (at its size, or where RFC 8794 section 6.2 ends an unknown size). */
+export interface EbmlEndEvent {
+  type: "end";
+  id: number;
+  /** Absolute offset just past the element's last byte. */
+  offset: number;
+}
+
+/** A whole element that is not walked: `data` is its payload, a view into the input where possible. */
+export interface EbmlElementEvent {
+  type: "element";
+  id: number;
+  /** Absolute offset of the element's first ID byte. */
+  offset: number;
+  /** Bytes of ID and size. */
+  headerSize: number;
+  /** The payload: a `subarray` of an input chunk, or one new array when it spanned chunks. */
+  data: Uint8Array;
+}
+
+/** What the parser reports. */
+export type EbmlEvent = EbmlStartEvent | EbmlEndEvent | EbmlElementEvent;
+
+/** Options of `EbmlReader` and `EbmlParser`. */
+export interface EbmlReaderOptions {
+  /** Which elements to walk, deliver or skip. Default: `MATROSKA_SCHEMA`. */
+  schema?: EbmlSchema;
+  /**
+   * Largest element payload the parser will buffer, in bytes (default 64 MiB). A larger one is
+   * refused with `RangeError`: an absurd size must not make memory grow.
+   */
+  maxElementSize?: number;
+}
+
+/** Default cap on a buffered element's payload. */
+export const DEFAULT_MAX_ELEMENT_SIZE: number = 64 * 1024 * 1024;
+
+/** The longest element header: a 4-byte ID (Matroska's EBMLMaxIDLength) and an 8-byte size. */
+const MAX_HEADER = 12;
+
+const HEADER = 0;
+const BUFFER = 1;
+const SKIP = 2;
+
+interface Frame {
+  id: number;
+  level: number;
+  /** Absolute offset where this master must end: its own end, or its parent's for unknown size. */
+  bound: number;
+  /** Whether its size is unknown (RFC 8794 section 6.2). */
+  unknown: boolean;
+}
+
+/**
+ * Parses EBML incrementally: `push` chunks split anywhere, get events through a callback, in
+ * order and synchronously. Pending input is never re-concatenated: a header that spans chunks is
+ * gathered in a 12-byte scratch array, a payload that spans chunks is copied once into an array
+ * of its exact size, and everything else is delivered as `subarray` views of the chunks, which
+ * must therefore not be modified after they are pushed.
+ *
+ * @example
+ * ```ts
+ * import { EbmlReader } from "./ebml_reader.ts";
+ * const reader = new EbmlReader();
+ * const events: string[] = [];
+ * // A Void element (0xEC) of 2 bytes is skipped; an EBML header of size 0 is delivered.
+ * reader.push(new Uint8Array([0x1A, 0x45, 0xDF, 0xA3, 0x80, 0xEC, 0x82, 0, 0]), (e) => events.push(e.type));
+ * reader.end(() => {});
+ * console.log(events); // ["element"]
+ * ```
+ */
+export class EbmlReader {
+  #schema: EbmlSchema;
+  #max: number;
+  #pos = 0;
+  #stack: Frame[] = [];
+  #mode = HEADER;
+  #head = new Uint8Array(MAX_HEADER);
+  #headLen = 0;
+  #id = 0;
+  #size = 0;
+  #headerSize = 0;
+  #elementOffset = 0;
+  #buf: Uint8Array | undefined;
+  #fill = 0;
+  #skipLeft = 0;
+
+  constructor(options: EbmlReaderOptions = {}) {
+    this.#schema = options.schema ?? MATROSKA_SCHEMA;
+    const max = options.maxElementSize ?? DEFAULT_MAX_ELEMENT_SIZE;
+    if (!Number.isSafeInteger(max) || max < 0) {
+      throw new TypeError(`Invalid maxElementSize: ${max}`);
+    }
+    this.#max = max;
+  }
+
+  /** Absolute offset of the next byte the reader expects. */
+  get offset(): number {
+    return this.#pos;
+  }
+
+  /** Number of master elements currently open. */
+  get depth(): number {
+    return this.#stack.length;
+  }
+
+  /**
+   * Parses `chunk`, calling `emit` for every event it completes.
+   *
+   * @throws {EbmlSyntaxError} on malformed input (the reader must not be used again)
+   * @throws {RangeError} when an element to buffer exceeds `maxElementSize`
+   */
+  push(chunk: Uint8Array, emit: (event: EbmlEvent) => void): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.#mode === SKIP) {
+        const take = Math.min(this.#skipLeft, n - i);
+        i += take;
+        this.#pos += take;
+        this.#skipLeft -= take;
+        if (this.#skipLeft === 0) {
+          this.#mode = HEADER;
+          this.#closeFinished(emit);
+        }
+      } else if (this.#mode === BUFFER) {
+        const buf = this.#buf!;
+        const take = Math.min(buf.length - this.#fill, n - i);
+        buf.set(chunk.subarray(i, i + take), this.#fill);
+        this.#fill += take;
+        i += take;
+        this.#pos += take;
+        if (this.#fill === buf.length) {
+          this.#buf = undefined;
+          this.#mode = HEADER;
+          this.#emitElement(buf, emit);
+        }
+      } else if (this.#headLen === 0) {
+        const length = this.#readHeader(chunk, i, n, this.#pos);
+        if (length === 0) {
+          // Fewer than a whole header left: keep those few bytes in the scratch array.
+          this.#head.set(chunk.subarray(i, n));
+          this.#headLen = n - i;
+          this.#pos += n - i;
+          i = n;
+        } else {
+          i += length;
+          this.#pos += length;
+          i = this.#onHeader(chunk, i, emit);
+        }
+      } else {
+        const have = this.#headLen;
+        const take = Math.min(MAX_HEADER - have, n - i);
+        this.#head.set(chunk.subarray(i, i + take), have);
+        const length = this.#readHeader(
+          this.#head,
+          0,
+          have + take,
+          this.#pos - have,
+        );
+        if (length === 0) {
+          this.#headLen += take;
+          this.#pos += take;
+          i += take;
+        } else {
+          const used = length - have;
+          this.#headLen = 0;
+          i += used;
+          this.#pos += used;
+          i = this.#onHeader(chunk, i, emit);
+        }
+      }
+    }
+  }
+
+  /**
+   * Ends the input: closes open unknown-size masters (emitting `end`).
+   *
+   * @throws {EbmlSyntaxError} when the input stops inside an element (truncated input)
+   */
+  end(emit: (event: EbmlEvent) => void): void {
+    if (this.#mode !== HEADER) {
+      const got = this.#mode === BUFFER
+        ? this.#fill
+        : this.#size - this.#skipLeft;
+      throw new EbmlSyntaxError(
+        `Input ends inside element ${
+          formatId(this.#id)
+        }: ${got} of ${this.#size} payload bytes received`,
+        this.#elementOffset,
+      );
+    }
+    if (this.#headLen > 0) {
+      throw new EbmlSyntaxError(
+        `Input ends inside an element header: ${this.#headLen} bytes received`,
+        this.#pos - this.#headLen,
+      );
+    }
+    while (this.#stack.length > 0) {
+      const frame = this.#stack[this.#stack.length - 1];
+      if (!frame.unknown || frame.bound !== Infinity) {
+        throw new EbmlSyntaxError(
+          `Input ends inside element ${formatId(frame.id)}: ${
+            frame.bound - this.#pos
+          } bytes missing`,
+          this.#pos,
+        );
+      }
+      this.#stack.pop();
+      emit({ type: "end", id: frame.id, offset: this.#pos });
+    }
+  }
+
+  /** Reads an element header at `bytes[start]`: its length, or 0 when `end` comes first. */
+  #readHeader(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    absolute: number,
+  ): number {
+    const first = bytes[start];
+    const idLength = measureVintLength(first);
+    if (idLength === 0) {
+      throw new EbmlSyntaxError(
+        "Invalid element ID: first byte is 0x00",
+        absolute,
+      );
+    }
+    if (idLength > 4) {
+      throw new EbmlSyntaxError(
+        `Invalid element ID: ${idLength} bytes long, Matroska allows at most 4`,
+        absolute,
+      );
+    }
+    if (start + idLength >= end) return 0;
+    let id = first;
+    for (let k = 1; k < idLength; k++) id = id * 256 + bytes[start + k];
+    const sizeStart = start + idLength;
+    const sizeFirst = bytes[sizeStart];
+    const sizeLength = measureVintLength(sizeFirst);
+    if (sizeLength === 0) {
+      throw new EbmlSyntaxError(
+        `Invalid size of element ${formatId(id)}: first byte is 0x00`,
+        absolute + idLength,
+      );
+    }
+    if (sizeStart + sizeLength > end) return 0;
+    const mask = 0xff >> sizeLength;
+    let size = sizeFirst & mask;
+    let allOnes = size === mask;
+    for (let k = 1; k < sizeLength; k++) {
+      const b = bytes[sizeStart + k];
+      if (b !== 0xff) allOnes = false;
+      size = size * 256 + b;
+    }
+    this.#id = id;
+    this.#size = allOnes ? UNKNOWN_SIZE : size;
+    this.#headerSize = idLength + sizeLength;
+    this.#elementOffset = absolute;
+    return idLength + sizeLength;
+  }
+
+  /** Acts on the header just read; `i` is the payload's index in `chunk`. Returns the new index. */
+  #onHeader(
+    chunk: Uint8Array,
+    i: number,
+    emit: (event: EbmlEvent) => void,
+  ): number {
+    const id = this.#id;
+    const size = this.#size;
+    const offset = this.#elementOffset;
+    const headerSize = this.#headerSize;
+    const spec = this.#schema.get(id);
+    const stack = this.#stack;
+    if (spec !== undefined) {
+      // RFC 8794 section 6.2: an unknown-size element ends where an element that is not its
+      // descendant begins, i.e. one of its own level or above.
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (!top.unknown || top.level < spec.level) break;
+        stack.pop();
+        emit({ type: "end", id: top.id, offset });
+      }
+    }
+    const parent = stack[stack.length - 1];
+    const parentBound = parent?.bound ?? Infinity;
+    if (size !== UNKNOWN_SIZE && offset + headerSize + size > parentBound) {
+      throw new EbmlSyntaxError(
+        `Element ${formatId(id)} of ${size} bytes overruns its parent ${
+          formatId(parent!.id)
+        }`,
+        offset,
+      );
+    }
+    const kind = spec?.kind ?? "skip";
+    if (kind === "master") {
+      emit({ type: "start", id, offset, headerSize, size });
+      const bound = size === UNKNOWN_SIZE
+        ? parentBound
+        : offset + headerSize + size;
+      stack.push({
+        id,
+        level: spec!.level,
+        bound,
+        unknown: size === UNKNOWN_SIZE,
+      });
+      this.#closeFinished(emit);
+      return i;
+    }
+    if (size === UNKNOWN_SIZE) {
+      throw new EbmlSyntaxError(
+        `Element ${
+          formatId(id)
+        } has an unknown size, which only Segment and Cluster may have`,
+        offset,
+      );
+    }
+    if (kind === "skip") {
+      if (size > 0) {
+        this.#mode = SKIP;
+        this.#skipLeft = size;
+      } else {
+        this.#closeFinished(emit);
+      }
+      return i;
+    }
+    if (size > this.#max) {
+      throw new RangeError(
+        `Element ${
+          formatId(id)
+        } at byte ${offset} is too large to buffer: ${size} bytes exceeds the cap of ${this.#max}`,
+      );
+    }
+    const available = chunk.length - i;
+    if (available >= size) {
+      this.#pos += size;
+      this.#emitElement(chunk.subarray(i, i + size), emit);
+      return i + size;
+    }
+    // The payload spans chunks: one array of its exact size, filled as chunks arrive.
+    const buf = new Uint8Array(size);
+    buf.set(chunk.subarray(i));
+    this.#buf = buf;
+    this.#fill = available;
+    this.#pos += available;
+    this.#mode = BUFFER;
+    return chunk.length;
+  }
+
+  #emitElement(data: Uint8Array, emit: (event: EbmlEvent) => void): void {
+    emit({
+      type: "element",
+      id: this.#id,
+      offset: this.#elementOffset,
+      headerSize: this.#headerSize,
+      data,
+    });
+    this.#closeFinished(emit);
+  }
+
+  /** Emits `end` for every master whose bound has been reached. */
+  #closeFinished(emit: (event: EbmlEvent) => void): void {
+    const stack = this.#stack;
+    while (stack.length > 0 && stack[stack.length - 1].bound <= this.#pos) {
+      const frame = stack.pop()!;
+      emit({ type: "end", id: frame.id, offset: this.#pos });
+    }
+  }
+}

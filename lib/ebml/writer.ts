@@ -1,0 +1,101 @@
+/**
+ * Writing EBML: element IDs, sizes, unsigned integers and headers, as small new arrays placed
+ * beside views of existing payloads.
+ *
+ * @module
+ */
+
+import { measureVint, writeUnknownSize, writeVintInto } from "./vint.ts";
+
+/** Width in bytes of an element ID kept with its marker bits. */
+export function measureId(id: number): number {
+  if (id >= 0x10000000) return 4;
+  if (id >= 0x200000) return 3;
+  if (id >= 0x4000) return 2;
+  if (id >= 0x80) return 1;
+  throw new RangeError(`Invalid element ID: 0x${id.toString(16)}`);
+}
+
+/** Writes an element ID into `target` at `offset`; returns its width. */
+export function writeIdInto(
+  target: Uint8Array,
+  offset: number,
+  id: number,
+): number {
+  const length = measureId(id);
+  for (let i = length - 1, v = id; i >= 0; i--, v = Math.floor(v / 256)) {
+    target[offset + i] = v & 0xff;
+  }
+  return length;
+}
+
+/** Encodes an element ID. */
+export function writeId(id: number): Uint8Array {
+  const out = new Uint8Array(measureId(id));
+  writeIdInto(out, 0, id);
+  return out;
+}
+
+/**
+ * Encodes an element header (ID and size) for a payload of `size` bytes, with the size at
+ * `sizeLength` bytes (default: the smallest that fits).
+ */
+export function writeElementHeader(
+  id: number,
+  size: number,
+  sizeLength?: number,
+): Uint8Array {
+  const width = sizeLength ?? measureVint(size);
+  const out = new Uint8Array(measureId(id) + width);
+  const n = writeIdInto(out, 0, id);
+  writeVintInto(out, n, size, width);
+  return out;
+}
+
+/** Encodes a master element header of unknown size (8-byte size `01 FF FF FF FF FF FF FF`). */
+export function writeUnknownSizeHeader(id: number): Uint8Array {
+  const idBytes = writeId(id);
+  const out = new Uint8Array(idBytes.length + 8);
+  out.set(idBytes);
+  out.set(writeUnknownSize(8), idBytes.length);
+  return out;
+}
+
+/** Encodes an unsigned integer element in the fewest bytes (zero takes one byte). */
+export function writeUintElement(id: number, value: number): Uint8Array {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`Cannot encode unsigned integer: ${value}`);
+  }
+  let length = 1;
+  while (length < 8 && value >= 2 ** (8 * length)) length++;
+  const idLength = measureId(id);
+  const out = new Uint8Array(idLength + 1 + length);
+  writeIdInto(out, 0, id);
+  out[idLength] = 0x80 | length;
+  for (let i = length - 1, v = value; i >= 0; i--, v = Math.floor(v / 256)) {
+    out[idLength + 1 + i] = v % 256;
+  }
+  return out;
+}
+
+/** Encodes a whole element: a new header followed by a copy of `payload`. For small elements. */
+export function writeElement(id: number, payload: Uint8Array): Uint8Array {
+  const header = writeElementHeader(id, payload.length);
+  const out = new Uint8Array(header.length + payload.length);
+  out.set(header);
+  out.set(payload, header.length);
+  return out;
+}
+
+/** Joins arrays into one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

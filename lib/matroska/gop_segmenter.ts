@@ -1,0 +1,189 @@
+/**
+ * Re-clustering at keyframes: every GOP starts a new Cluster.
+ *
+ * @module
+ */
+
+import { ID } from "../ebml/ids.ts";
+import { measureVint, writeVintInto } from "../ebml/vint.ts";
+import {
+  writeElementHeader,
+  writeIdInto,
+  writeUintElement,
+} from "../ebml/writer.ts";
+import type { Block } from "./block.ts";
+import type { LiveHeader } from "./live_header.ts";
+
+/** A Cluster written by the segmenter: new header arrays beside views of the source's payloads. */
+export interface OutputCluster {
+  /** The Cluster's Timestamp, in TimestampScale units. */
+  time: number;
+  /** Whether it begins a GOP: its first block is a keyframe of the primary video track. */
+  keyframe: boolean;
+  /** The Cluster's bytes, in order: small new arrays and `subarray` views of the input. */
+  parts: Uint8Array[];
+  /** Total length of `parts`. */
+  byteLength: number;
+  /** Number of blocks in it. */
+  blocks: number;
+}
+
+/** Options of `GopSegmenter`. */
+export interface GopSegmenterOptions {
+  /**
+   * Longest Cluster in milliseconds (default 1000): the GOP in progress reaches viewers at least
+   * this often, so a long GOP never means a long wait.
+   */
+  maxClusterDuration?: number;
+}
+
+/** Relative block times are signed 16-bit (RFC 9559, section 10.1). */
+const INT16_MIN = -0x8000;
+const INT16_MAX = 0x7fff;
+
+/**
+ * Cuts the block sequence into Clusters: a new Cluster (and GOP) at every keyframe of the
+ * first video track (for audio-only streams, about every `maxClusterDuration`), another when a
+ * Cluster reaches `maxClusterDuration`, and another before a relative time would overflow int16.
+ * Blocks before the first keyframe are dropped, so the output starts on one.
+ *
+ * Each Cluster is written as small new arrays (Cluster ID and size, Timestamp, block headers
+ * with rewritten relative times) beside `subarray` views of the original frame data: payload
+ * bytes pass through untouched.
+ *
+ * @example
+ * ```ts ignore
+ * const segmenter = new GopSegmenter(header);
+ * for (const block of blocks) {
+ *   const cluster = segmenter.push(block);
+ *   if (cluster) ring.append(cluster);
+ * }
+ * const last = segmenter.flush();
+ * ```
+ */
+export class GopSegmenter {
+  #primary: number | undefined;
+  #maxDuration: number;
+  #started = false;
+  #dropped = 0;
+  #time = 0;
+  #keyframe = false;
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  #blocks = 0;
+
+  constructor(
+    header: Pick<LiveHeader, "tracks" | "timestampScale">,
+    options: GopSegmenterOptions = {},
+  ) {
+    const ms = options.maxClusterDuration ?? 1000;
+    if (!(ms > 0)) throw new TypeError(`Invalid maxClusterDuration: ${ms}`);
+    this.#primary = header.tracks.find((t) => t.kind === "video")?.number;
+    this.#maxDuration = Math.max(
+      1,
+      Math.round((ms * 1e6) / header.timestampScale),
+    );
+  }
+
+  /** Blocks dropped because they came before the first keyframe. */
+  get droppedBlocks(): number {
+    return this.#dropped;
+  }
+
+  /** The primary video track's number, or `undefined` for an audio-only stream. */
+  get primaryTrack(): number | undefined {
+    return this.#primary;
+  }
+
+  /** Adds a block; returns the Cluster it completed, if it cut one. */
+  push(block: Block): OutputCluster | undefined {
+    const open = this.#blocks > 0;
+    const elapsed = block.time - this.#time;
+    const gopStart = this.#primary === undefined
+      ? !open || elapsed >= this.#maxDuration
+      : block.track === this.#primary && block.keyframe;
+    if (!this.#started) {
+      if (!gopStart) {
+        this.#dropped++;
+        return undefined;
+      }
+      this.#started = true;
+    }
+    let done: OutputCluster | undefined;
+    if (
+      open &&
+      (gopStart || elapsed >= this.#maxDuration || elapsed > INT16_MAX ||
+        elapsed < INT16_MIN)
+    ) {
+      done = this.#cut();
+    }
+    if (this.#blocks === 0) {
+      this.#time = Math.max(0, block.time);
+      this.#keyframe = gopStart;
+    }
+    const relative = block.time - this.#time;
+    if (relative < INT16_MIN) {
+      this.#dropped++; // a negative absolute time no Cluster Timestamp can reach
+      return done;
+    }
+    this.#write(block, relative);
+    return done;
+  }
+
+  /** Cuts the open Cluster, if any (at the end of the stream). */
+  flush(): OutputCluster | undefined {
+    return this.#blocks > 0 ? this.#cut() : undefined;
+  }
+
+  #write(block: Block, relative: number): void {
+    const trackLength = measureVint(block.track);
+    const blockSize = trackLength + 3 + block.frames.length;
+    let header: Uint8Array;
+    let at: number;
+    if (block.group) {
+      let extraSize = 0;
+      for (const e of block.extra) extraSize += e.length;
+      const innerSize = 1 + measureVint(blockSize) + blockSize + extraSize;
+      const groupLength = 1 + measureVint(innerSize);
+      header = new Uint8Array(
+        groupLength + 1 + measureVint(blockSize) + trackLength + 3,
+      );
+      at = writeIdInto(header, 0, ID.BlockGroup);
+      at += writeVintInto(header, at, innerSize);
+      at += writeIdInto(header, at, ID.Block);
+      at += writeVintInto(header, at, blockSize);
+      this.#size += groupLength + innerSize;
+    } else {
+      const sizeLength = measureVint(blockSize);
+      header = new Uint8Array(1 + sizeLength + trackLength + 3);
+      at = writeIdInto(header, 0, ID.SimpleBlock);
+      at += writeVintInto(header, at, blockSize, sizeLength);
+      this.#size += 1 + sizeLength + blockSize;
+    }
+    at += writeVintInto(header, at, block.track, trackLength);
+    header[at] = (relative >> 8) & 0xff;
+    header[at + 1] = relative & 0xff;
+    header[at + 2] = block.flags;
+    this.#parts.push(header, block.frames);
+    if (block.group) this.#parts.push(...block.extra);
+    this.#blocks++;
+  }
+
+  #cut(): OutputCluster {
+    const timestamp = writeUintElement(ID.Timestamp, this.#time);
+    const payload = timestamp.length + this.#size;
+    const head = writeElementHeader(ID.Cluster, payload);
+    const parts = [head, timestamp, ...this.#parts];
+    const cluster: OutputCluster = {
+      time: this.#time,
+      keyframe: this.#keyframe,
+      parts,
+      byteLength: head.length + payload,
+      blocks: this.#blocks,
+    };
+    this.#parts = [];
+    this.#size = 0;
+    this.#blocks = 0;
+    return cluster;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The live header: what every viewer receives first (EBML header, Segment of unknown size, Info
+ * without Duration, Tracks, Tags), and what mkserver knows of the stream's tracks.
+ *
+ * @module
+ */
+
+import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
+import { ID } from "../ebml/ids.ts";
+import { readElements } from "../ebml/read_elements.ts";
+import { readFloat, readString, readUint } from "../ebml/values.ts";
+import {
+  concatBytes,
+  writeElementHeader,
+  writeUintElement,
+  writeUnknownSizeHeader,
+} from "../ebml/writer.ts";
+
+/** The Matroska default TimestampScale: 1,000,000 ns, so timestamps count milliseconds. */
+export const DEFAULT_TIMESTAMP_SCALE = 1_000_000;
+
+/** Track kinds by Matroska TrackType (RFC 9559, section 5.1.4.1.3). */
+export type TrackKind = "video" | "audio" | "subtitle" | "other";
+
+/** What mkserver knows of a track. */
+export interface TrackInfo {
+  number: number;
+  kind: TrackKind;
+  /** TrackType as written (1 video, 2 audio, 17 subtitle, …). */
+  type: number;
+  codecId: string;
+  width?: number;
+  height?: number;
+  sampleRate?: number;
+  channels?: number;
+}
+
+/** The header captured once from the source and rewritten for live use. */
+export interface LiveHeader {
+  /** The bytes every viewer gets first. */
+  bytes: Uint8Array;
+  /** DocType of the EBML header, e.g. `webm` or `matroska`. */
+  docType: string;
+  /** Nanoseconds per timestamp unit. */
+  timestampScale: number;
+  tracks: TrackInfo[];
+}
+
+/** An element as the parser delivered it: payload and header size. */
+export interface ReceivedElement {
+  id: number;
+  headerSize: number;
+  data: Uint8Array;
+  offset: number;
+}
+
+/** The EBML header's raw bytes, rebuilt as received (same size width), and its DocType. */
+export function readEbmlHeader(
+  element: ReceivedElement,
+): { raw: Uint8Array; docType: string } {
+  const idLength = 4;
+  const raw = concatBytes([
+    writeElementHeader(
+      ID.EBML,
+      element.data.length,
+      element.headerSize - idLength,
+    ),
+    element.data,
+  ]);
+  let docType = "matroska";
+  for (
+    const child of readElements(
+      element.data,
+      element.offset + element.headerSize,
+    )
+  ) {
+    if (child.id === ID.DocType) docType = readString(child.data);
+  }
+  return { raw, docType };
+}
+
+function trackKind(type: number): TrackKind {
+  if (type === 1) return "video";
+  if (type === 2) return "audio";
+  if (type === 17) return "subtitle";
+  return "other";
+}
+
+/** Reads the tracks of a Tracks element's payload. */
+export function readTracks(data: Uint8Array, base = 0): TrackInfo[] {
+  const tracks: TrackInfo[] = [];
+  for (const entry of readElements(data, base)) {
+    if (entry.id !== ID.TrackEntry) continue;
+    const track: TrackInfo = { number: 0, kind: "other", type: 0, codecId: "" };
+    for (
+      const field of readElements(
+        entry.data,
+        base + entry.offset + entry.headerSize,
+      )
+    ) {
+      switch (field.id) {
+        case ID.TrackNumber:
+          track.number = readUint(field.data);
+          break;
+        case ID.TrackType:
+          track.type = readUint(field.data);
+          track.kind = trackKind(track.type);
+          break;
+        case ID.CodecID:
+          track.codecId = readString(field.data);
+          break;
+        case ID.Video:
+          for (const v of readElements(field.data)) {
+            if (v.id === ID.PixelWidth) track.width = readUint(v.data);
+            if (v.id === ID.PixelHeight) track.height = readUint(v.data);
+          }
+          break;
+        case ID.Audio:
+          for (const a of readElements(field.data)) {
+            if (a.id === ID.SamplingFrequency) {
+              track.sampleRate = readFloat(a.data);
+            }
+            if (a.id === ID.Channels) track.channels = readUint(a.data);
+          }
+          break;
+      }
+    }
+    if (track.number === 0) {
+      throw new EbmlSyntaxError(
+        "TrackEntry without a TrackNumber",
+        base + entry.offset,
+      );
+    }
+    tracks.push(track);
+  }
+  return tracks;
+}
+
+/** The parts a live header is built from, as the parser delivered them. */
+export interface HeaderParts {
+  ebml: ReceivedElement;
+  info?: ReceivedElement;
+  tracks: ReceivedElement;
+  tags?: ReceivedElement;
+}
+
+/**
+ * Builds the live header: the EBML header as received, a Segment of unknown size (a live stream
+ * has no end to point to), Info without Duration, Tracks, and Tags when present. SeekHead,
+ * Cues, Chapters and Attachments are left out: they point into a file that viewers never see.
+ *
+ * @example
+ * ```ts ignore
+ * const header = buildLiveHeader({ ebml, info, tracks });
+ * ```
+ */
+export function buildLiveHeader(parts: HeaderParts): LiveHeader {
+  const { raw, docType } = readEbmlHeader(parts.ebml);
+  let timestampScale = DEFAULT_TIMESTAMP_SCALE;
+  const infoChildren: Uint8Array[] = [];
+  if (parts.info) {
+    const base = parts.info.offset + parts.info.headerSize;
+    for (const child of readElements(parts.info.data, base)) {
+      if (child.id === ID.Duration) continue;
+      if (child.id === ID.TimestampScale) timestampScale = readUint(child.data);
+      infoChildren.push(child.raw);
+    }
+  } else {
+    infoChildren.push(
+      writeUintElement(ID.TimestampScale, DEFAULT_TIMESTAMP_SCALE),
+    );
+  }
+  if (timestampScale <= 0) {
+    throw new EbmlSyntaxError(
+      "TimestampScale must be positive",
+      parts.info?.offset ?? 0,
+    );
+  }
+  const infoSize = infoChildren.reduce((n, c) => n + c.length, 0);
+  const tracks = readTracks(
+    parts.tracks.data,
+    parts.tracks.offset + parts.tracks.headerSize,
+  );
+  const pieces = [
+    raw,
+    writeUnknownSizeHeader(ID.Segment),
+    writeElementHeader(ID.Info, infoSize),
+    ...infoChildren,
+    writeElementHeader(ID.Tracks, parts.tracks.data.length),
+    parts.tracks.data,
+  ];
+  if (parts.tags) {
+    pieces.push(
+      writeElementHeader(ID.Tags, parts.tags.data.length),
+      parts.tags.data,
+    );
+  }
+  return { bytes: concatBytes(pieces), docType, timestampScale, tracks };
+}
+
+/**
+ * The HTTP Content-Type for a stream: `video/webm` or `audio/webm` for DocType `webm`, else
+ * `video/x-matroska` or `audio/x-matroska`.
+ */
+export function contentTypeOf(
+  header: Pick<LiveHeader, "docType" | "tracks">,
+): string {
+  const video = header.tracks.some((t) => t.kind === "video");
+  const kind = video ? "video" : "audio";
+  return header.docType === "webm" ? `${kind}/webm` : `${kind}/x-matroska`;
+}
