@@ -52,9 +52,8 @@ export function assertStringIncludes(
   msg?: string,
 ): void;
 /** Asserts that an object is an instance of a class. */
-// deno-lint-ignore no-explicit-any
 export function assertInstanceOf<
-  T extends abstract new (...args: any[]) => unknown,
+  T extends abstract new (...args: never[]) => unknown,
 >(
   actual: unknown,
   expectedType: T,
@@ -63,16 +62,14 @@ export function assertInstanceOf<
 /** Asserts that `fn` throws; returns the error. */
 export function assertThrows<E extends Error = Error>(
   fn: () => unknown,
-  // deno-lint-ignore no-explicit-any
-  ErrorClass?: abstract new (...args: any[]) => E,
+  ErrorClass?: abstract new (...args: never[]) => E,
   msgIncludes?: string,
   msg?: string,
 ): E;
 /** Asserts that `fn` rejects; returns the error. */
 export function assertRejects<E extends Error = Error>(
   fn: () => PromiseLike<unknown>,
-  // deno-lint-ignore no-explicit-any
-  ErrorClass?: abstract new (...args: any[]) => E,
+  ErrorClass?: abstract new (...args: never[]) => E,
   msgIncludes?: string,
   msg?: string,
 ): Promise<E>;

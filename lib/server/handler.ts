@@ -1,0 +1,196 @@
+/**
+ * The HTTP handler: live stream, player page and status, as a pure `Request` → `Response`
+ * function.
+ *
+ * @module
+ */
+
+import { accepts } from "@std/http/negotiation";
+import { STATUS_CODE } from "@std/http/status";
+import { type Logger, SILENT } from "../log.ts";
+import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
+import type { Mount } from "../stream/mount.ts";
+import { playerPage } from "./player_page.ts";
+
+/** Options of `createHandler`. */
+export interface HandlerOptions {
+  log?: Logger;
+  /** How long a viewer's request waits for the source's header before a 503 (ms, default 10000). */
+  readyTimeout?: number;
+  /** Called with every stream response's body before it is returned (for completion tracking). */
+  onStream?: (response: Response) => void;
+}
+
+/** Paths that serve the live stream to any client. */
+const STREAM_PATHS = new Set(["/stream", "/stream.mkv", "/stream.webm"]);
+
+/** What the handler answers for a mount, with the peer's address for logging. */
+export type Handler = (
+  request: Request,
+  info?: { remoteAddr?: unknown },
+) => Promise<Response>;
+
+function text(
+  status: number,
+  body: string,
+  headers: HeadersInit = {},
+): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+function describePeer(info?: { remoteAddr?: unknown }): string {
+  const addr = info?.remoteAddr as
+    | { hostname?: string; port?: number }
+    | undefined;
+  return addr?.hostname ? `${addr.hostname}:${addr.port}` : "unknown";
+}
+
+function emptyBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}
+
+async function waitForHeader(
+  mount: Mount,
+  timeout: number,
+): Promise<LiveHeader | undefined> {
+  if (mount.header || mount.ended) return mount.header;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeout);
+  });
+  try {
+    return await Promise.race([mount.ready, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Creates the handler for one mount:
+ * - `GET`/`HEAD /stream` (also `/stream.mkv`, `/stream.webm`): the live stream;
+ * - `GET /`: the stream, or a player page when the client asks for `text/html` (a browser);
+ * - `GET /status`: JSON about the mount and its viewers;
+ * - anything else: 404, or 405 for methods other than GET and HEAD.
+ *
+ * @example
+ * ```ts
+ * import { Mount } from "../stream/mount.ts";
+ * import { createHandler } from "./handler.ts";
+ * const handler = createHandler(new Mount("stream"));
+ * const response = await handler(new Request("http://localhost/nope"));
+ * console.log(response.status); // 404
+ * await response.body?.cancel();
+ * ```
+ */
+export function createHandler(
+  mount: Mount,
+  options: HandlerOptions = {},
+): Handler {
+  const log = options.log ?? SILENT;
+  const readyTimeout = options.readyTimeout ?? 10_000;
+  let nextViewer = 1;
+
+  async function stream(
+    request: Request,
+    info?: { remoteAddr?: unknown },
+  ): Promise<Response> {
+    const header = await waitForHeader(mount, readyTimeout);
+    if (header === undefined) {
+      return mount.ended
+        ? text(STATUS_CODE.ServiceUnavailable, "The stream has ended")
+        : text(
+          STATUS_CODE.ServiceUnavailable,
+          "The stream has not started yet",
+          {
+            "retry-after": "5",
+          },
+        );
+    }
+    // A live stream has no length and no ranges; players must not cache it.
+    const headers = {
+      "content-type": contentTypeOf(header),
+      "cache-control": "no-store",
+      "access-control-allow-origin": "*",
+      "x-content-type-options": "nosniff",
+    };
+    // HEAD answers GET's headers. A null body would make Deno add `content-length: 0`; an
+    // empty stream body does not, and a live stream has no length.
+    if (request.method === "HEAD") {
+      return new Response(emptyBody(), { headers });
+    }
+    const id = nextViewer++;
+    const peer = describePeer(info);
+    const client = mount.attach({
+      onSkip: () =>
+        log.warn(
+          `Viewer #${id} fell behind the buffer and skipped to the newest keyframe`,
+        ),
+      onClose: (c, reason) => {
+        const how = reason === "cancel" ? "disconnected" : "finished";
+        log.info(
+          `Viewer #${id} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
+        );
+      },
+    })!;
+    log.info(
+      `Viewer #${id} joined from ${peer} (${mount.clients.size} watching)`,
+    );
+    const response = new Response(client.readable, { headers });
+    options.onStream?.(response);
+    return response;
+  }
+
+  return async function handler(request, info) {
+    const { pathname } = new URL(request.url);
+    const known = STREAM_PATHS.has(pathname) || pathname === "/" ||
+      pathname === "/status";
+    if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return text(
+        STATUS_CODE.MethodNotAllowed,
+        `Method not allowed: ${request.method}`,
+        {
+          allow: "GET, HEAD",
+        },
+      );
+    }
+    try {
+      if (pathname === "/status") {
+        const body = JSON.stringify({ mounts: [mount.status()] }, null, 2);
+        return new Response(request.method === "HEAD" ? null : body, {
+          headers: {
+            "content-type": "application/json",
+            "cache-control": "no-store",
+            "access-control-allow-origin": "*",
+          },
+        });
+      }
+      // Browsers ask for text/html first; players (and <video>) send */* or nothing.
+      if (
+        pathname === "/" &&
+        accepts(request, "video/webm", "text/html") === "text/html"
+      ) {
+        return new Response(
+          request.method === "HEAD" ? null : playerPage(mount),
+          {
+            headers: {
+              "content-type": "text/html; charset=utf-8",
+              "cache-control": "no-store",
+            },
+          },
+        );
+      }
+      return await stream(request, info);
+    } catch (error) {
+      log.error(
+        `Request ${request.method} ${pathname} failed: ${
+          (error as Error).message
+        }`,
+      );
+      return text(STATUS_CODE.InternalServerError, "Internal server error");
+    }
+  };
+}

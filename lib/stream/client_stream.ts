@@ -1,0 +1,159 @@
+/**
+ * One viewer's pull-based stream over the shared ring.
+ *
+ * @module
+ */
+
+import type { Gop, GopRing } from "./gop_ring.ts";
+
+/** Options of `ClientStream`. */
+export interface ClientStreamOptions {
+  /** Called when the viewer fell behind the ring's oldest GOP and jumped to the newest. */
+  onSkip?: (client: ClientStream) => void;
+  /** Called once when the stream ends: `"end"` (source ended), `"cancel"` (viewer left) or `"close"`. */
+  onClose?: (client: ClientStream, reason: "end" | "cancel" | "close") => void;
+}
+
+/**
+ * A viewer's stream: the live header, then Clusters from the newest keyframe on, as the viewer
+ * pulls them. It holds only a cursor (a GOP and an index) and a reference on that GOP: nothing is
+ * queued per viewer, so a slow viewer never slows the source or others, and a stalled one holds
+ * at most one GOP. A viewer whose GOP was evicted jumps to the newest keyframe.
+ *
+ * @example
+ * ```ts
+ * import { GopRing } from "./gop_ring.ts";
+ * import { ClientStream } from "./client_stream.ts";
+ * const ring = new GopRing();
+ * ring.append({ time: 0, keyframe: true, parts: [new Uint8Array([1, 2])], byteLength: 2, blocks: 1 });
+ * ring.end();
+ * const client = new ClientStream(ring, new Uint8Array([0xAA]));
+ * const chunks = await Array.fromAsync(client.readable);
+ * console.log(chunks.length, client.bytesSent); // 2 3
+ * ```
+ */
+export class ClientStream {
+  /** The bytes for the response body. */
+  readonly readable: ReadableStream<Uint8Array>;
+  #ring: GopRing;
+  #header: Uint8Array;
+  #gop: Gop | undefined;
+  #index = 0;
+  #headerSent = false;
+  #bytes = 0;
+  #skips = 0;
+  #closed = false;
+  #options: ClientStreamOptions;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+
+  constructor(
+    ring: GopRing,
+    header: Uint8Array,
+    options: ClientStreamOptions = {},
+  ) {
+    this.#ring = ring;
+    this.#header = header;
+    this.#options = options;
+    this.readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      pull: (controller) => this.#pull(controller),
+      cancel: () => this.#finish("cancel"),
+    }, { highWaterMark: 0 });
+  }
+
+  /** Bytes handed to the response so far. */
+  get bytesSent(): number {
+    return this.#bytes;
+  }
+
+  /** Times this viewer fell behind and jumped to the newest keyframe. */
+  get skips(): number {
+    return this.#skips;
+  }
+
+  /** Whether the stream has ended, for any reason. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Ends this viewer's stream from the server side (what was handed out is still sent). */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.#controller?.close();
+    } catch { /* already closed or errored */ }
+    this.#finish("close");
+  }
+
+  #pull(
+    controller: ReadableStreamDefaultController<Uint8Array>,
+  ): Promise<void> | void {
+    if (this.#closed) return;
+    if (!this.#headerSent) {
+      this.#headerSent = true;
+      this.#send(controller, this.#header);
+      return;
+    }
+    const ring = this.#ring;
+    for (;;) {
+      let gop = this.#gop;
+      if (gop === undefined) {
+        gop = ring.newest;
+        if (gop !== undefined) this.#hold(gop);
+      } else if (gop.evicted) {
+        // Fell behind the oldest GOP: jump to the newest keyframe (Icecast and GStreamer's
+        // "skip" policy) rather than pin memory or slow the source.
+        gop.release();
+        gop = ring.newest!;
+        this.#hold(gop);
+        this.#skips++;
+        this.#options.onSkip?.(this);
+      }
+      if (gop !== undefined) {
+        const clusters = gop.clusters;
+        if (this.#index < clusters.length) {
+          this.#send(controller, clusters[this.#index++]);
+          return;
+        }
+        if (gop.complete) {
+          const next = ring.after(gop);
+          if (next !== undefined) {
+            gop.release();
+            this.#hold(next);
+            continue;
+          }
+        }
+      }
+      if (ring.ended) {
+        controller.close();
+        this.#finish("end");
+        return;
+      }
+      return ring.wait().then(() => this.#pull(controller));
+    }
+  }
+
+  #hold(gop: Gop): void {
+    gop.retain();
+    this.#gop = gop;
+    this.#index = 0;
+  }
+
+  #send(
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    bytes: Uint8Array,
+  ): void {
+    this.#bytes += bytes.length;
+    controller.enqueue(bytes);
+  }
+
+  #finish(reason: "end" | "cancel" | "close"): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#gop?.release();
+    this.#gop = undefined;
+    this.#options.onClose?.(this, reason);
+  }
+}

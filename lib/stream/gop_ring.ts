@@ -1,0 +1,251 @@
+/**
+ * The shared, bounded, refcounted ring of GOPs that every viewer reads from.
+ *
+ * @module
+ */
+
+import type { OutputCluster } from "../matroska/gop_segmenter.ts";
+import { concatBytes } from "../ebml/writer.ts";
+
+/** One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut. */
+export class Gop {
+  /** Sequence number, increasing by one per GOP. */
+  readonly seq: number;
+  /** Timestamp of its first Cluster (TimestampScale units). */
+  readonly time: number;
+  #clusters: Uint8Array[] = [];
+  #bytes = 0;
+  #refs = 0;
+  #complete = false;
+  #evicted = false;
+
+  constructor(seq: number, time: number) {
+    this.seq = seq;
+    this.time = time;
+  }
+
+  /** Its Clusters so far, each one contiguous array. */
+  get clusters(): readonly Uint8Array[] {
+    return this.#clusters;
+  }
+
+  /** Bytes held. */
+  get byteLength(): number {
+    return this.#bytes;
+  }
+
+  /** Viewers holding it. */
+  get refs(): number {
+    return this.#refs;
+  }
+
+  /** Whether a newer GOP has begun (or the stream ended), so no Cluster will be added. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** Whether the ring has let go of it; viewers on it must move on. */
+  get evicted(): boolean {
+    return this.#evicted;
+  }
+
+  /** Adds a viewer's reference. */
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** Drops a viewer's reference; frees the data once the ring and every viewer let go. */
+  release(): void {
+    if (this.#refs > 0) this.#refs--;
+    if (this.#refs === 0 && this.#evicted) this.#free();
+  }
+
+  /** @internal */
+  _append(cluster: Uint8Array): void {
+    this.#clusters.push(cluster);
+    this.#bytes += cluster.length;
+  }
+
+  /** @internal */
+  _complete(): void {
+    this.#complete = true;
+  }
+
+  /** @internal */
+  _evict(): void {
+    this.#evicted = true;
+    this.#complete = true;
+    if (this.#refs === 0) this.#free();
+  }
+
+  #free(): void {
+    this.#clusters = [];
+    this.#bytes = 0;
+  }
+}
+
+/** Options of `GopRing`. */
+export interface GopRingOptions {
+  /** Most GOPs kept (default 4, at least 1). */
+  maxGops?: number;
+  /** Most bytes kept (default 64 MiB); the GOP in progress is kept whatever its size. */
+  maxBytes?: number;
+}
+
+/** Counters of a ring, for status and tests. */
+export interface GopRingStats {
+  gops: number;
+  bytes: number;
+  /** Bytes of evicted GOPs that stalled or slow viewers still hold. */
+  pinnedBytes: number;
+  clusters: number;
+  evictedGops: number;
+}
+
+/**
+ * A bounded ring of GOPs, shared by every viewer. Each Cluster is joined once into one array
+ * when it is appended: that one copy per Cluster (shared by every viewer) lets each viewer
+ * send a Cluster in one write, where sending the segmenter's parts would cost every viewer a
+ * write per part.
+ *
+ * GOPs beyond `maxGops` or `maxBytes` are evicted oldest first; an evicted GOP's data is freed
+ * as soon as no viewer holds it (`Gop.retain` / `Gop.release`).
+ *
+ * @example
+ * ```ts
+ * import { GopRing } from "./gop_ring.ts";
+ * const ring = new GopRing({ maxGops: 2 });
+ * const cluster = (time: number, keyframe: boolean) =>
+ *   ({ time, keyframe, parts: [new Uint8Array(10)], byteLength: 10, blocks: 1 });
+ * ring.append(cluster(0, true));
+ * ring.append(cluster(1000, false));
+ * ring.append(cluster(2000, true));
+ * ring.append(cluster(4000, true));
+ * console.log(ring.stats.gops, ring.newest?.time); // 2 4000
+ * ```
+ */
+export class GopRing {
+  #gops: Gop[] = [];
+  #maxGops: number;
+  #maxBytes: number;
+  #bytes = 0;
+  #seq = 0;
+  #ended = false;
+  #evictedGops = 0;
+  #clusters = 0;
+  #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  #pinned = new Set<Gop>();
+
+  constructor(options: GopRingOptions = {}) {
+    const maxGops = options.maxGops ?? 4;
+    const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    if (!Number.isInteger(maxGops) || maxGops < 1) {
+      throw new TypeError(
+        `Invalid maxGops: ${maxGops} (expected an integer >= 1)`,
+      );
+    }
+    if (!(maxBytes > 0)) throw new TypeError(`Invalid maxBytes: ${maxBytes}`);
+    this.#maxGops = maxGops;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** The newest GOP (possibly in progress), where a new viewer starts. */
+  get newest(): Gop | undefined {
+    return this.#gops[this.#gops.length - 1];
+  }
+
+  /** The oldest GOP still in the ring. */
+  get oldest(): Gop | undefined {
+    return this.#gops[0];
+  }
+
+  /** The GOPs in the ring, oldest first. */
+  get gops(): readonly Gop[] {
+    return this.#gops;
+  }
+
+  /** Whether the stream has ended: nothing more will be appended. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Current counters. */
+  get stats(): GopRingStats {
+    let pinnedBytes = 0;
+    for (const gop of this.#pinned) {
+      if (gop.refs === 0) this.#pinned.delete(gop);
+      else pinnedBytes += gop.byteLength;
+    }
+    return {
+      gops: this.#gops.length,
+      bytes: this.#bytes,
+      pinnedBytes,
+      clusters: this.#clusters,
+      evictedGops: this.#evictedGops,
+    };
+  }
+
+  /** The GOP after `gop` in the ring, or `undefined` (none yet, or `gop` was evicted). */
+  after(gop: Gop): Gop | undefined {
+    if (gop.evicted || this.#gops.length === 0) return undefined;
+    return this.#gops[gop.seq - this.#gops[0].seq + 1];
+  }
+
+  /** Resolves when something is appended or the stream ends. One promise shared by all waiters. */
+  wait(): Promise<void> {
+    return this.#wake.promise;
+  }
+
+  /**
+   * Appends a Cluster: a keyframe Cluster starts a new GOP, any other extends the newest. A
+   * non-keyframe Cluster with no GOP to extend is dropped (returns false).
+   */
+  append(cluster: OutputCluster): boolean {
+    if (this.#ended) {
+      throw new TypeError("Cannot append to a ring whose stream has ended");
+    }
+    let gop = this.newest;
+    if (cluster.keyframe || gop === undefined) {
+      if (!cluster.keyframe) return false;
+      gop?._complete();
+      gop = new Gop(this.#seq++, cluster.time);
+      this.#gops.push(gop);
+    }
+    const bytes = cluster.parts.length === 1
+      ? cluster.parts[0]
+      : concatBytes(cluster.parts);
+    gop._append(bytes);
+    this.#bytes += bytes.length;
+    this.#clusters++;
+    this.#evict();
+    this.#notify();
+    return true;
+  }
+
+  /** Marks the end of the stream: viewers drain what is left, then close. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.newest?._complete();
+    this.#notify();
+  }
+
+  #evict(): void {
+    const gops = this.#gops;
+    while (
+      gops.length > 1 &&
+      (gops.length > this.#maxGops || this.#bytes > this.#maxBytes)
+    ) {
+      const gop = gops.shift()!;
+      this.#bytes -= gop.byteLength;
+      this.#evictedGops++;
+      gop._evict();
+      if (gop.refs > 0) this.#pinned.add(gop);
+    }
+  }
+
+  #notify(): void {
+    this.#wake.resolve();
+    this.#wake = Promise.withResolvers<void>();
+  }
+}

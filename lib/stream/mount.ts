@@ -1,0 +1,163 @@
+/**
+ * A mount: one live stream, its header, its ring and its viewers.
+ *
+ * @module
+ */
+
+import type { Block } from "../matroska/block.ts";
+import {
+  GopSegmenter,
+  type GopSegmenterOptions,
+} from "../matroska/gop_segmenter.ts";
+import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
+import { ClientStream, type ClientStreamOptions } from "./client_stream.ts";
+import { GopRing, type GopRingOptions } from "./gop_ring.ts";
+
+/** Options of `Mount`: the ring's bounds and the segmenter's Cluster length. */
+export interface MountOptions extends GopRingOptions, GopSegmenterOptions {}
+
+/** A summary of a mount, for `/status`. */
+export interface MountStatus {
+  name: string;
+  state: "waiting" | "live" | "ended";
+  docType?: string;
+  contentType?: string;
+  tracks?: LiveHeader["tracks"];
+  viewers: number;
+  bytesIn: number;
+  bytesOut: number;
+  blocks: number;
+  skips: number;
+  ring: GopRing["stats"];
+}
+
+/**
+ * One live stream: the sink of an ingest (header, then blocks, then end) and the source of
+ * every viewer's `ClientStream`.
+ *
+ * @example
+ * ```ts
+ * import { Mount } from "./mount.ts";
+ * const mount = new Mount("stream");
+ * console.log(mount.status().state); // "waiting"
+ * ```
+ */
+export class Mount {
+  /** The mount's name, e.g. `stream`. */
+  readonly name: string;
+  /** The GOP ring viewers read from. */
+  readonly ring: GopRing;
+  #options: MountOptions;
+  #header: LiveHeader | undefined;
+  #segmenter: GopSegmenter | undefined;
+  #ready = Promise.withResolvers<LiveHeader | undefined>();
+  #clients = new Set<ClientStream>();
+  #ended = false;
+  #bytesIn = 0;
+  #bytesOutClosed = 0;
+  #blocks = 0;
+  #skips = 0;
+
+  constructor(name: string, options: MountOptions = {}) {
+    this.name = name;
+    this.#options = options;
+    this.ring = new GopRing(options);
+  }
+
+  /** The live header, once the source has sent it. */
+  get header(): LiveHeader | undefined {
+    return this.#header;
+  }
+
+  /** Whether the source has ended. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The viewers connected now. */
+  get clients(): ReadonlySet<ClientStream> {
+    return this.#clients;
+  }
+
+  /** Resolves with the header once it is known, or `undefined` if the source ends first. */
+  get ready(): Promise<LiveHeader | undefined> {
+    return this.#ready.promise;
+  }
+
+  /** Counts bytes received from the source. */
+  countBytesIn(n: number): void {
+    this.#bytesIn += n;
+  }
+
+  /** Sets the live header (once). */
+  setHeader(header: LiveHeader): void {
+    if (this.#header !== undefined) {
+      throw new TypeError("The mount's header is already set");
+    }
+    this.#header = header;
+    this.#segmenter = new GopSegmenter(header, this.#options);
+    this.#ready.resolve(header);
+  }
+
+  /** Adds a block from the source. */
+  pushBlock(block: Block): void {
+    const segmenter = this.#segmenter;
+    if (segmenter === undefined) {
+      throw new TypeError("A block came before the header");
+    }
+    this.#blocks++;
+    const cluster = segmenter.push(block);
+    if (cluster !== undefined) this.ring.append(cluster);
+  }
+
+  /** Ends the stream: the open Cluster is cut, viewers drain the ring and close. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const last = this.#segmenter?.flush();
+    if (last !== undefined) this.ring.append(last);
+    this.ring.end();
+    this.#ready.resolve(undefined);
+  }
+
+  /**
+   * A new viewer, starting at the newest keyframe; `undefined` when there is no header yet.
+   */
+  attach(options: ClientStreamOptions = {}): ClientStream | undefined {
+    const header = this.#header;
+    if (header === undefined) return undefined;
+    const client = new ClientStream(this.ring, header.bytes, {
+      onSkip: (c) => {
+        this.#skips++;
+        options.onSkip?.(c);
+      },
+      onClose: (c, reason) => {
+        this.#clients.delete(c);
+        this.#bytesOutClosed += c.bytesSent;
+        options.onClose?.(c, reason);
+      },
+    });
+    this.#clients.add(client);
+    return client;
+  }
+
+  /** A summary for `/status`. */
+  status(): MountStatus {
+    let bytesOut = this.#bytesOutClosed;
+    for (const c of this.#clients) bytesOut += c.bytesSent;
+    const header = this.#header;
+    return {
+      name: this.name,
+      state: this.#ended ? "ended" : header ? "live" : "waiting",
+      docType: header?.docType,
+      contentType: header ? contentTypeOf(header) : undefined,
+      tracks: header?.tracks,
+      viewers: this.#clients.size,
+      bytesIn: this.#bytesIn,
+      bytesOut,
+      blocks: this.#blocks,
+      skips: this.#skips,
+      ring: this.ring.stats,
+    };
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * mkserver's library: the EBML parser, the Matroska demuxer and GOP segmenter, the GOP ring and
+ * per-viewer streams, the ingest loop and the HTTP handler that make up the live Matroska/WebM
+ * server. The command-line entry is `main.ts`.
+ *
+ * @example
+ * ```ts
+ * import { EbmlReader, GopSegmenter, MatroskaDemuxer } from "./mod.ts";
+ * const bytes = await Deno.readFile("testdata/sample.webm");
+ * const reader = new EbmlReader();
+ * const demuxer = new MatroskaDemuxer();
+ * let segmenter: GopSegmenter | undefined;
+ * let gops = 0;
+ * reader.push(bytes, (event) =>
+ *   demuxer.push(event, (m) => {
+ *     if (m.type === "header") segmenter = new GopSegmenter(m.header);
+ *     else if (segmenter?.push(m.block)?.keyframe) gops++;
+ *   }));
+ * console.log(gops > 0); // true
+ * ```
+ *
+ * @module
+ */
+
+export { EbmlSyntaxError } from "./lib/ebml/ebml_syntax_error.ts";
+export {
+  measureVint,
+  measureVintLength,
+  readVint,
+  UNKNOWN_SIZE,
+  type VintResult,
+  writeUnknownSize,
+  writeVint,
+} from "./lib/ebml/vint.ts";
+export {
+  type EbmlSchema,
+  type ElementKind,
+  type ElementSpec,
+  formatId,
+  ID,
+  MATROSKA_SCHEMA,
+} from "./lib/ebml/ids.ts";
+export {
+  DEFAULT_MAX_ELEMENT_SIZE,
+  type EbmlElementEvent,
+  type EbmlEndEvent,
+  type EbmlEvent,
+  EbmlReader,
+  type EbmlReaderOptions,
+  type EbmlStartEvent,
+} from "./lib/ebml/ebml_reader.ts";
+export { EbmlParser } from "./lib/ebml/ebml_parser.ts";
+export { type EbmlChild, readElements } from "./lib/ebml/read_elements.ts";
+export { readFloat, readInt, readString, readUint } from "./lib/ebml/values.ts";
+export {
+  concatBytes,
+  writeElement,
+  writeElementHeader,
+  writeId,
+  writeUintElement,
+  writeUnknownSizeHeader,
+} from "./lib/ebml/writer.ts";
+export {
+  type Block,
+  readBlockGroup,
+  readSimpleBlock,
+} from "./lib/matroska/block.ts";
+export {
+  buildLiveHeader,
+  contentTypeOf,
+  type LiveHeader,
+  readTracks,
+  type TrackInfo,
+  type TrackKind,
+} from "./lib/matroska/live_header.ts";
+export {
+  MatroskaDemuxer,
+  type MatroskaEvent,
+} from "./lib/matroska/matroska_demuxer.ts";
+export {
+  GopSegmenter,
+  type GopSegmenterOptions,
+  type OutputCluster,
+} from "./lib/matroska/gop_segmenter.ts";
+export {
+  Gop,
+  GopRing,
+  type GopRingOptions,
+  type GopRingStats,
+} from "./lib/stream/gop_ring.ts";
+export {
+  ClientStream,
+  type ClientStreamOptions,
+} from "./lib/stream/client_stream.ts";
+export {
+  Mount,
+  type MountOptions,
+  type MountStatus,
+} from "./lib/stream/mount.ts";
+export {
+  ingest,
+  type IngestOptions,
+  type IngestResult,
+  InputFormatError,
+} from "./lib/ingest/ingest.ts";
+export { Pacer, type PacerOptions } from "./lib/ingest/pacer.ts";
+export { sniffFormat } from "./lib/ingest/sniff_format.ts";
+export {
+  createHandler,
+  type Handler,
+  type HandlerOptions,
+} from "./lib/server/handler.ts";
+export {
+  type MountServer,
+  serveMount,
+  type ServeMountOptions,
+} from "./lib/server/serve.ts";
