@@ -1,0 +1,155 @@
+// Shared helpers for the tests: fixtures, chunking, and whole-file parsing.
+import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
+import { concatBytes } from "../lib/ebml/writer.ts";
+import type { Block } from "../lib/matroska/block.ts";
+import {
+  GopSegmenter,
+  type OutputCluster,
+} from "../lib/matroska/gop_segmenter.ts";
+import type { LiveHeader } from "../lib/matroska/live_header.ts";
+import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+
+/** The complete fixtures in testdata/ (truncated.webm is left out: it is cut on purpose). */
+export const FIXTURES = [
+  "sample.webm",
+  "h264_aac.mkv",
+  "h264_blockgroups.mkv",
+  "midgop_clusters.mkv",
+  "unknown_size.webm",
+  "audio_only.webm",
+  "long_gop.webm",
+] as const;
+
+export const TESTDATA = new URL("../testdata/", import.meta.url);
+
+export function readFixture(name: string): Promise<Uint8Array> {
+  return Deno.readFile(new URL(name, TESTDATA));
+}
+
+/** A small deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Splits `bytes` into chunks of sizes drawn from 1..max (copies, like separate reads). */
+export function randomChunks(
+  bytes: Uint8Array,
+  seed: number,
+  max = 4096,
+): Uint8Array[] {
+  const rand = prng(seed);
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length;) {
+    const n = 1 + Math.floor(rand() * max);
+    chunks.push(bytes.slice(i, i + n));
+    i += n;
+  }
+  return chunks;
+}
+
+/** Splits `bytes` into one-byte chunks. */
+export function byteChunks(bytes: Uint8Array): Uint8Array[] {
+  return Array.from({ length: bytes.length }, (_, i) => bytes.slice(i, i + 1));
+}
+
+/** A comparable form of an event (payload bytes as hex-ish digests are too slow: keep arrays). */
+export interface PlainEvent {
+  type: string;
+  id: number;
+  offset: number;
+  size?: number;
+  data?: number[];
+}
+
+export function plain(event: EbmlEvent): PlainEvent {
+  if (event.type === "element") {
+    return {
+      type: event.type,
+      id: event.id,
+      offset: event.offset,
+      data: Array.from(event.data),
+    };
+  }
+  if (event.type === "start") {
+    return {
+      type: event.type,
+      id: event.id,
+      offset: event.offset,
+      size: event.size,
+    };
+  }
+  return { type: event.type, id: event.id, offset: event.offset };
+}
+
+/** Parses chunks with `EbmlReader`, returning events (plain) and the end error, if any. */
+export function parseChunks(
+  chunks: Uint8Array[],
+): { events: PlainEvent[]; error?: Error } {
+  const reader = new EbmlReader();
+  const events: PlainEvent[] = [];
+  const emit = (e: EbmlEvent) => events.push(plain(e));
+  try {
+    for (const chunk of chunks) reader.push(chunk, emit);
+    reader.end(emit);
+  } catch (error) {
+    return { events, error: error as Error };
+  }
+  return { events };
+}
+
+/** Demuxes whole `bytes`: the header and every block. */
+export function demux(
+  bytes: Uint8Array | Uint8Array[],
+): { header: LiveHeader; blocks: Block[] } {
+  const reader = new EbmlReader();
+  const demuxer = new MatroskaDemuxer();
+  const blocks: Block[] = [];
+  const emit = (e: EbmlEvent) =>
+    demuxer.push(e, (m) => {
+      if (m.type === "block") blocks.push(m.block);
+    });
+  for (const chunk of Array.isArray(bytes) ? bytes : [bytes]) {
+    reader.push(chunk, emit);
+  }
+  reader.end(emit);
+  if (!demuxer.header) throw new Error("No header");
+  return { header: demuxer.header, blocks };
+}
+
+/** Re-clusters whole `bytes`: the live header, the Clusters, and the output as one array. */
+export function segment(
+  bytes: Uint8Array,
+  maxClusterDuration?: number,
+): {
+  header: LiveHeader;
+  blocks: Block[];
+  clusters: OutputCluster[];
+  output: Uint8Array;
+} {
+  const { header, blocks } = demux(bytes);
+  const segmenter = new GopSegmenter(header, { maxClusterDuration });
+  const clusters: OutputCluster[] = [];
+  for (const block of blocks) {
+    const c = segmenter.push(block);
+    if (c) clusters.push(c);
+  }
+  const last = segmenter.flush();
+  if (last) clusters.push(last);
+  const output = concatBytes([
+    header.bytes,
+    ...clusters.flatMap((c) => c.parts),
+  ]);
+  return { header, blocks, clusters, output };
+}
+
+/** Hex of a byte array, for messages. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
