@@ -1,0 +1,107 @@
+import { assert, assertEquals } from "@std/assert";
+import type { OutputCluster } from "../lib/matroska/gop_segmenter.ts";
+import { ClientStream } from "../lib/stream/client_stream.ts";
+import { GopRing } from "../lib/stream/gop_ring.ts";
+
+const HEADER = new Uint8Array([0xEE]);
+
+function cluster(id: number, keyframe: boolean): OutputCluster {
+  return {
+    time: id,
+    keyframe,
+    parts: [new Uint8Array([id])],
+    byteLength: 1,
+    blocks: 1,
+  };
+}
+
+async function readN(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  n: number,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out.push(value[0]);
+  }
+  return out;
+}
+
+Deno.test("ClientStream sends the header, then starts at the newest keyframe and follows live", async () => {
+  const ring = new GopRing();
+  ring.append(cluster(1, true));
+  ring.append(cluster(2, false));
+  ring.append(cluster(3, true));
+  ring.append(cluster(4, false));
+  const client = new ClientStream(ring, HEADER);
+  const reader = client.readable.getReader();
+  assertEquals(await readN(reader, 3), [0xEE, 3, 4]);
+  const next = reader.read(); // waits at the live edge
+  ring.append(cluster(5, false));
+  assertEquals((await next).value?.[0], 5);
+  ring.append(cluster(6, true));
+  ring.end();
+  assertEquals(await readN(reader, 10), [6]);
+  assert(client.closed);
+  assertEquals(client.bytesSent, 5);
+});
+
+Deno.test("ClientStream waits for the first GOP when it joins before any", async () => {
+  const ring = new GopRing();
+  const client = new ClientStream(ring, HEADER);
+  const reader = client.readable.getReader();
+  assertEquals(await readN(reader, 1), [0xEE]);
+  const pending = reader.read();
+  ring.append(cluster(7, true));
+  assertEquals((await pending).value?.[0], 7);
+  await reader.cancel();
+});
+
+Deno.test("ClientStream jumps to the newest keyframe when its GOP was evicted, and counts the skip", async () => {
+  const ring = new GopRing({ maxGops: 2 });
+  ring.append(cluster(1, true));
+  let skips = 0;
+  const client = new ClientStream(ring, HEADER, { onSkip: () => skips++ });
+  const reader = client.readable.getReader();
+  assertEquals(await readN(reader, 2), [0xEE, 1]);
+  // The viewer stops reading while three GOPs go by: its GOP leaves the ring.
+  for (let i = 2; i <= 4; i++) ring.append(cluster(i * 10, true));
+  ring.append(cluster(41, false));
+  assertEquals(await readN(reader, 2), [40, 41]);
+  assertEquals(skips, 1);
+  assertEquals(client.skips, 1);
+  await reader.cancel();
+});
+
+Deno.test("ClientStream holds at most one GOP while stalled and releases it on cancel", async () => {
+  const ring = new GopRing({ maxGops: 2 });
+  ring.append(cluster(1, true));
+  let closed = "";
+  const client = new ClientStream(ring, HEADER, {
+    onClose: (_, reason) => closed = reason,
+  });
+  const reader = client.readable.getReader();
+  await readN(reader, 2);
+  const held = ring.newest!;
+  assertEquals(held.refs, 1);
+  for (let i = 2; i <= 6; i++) ring.append(cluster(i * 10, true));
+  assertEquals(ring.gops.length, 2);
+  assertEquals(ring.stats.pinnedBytes, 1); // the stalled viewer's one GOP
+  await reader.cancel();
+  assertEquals(closed, "cancel");
+  assertEquals(held.refs, 0);
+  assertEquals(ring.stats.pinnedBytes, 0);
+  assertEquals(held.clusters.length, 0);
+});
+
+Deno.test("ClientStream.close ends the viewer's stream from the server side", async () => {
+  const ring = new GopRing();
+  ring.append(cluster(1, true));
+  const client = new ClientStream(ring, HEADER);
+  const reader = client.readable.getReader();
+  await readN(reader, 2);
+  client.close();
+  assertEquals((await reader.read()).done, true);
+  assertEquals(ring.newest!.refs, 0);
+});

@@ -1,0 +1,86 @@
+import {
+  assert,
+  assertEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
+import type { OutputCluster } from "../lib/matroska/gop_segmenter.ts";
+import { GopRing } from "../lib/stream/gop_ring.ts";
+
+function cluster(time: number, keyframe: boolean, size = 100): OutputCluster {
+  return {
+    time,
+    keyframe,
+    parts: [new Uint8Array(size).fill(time & 0xff)],
+    byteLength: size,
+    blocks: 1,
+  };
+}
+
+Deno.test("GopRing starts a GOP at each keyframe Cluster and extends the newest otherwise", () => {
+  const ring = new GopRing();
+  assertEquals(ring.append(cluster(0, false)), false); // nothing to extend yet
+  ring.append(cluster(0, true));
+  ring.append(cluster(1000, false));
+  ring.append(cluster(2000, true));
+  assertEquals(ring.gops.length, 2);
+  assertEquals(ring.gops[0].clusters.length, 2);
+  assert(ring.gops[0].complete);
+  assert(!ring.gops[1].complete);
+  assertStrictEquals(ring.after(ring.gops[0]), ring.gops[1]);
+  assertEquals(ring.after(ring.gops[1]), undefined);
+});
+
+Deno.test("GopRing joins a Cluster's parts into one array once", () => {
+  const ring = new GopRing();
+  ring.append({
+    time: 0,
+    keyframe: true,
+    parts: [new Uint8Array([1, 2]), new Uint8Array([3])],
+    byteLength: 3,
+    blocks: 1,
+  });
+  assertEquals(Array.from(ring.newest!.clusters[0]), [1, 2, 3]);
+});
+
+Deno.test("GopRing evicts the oldest GOPs beyond maxGops and maxBytes, never the newest", () => {
+  const ring = new GopRing({ maxGops: 3, maxBytes: 1000 });
+  for (let i = 0; i < 5; i++) ring.append(cluster(i * 1000, true));
+  assertEquals(ring.gops.map((g) => g.time), [2000, 3000, 4000]);
+  assertEquals(ring.stats.evictedGops, 2);
+  ring.append(cluster(5000, true, 5000)); // one huge GOP: everything else goes, it stays
+  assertEquals(ring.gops.map((g) => g.time), [5000]);
+  assertEquals(ring.stats.bytes, 5000);
+});
+
+Deno.test("GopRing frees an evicted GOP only when the last viewer releases it", () => {
+  const ring = new GopRing({ maxGops: 1 });
+  ring.append(cluster(0, true));
+  const first = ring.newest!;
+  first.retain();
+  ring.append(cluster(1000, true));
+  assert(first.evicted);
+  assertEquals(first.clusters.length, 1, "still held by a viewer");
+  assertEquals(ring.stats.pinnedBytes, 100);
+  first.release();
+  assertEquals(first.clusters.length, 0);
+  assertEquals(ring.stats.pinnedBytes, 0);
+});
+
+Deno.test("GopRing.wait resolves on append and on end; append after end throws", async () => {
+  const ring = new GopRing();
+  const waiting = ring.wait();
+  ring.append(cluster(0, true));
+  await waiting;
+  const again = ring.wait();
+  ring.end();
+  await again;
+  assert(ring.ended);
+  assert(ring.newest!.complete);
+  assertThrows(() => ring.append(cluster(1, true)), TypeError);
+});
+
+Deno.test("GopRing rejects bad options with TypeError", () => {
+  assertThrows(() => new GopRing({ maxGops: 0 }), TypeError);
+  assertThrows(() => new GopRing({ maxBytes: -1 }), TypeError);
+});
