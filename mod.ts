@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { EbmlReader, GopSegmenter, MatroskaDemuxer } from "./mod.ts";
  * const bytes = await Deno.readFile("testdata/sample.webm");
  * const reader = new EbmlReader();
@@ -16,7 +17,7 @@
  *     if (m.type === "header") segmenter = new GopSegmenter(m.header);
  *     else if (segmenter?.push(m.block)?.keyframe) gops++;
  *   }));
- * console.log(gops > 0); // true
+ * assertEquals(gops > 0, true);
  * ```
  *
  * @module

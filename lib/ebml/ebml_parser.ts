@@ -20,10 +20,11 @@ import {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { EbmlParser } from "./ebml_parser.ts";
  * const bytes = new Uint8Array([0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x82, 0x81, 0x77]);
  * const events = await Array.fromAsync(ReadableStream.from([bytes]).pipeThrough(new EbmlParser()));
- * console.log(events[0].type); // "element"
+ * assertEquals(events[0].type, "element");
  * ```
  */
 export class EbmlParser extends TransformStream<Uint8Array, EbmlEvent> {

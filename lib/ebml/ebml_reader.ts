@@ -82,13 +82,14 @@ interface Frame {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { EbmlReader } from "./ebml_reader.ts";
  * const reader = new EbmlReader();
  * const events: string[] = [];
  * // A Void element (0xEC) of 2 bytes is skipped; an EBML header of size 0 is delivered.
  * reader.push(new Uint8Array([0x1A, 0x45, 0xDF, 0xA3, 0x80, 0xEC, 0x82, 0, 0]), (e) => events.push(e.type));
  * reader.end(() => {});
- * console.log(events); // ["element"]
+ * assertEquals(events, ["element"]);
  * ```
  */
 export class EbmlReader {

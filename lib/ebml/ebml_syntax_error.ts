@@ -3,9 +3,10 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { EbmlSyntaxError } from "./ebml_syntax_error.ts";
  * const error = new EbmlSyntaxError("Invalid element ID", 42);
- * console.log(error.offset); // 42
+ * assertEquals(error.offset, 42);
  * ```
  */
 export class EbmlSyntaxError extends SyntaxError {

@@ -28,10 +28,11 @@ export interface EbmlChild {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { readElements } from "./read_elements.ts";
  * const payload = new Uint8Array([0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6D]);
  * const [docType] = readElements(payload);
- * console.log(new TextDecoder().decode(docType.data)); // "webm"
+ * assertEquals(new TextDecoder().decode(docType.data), "webm");
  * ```
  */
 export function readElements(bytes: Uint8Array, base = 0): EbmlChild[] {

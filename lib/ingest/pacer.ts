@@ -22,12 +22,13 @@ export interface PacerOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Pacer } from "./pacer.ts";
  * const pacer = new Pacer({ preroll: 1000 });
- * console.log(pacer.delay(0, 10_000));    // 0
- * console.log(pacer.delay(1000, 10_000)); // 0
- * console.log(pacer.delay(1500, 10_000)); // 500
- * console.log(pacer.delay(99_000, 10_000)); // 0 (a jump: the clock is reset)
+ * assertEquals(pacer.delay(0, 10_000), 0);
+ * assertEquals(pacer.delay(1000, 10_000), 0);
+ * assertEquals(pacer.delay(1500, 10_000), 500);
+ * assertEquals(pacer.delay(99_000, 10_000), 0);
  * ```
  */
 export class Pacer {

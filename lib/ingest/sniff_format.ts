@@ -13,9 +13,10 @@ export const EBML_MAGIC: readonly number[] = [0x1A, 0x45, 0xDF, 0xA3];
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { sniffFormat } from "./sniff_format.ts";
- * console.log(sniffFormat(new Uint8Array([0x1A, 0x45, 0xDF, 0xA3]))); // "ebml"
- * console.log(sniffFormat(new TextEncoder().encode("FLV\x01"))); // "flv"
+ * assertEquals(sniffFormat(new Uint8Array([0x1A, 0x45, 0xDF, 0xA3])), "ebml");
+ * assertEquals(sniffFormat(new TextEncoder().encode("FLV\x01")), "flv");
  * ```
  */
 export function sniffFormat(head: Uint8Array): string {

@@ -56,10 +56,13 @@ function readBlockHeader(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { readSimpleBlock } from "./block.ts";
  * // Track 1, relative time +5, keyframe, one byte of frame data.
  * const block = readSimpleBlock(new Uint8Array([0x81, 0x00, 0x05, 0x80, 0xAA]), 1000);
- * console.log(block.track, block.time, block.keyframe); // 1 1005 true
+ * assertEquals(block.track, 1);
+ * assertEquals(block.time, 1005);
+ * assertEquals(block.keyframe, true);
  * ```
  */
 export function readSimpleBlock(

@@ -30,6 +30,7 @@ export type MatroskaEvent =
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { EbmlReader } from "../ebml/ebml_reader.ts";
  * import { MatroskaDemuxer } from "./matroska_demuxer.ts";
  * const reader = new EbmlReader();
@@ -37,7 +38,8 @@ export type MatroskaEvent =
  * const bytes = await Deno.readFile("testdata/sample.webm");
  * let blocks = 0;
  * reader.push(bytes, (e) => demuxer.push(e, (m) => { if (m.type === "block") blocks++; }));
- * console.log(demuxer.header?.docType, blocks > 0); // "webm" true
+ * assertEquals(demuxer.header?.docType, "webm");
+ * assertEquals(blocks > 0, true);
  * ```
  */
 export class MatroskaDemuxer {

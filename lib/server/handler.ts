@@ -77,11 +77,12 @@ async function waitForHeader(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Mount } from "../stream/mount.ts";
  * import { createHandler } from "./handler.ts";
  * const handler = createHandler(new Mount("stream"));
  * const response = await handler(new Request("http://localhost/nope"));
- * console.log(response.status); // 404
+ * assertEquals(response.status, 404);
  * await response.body?.cancel();
  * ```
  */

@@ -22,6 +22,7 @@ export interface ClientStreamOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { GopRing } from "./gop_ring.ts";
  * import { ClientStream } from "./client_stream.ts";
  * const ring = new GopRing();
@@ -29,7 +30,8 @@ export interface ClientStreamOptions {
  * ring.end();
  * const client = new ClientStream(ring, new Uint8Array([0xAA]));
  * const chunks = await Array.fromAsync(client.readable);
- * console.log(chunks.length, client.bytesSent); // 2 3
+ * assertEquals(chunks.length, 2);
+ * assertEquals(client.bytesSent, 3);
  * ```
  */
 export class ClientStream {

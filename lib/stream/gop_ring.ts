@@ -113,6 +113,7 @@ export interface GopRingStats {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { GopRing } from "./gop_ring.ts";
  * const ring = new GopRing({ maxGops: 2 });
  * const cluster = (time: number, keyframe: boolean) =>
@@ -121,7 +122,8 @@ export interface GopRingStats {
  * ring.append(cluster(1000, false));
  * ring.append(cluster(2000, true));
  * ring.append(cluster(4000, true));
- * console.log(ring.stats.gops, ring.newest?.time); // 2 4000
+ * assertEquals(ring.stats.gops, 2);
+ * assertEquals(ring.newest?.time, 4000);
  * ```
  */
 export class GopRing {

@@ -37,9 +37,10 @@ export interface MountStatus {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Mount } from "./mount.ts";
  * const mount = new Mount("stream");
- * console.log(mount.status().state); // "waiting"
+ * assertEquals(mount.status().state, "waiting");
  * ```
  */
 export class Mount {
