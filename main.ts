@@ -7,6 +7,11 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { ingest, InputFormatError } from "./lib/ingest/ingest.ts";
 import { openFileSource } from "./lib/ingest/file_source.ts";
+import {
+  hexPrefix,
+  peekBytes,
+  sniffFormat,
+} from "./lib/ingest/sniff_format.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import {
   parseCliOptions,
@@ -84,6 +89,24 @@ export async function main(
       `Cannot open input ${options.input}: ${describeOpenError(error)}`,
     );
     return 1;
+  }
+
+  if (options.input !== "-") {
+    // Refuse a file or URL that is not Matroska before listening: one clear line, no server.
+    // Standard input may start late (a pipe from an encoder), so it is checked as it arrives.
+    const { head, stream } = await peekBytes(opened.source, 192);
+    opened.source = stream;
+    const format = head.length === 0 ? "empty" : sniffFormat(head);
+    if (format !== "ebml") {
+      const why = format === "empty"
+        ? "it is empty"
+        : `it is not Matroska or WebM: it starts with ${hexPrefix(head)}${
+          format === "unknown" ? "" : ` (looks like ${format})`
+        }`;
+      log.error(`Cannot serve ${options.input}: ${why}`);
+      await opened.source.cancel().catch(() => {});
+      return 1;
+    }
   }
 
   const mount = new Mount("stream");

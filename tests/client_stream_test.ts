@@ -58,6 +58,21 @@ Deno.test("ClientStream waits for the first GOP when it joins before any", async
   await reader.cancel();
 });
 
+Deno.test("ClientStream that joined an empty ring gets every GOP appended after it joined", async () => {
+  const ring = new GopRing();
+  const client = new ClientStream(ring, HEADER);
+  const reader = client.readable.getReader();
+  assertEquals(await readN(reader, 1), [0xEE]);
+  const next = reader.read();
+  // A burst: several GOPs arrive before the viewer's pull runs again.
+  ring.append(cluster(1, true));
+  ring.append(cluster(2, true));
+  ring.append(cluster(3, false));
+  ring.end();
+  assertEquals((await next).value?.[0], 1);
+  assertEquals(await readN(reader, 10), [2, 3]);
+});
+
 Deno.test("ClientStream jumps to the newest keyframe when its GOP was evicted, and counts the skip", async () => {
   const ring = new GopRing({ maxGops: 2 });
   ring.append(cluster(1, true));

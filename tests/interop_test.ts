@@ -12,10 +12,10 @@
  */
 
 import {
-  AssertionError,
   assert,
   assertEquals,
   assertGreater,
+  AssertionError,
   assertMatch,
   assertNotMatch,
   assertStringIncludes,
@@ -32,7 +32,11 @@ interface Fixture {
 const FIXTURES: Fixture[] = [
   { name: "sample.webm", contentType: "video/webm", video: true },
   { name: "h264_aac.mkv", contentType: "video/x-matroska", video: true },
-  { name: "h264_blockgroups.mkv", contentType: "video/x-matroska", video: true },
+  {
+    name: "h264_blockgroups.mkv",
+    contentType: "video/x-matroska",
+    video: true,
+  },
   { name: "midgop_clusters.mkv", contentType: "video/x-matroska", video: true },
   { name: "unknown_size.webm", contentType: "video/webm", video: true },
   { name: "audio_only.webm", contentType: "audio/webm", video: false },
@@ -59,7 +63,9 @@ function requireTools(): Promise<void> {
     for (const [tool, args] of TOOLS) {
       try {
         const { code } = await run(tool, args, { timeout: 10_000 });
-        if (code !== 0) missing.push(`${tool} (\`${tool} ${args[0]}\` exited ${code})`);
+        if (code !== 0) {
+          missing.push(`${tool} (\`${tool} ${args[0]}\` exited ${code})`);
+        }
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
         missing.push(`${tool} (not found on PATH)`);
@@ -74,6 +80,22 @@ function requireTools(): Promise<void> {
     }
   })();
   return toolCheck;
+}
+
+/**
+ * Like `Promise.all`, but waits for every promise before throwing the first rejection, so a
+ * failing check never leaves another check's child process running past the test.
+ */
+async function all<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  for (const result of results) {
+    if (result.status === "rejected") throw result.reason;
+  }
+  return results.map((result) =>
+    (result as PromiseFulfilledResult<unknown>).value
+  ) as unknown as T;
 }
 
 /** Asserts a tool run exited 0 and printed nothing on stderr. */
@@ -126,7 +148,10 @@ async function probeStreams(
   ], { timeout: 30_000 });
   assertClean(result, `ffprobe ${input}`);
   const streams = JSON.parse(result.stdout).streams;
-  assert(Array.isArray(streams), `ffprobe printed no streams: ${result.stdout}`);
+  assert(
+    Array.isArray(streams),
+    `ffprobe printed no streams: ${result.stdout}`,
+  );
   return streams;
 }
 
@@ -180,7 +205,7 @@ async function checkCaptureWithMkvinfo(
   const path = `${dir}/capture_${fixture.name}`;
   await Deno.writeFile(path, bytes);
 
-  const [info, summary, original] = await Promise.all([
+  const [info, summary, original] = await all([
     run("mkvinfo", [path]),
     run("mkvinfo", ["--summary", path]),
     run("mkvinfo", [fixturePath(fixture.name)]),
@@ -238,7 +263,7 @@ for (const fixture of FIXTURES) {
     async () => {
       await requireTools();
       const file = fixturePath(fixture.name);
-      const [expected, fromFile] = await Promise.all([
+      const [expected, fromFile] = await all([
         probeStreams(file),
         decode(file, ["-t", DECODE_SECONDS]),
       ]);
@@ -250,7 +275,7 @@ for (const fixture of FIXTURES) {
         await checkHeaders(url, fixture);
         // Three viewers at once: the file is played in real time, so running them one after
         // the other would make the later ones miss a short file's end.
-        const [decoded, , probed] = await Promise.all([
+        const [decoded, , probed] = await all([
           decode(url, ["-t", DECODE_SECONDS]),
           checkCaptureWithMkvinfo(url, fixture, dir),
           probeStreams(url),
@@ -266,36 +291,76 @@ for (const fixture of FIXTURES) {
   );
 }
 
+/** The byte offset of the second Cluster of a fixture (where its second GOP begins). */
+function secondClusterOffset(bytes: Uint8Array): number {
+  const offsets: number[] = [];
+  for (let i = 0; i + 4 <= bytes.length && offsets.length < 2; i++) {
+    if (
+      bytes[i] === 0x1F && bytes[i + 1] === 0x43 && bytes[i + 2] === 0xB6 &&
+      bytes[i + 3] === 0x75
+    ) offsets.push(i);
+  }
+  assertEquals(offsets.length, 2, "no second Cluster found");
+  return offsets[1];
+}
+
+/** Polls `/status` until `done(mount)` holds. */
+async function waitForStatus(
+  server: CliServer,
+  done: (mount: { viewers: number; bytesOut: number }) => boolean,
+  timeout = 10_000,
+): Promise<void> {
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    const response = await fetch(server.url("/status"));
+    const mount = (await response.json()).mounts[0];
+    if (done(mount)) return;
+    if (performance.now() > deadline) {
+      throw new Error(
+        `/status never reached the expected state: ${JSON.stringify(mount)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 for (const name of ["sample.webm", "h264_aac.mkv"]) {
   Deno.test(
     `interop: ffmpeg decodes ${name} piped into \`mkserver -\` without errors`,
     async () => {
       await requireTools();
       const file = fixturePath(name);
-      const [bytes, fromFile] = await Promise.all([
+      const [bytes, fromFile] = await all([
         Deno.readFile(file),
         decode(file),
       ]);
       assertClean(fromFile.result, `ffmpeg on the file ${name}`);
+      const split = secondClusterOffset(bytes);
       await using server = await CliServer.start(["--port", "0", "-"], {
         stdin: true,
       });
       assertStringIncludes(server.log, "Serving standard input at");
-      // Standard input is not paced: it all arrives at once. Start the viewer first (it
-      // waits for the stream's header), then send the first 16 KiB (the header and part of
-      // the first GOP), and the rest only once the viewer has joined, so it gets every frame.
+      // Standard input is not paced: it all arrives at once, and a viewer starts at the newest
+      // keyframe. To check that a viewer gets every frame, start it first (it waits for the
+      // stream's header), send the first GOP, wait until the viewer is reading it, and only
+      // then send the rest.
       const viewer = decode(server.url());
       try {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        await server.write(bytes.subarray(0, 16_384));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await server.write(bytes.subarray(0, split));
         await server.waitForLine(/ INFO Viewer #1 joined/, 10_000);
-        await server.write(bytes.subarray(16_384));
+        // More than the header was handed out: its cursor is on the first GOP.
+        await waitForStatus(server, (m) => m.bytesOut > 10_000);
+        await server.write(bytes.subarray(split));
         await server.closeStdin();
-      } finally {
-        const { result, frames } = await viewer;
-        assertClean(result, `ffmpeg on ${server.url()} (stdin)`);
-        assertEquals(frames, fromFile.frames, "video frames: stream vs file");
+      } catch (error) {
+        server.kill("SIGKILL"); // so the viewer ends too
+        await viewer.catch(() => {});
+        throw error;
       }
+      const { result, frames } = await viewer;
+      assertClean(result, `ffmpeg on ${server.url()} (stdin)`);
+      assertEquals(frames, fromFile.frames, "video frames: stream vs file");
       // The input ended and the only viewer got everything: mkserver exits 0 by itself.
       const code = await server.exit(15_000);
       assertEquals(code, 0, server.log);
@@ -307,6 +372,41 @@ for (const name of ["sample.webm", "h264_aac.mkv"]) {
     },
   );
 }
+
+// A viewer that joined before the first Cluster was cut must get every GOP that arrives in a
+// burst after it joined (standard input, a source catching up), not only the newest.
+Deno.test({
+  name:
+    "interop: a viewer that joins `mkserver -` before the first Cluster gets every frame of h264_aac.mkv",
+  async fn() {
+    await requireTools();
+    const file = fixturePath("h264_aac.mkv");
+    const [bytes, fromFile] = await all([
+      Deno.readFile(file),
+      decode(file),
+    ]);
+    await using server = await CliServer.start(["--port", "0", "-"], {
+      stdin: true,
+    });
+    const viewer = decode(server.url());
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The header and less than one Cluster's worth of the first GOP.
+      await server.write(bytes.subarray(0, 16_384));
+      await server.waitForLine(/ INFO Viewer #1 joined/, 10_000);
+      await server.write(bytes.subarray(16_384));
+      await server.closeStdin();
+    } catch (error) {
+      server.kill("SIGKILL");
+      await viewer.catch(() => {});
+      throw error;
+    }
+    const { result, frames } = await viewer;
+    assertClean(result, `ffmpeg on ${server.url()} (stdin)`);
+    assertEquals(frames, fromFile.frames, "video frames: stream vs file");
+    assertEquals(await server.exit(15_000), 0, server.log);
+  },
+});
 
 Deno.test(
   "interop: three viewers joining sample.webm at 0 s, 1 s and 2.5 s each start on a keyframe and decode without errors",
@@ -322,7 +422,7 @@ Deno.test(
       new Promise((resolve) => setTimeout(resolve, ms)).then(() =>
         decode(url, ["-t", DECODE_SECONDS])
       );
-    const viewers = await Promise.all([0, 1000, 2500].map(joinAfter));
+    const viewers = await all([0, 1000, 2500].map(joinAfter));
     for (const [i, { result, frames }] of viewers.entries()) {
       assertClean(result, `viewer ${i + 1}`);
       assertGreater(frames, 0, `viewer ${i + 1} decoded no video`);

@@ -49,3 +49,46 @@ export function hexPrefix(head: Uint8Array, count = 8): string {
     (b) => b.toString(16).padStart(2, "0"),
   ).join(" ");
 }
+
+/**
+ * Reads the first `count` bytes of `stream` (fewer if it ends first) without losing them:
+ * returns them and a stream that yields everything, those bytes included.
+ */
+export async function peekBytes(
+  stream: ReadableStream<Uint8Array>,
+  count = 4,
+): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let have = 0;
+  let ended = false;
+  while (have < count) {
+    const { value, done } = await reader.read();
+    if (done) {
+      ended = true;
+      break;
+    }
+    chunks.push(value);
+    have += value.length;
+  }
+  const head = new Uint8Array(Math.min(have, count));
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= head.length) break;
+    const part = chunk.subarray(0, head.length - at);
+    head.set(part, at);
+    at += part.length;
+  }
+  let replay = 0;
+  const rest = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (replay < chunks.length) return controller.enqueue(chunks[replay++]);
+      if (ended) return controller.close();
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { head, stream: rest };
+}

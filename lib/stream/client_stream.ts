@@ -40,6 +40,8 @@ export class ClientStream {
   #ring: GopRing;
   #header: Uint8Array;
   #gop: Gop | undefined;
+  /** For a viewer that joined before any GOP: the first GOP it is owed. */
+  #startSeq: number | undefined;
   #index = 0;
   #headerSent = false;
   #bytes = 0;
@@ -102,7 +104,14 @@ export class ClientStream {
     for (;;) {
       let gop = this.#gop;
       if (gop === undefined) {
-        gop = ring.newest;
+        // Join at the newest keyframe; a viewer that joined before any GOP gets every GOP from
+        // the first one after it joined (a burst of several must not be skipped).
+        if (this.#startSeq === undefined) {
+          gop = ring.newest;
+          if (gop === undefined) this.#startSeq = ring.nextSeq;
+        } else {
+          gop = ring.firstFrom(this.#startSeq);
+        }
         if (gop !== undefined) this.#hold(gop);
       } else if (gop.evicted) {
         // Fell behind the oldest GOP: jump to the newest keyframe (Icecast and GStreamer's

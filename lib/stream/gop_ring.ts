@@ -187,6 +187,18 @@ export class GopRing {
     };
   }
 
+  /** The sequence number the next GOP will get. */
+  get nextSeq(): number {
+    return this.#seq;
+  }
+
+  /** The oldest GOP in the ring whose sequence number is at least `seq`. */
+  firstFrom(seq: number): Gop | undefined {
+    const gops = this.#gops;
+    if (gops.length === 0) return undefined;
+    return gops[Math.max(0, seq - gops[0].seq)];
+  }
+
   /** The GOP after `gop` in the ring, or `undefined` (none yet, or `gop` was evicted). */
   after(gop: Gop): Gop | undefined {
     if (gop.evicted || this.#gops.length === 0) return undefined;
