@@ -25,6 +25,23 @@ function kept(blocks: Block[], primary: number | undefined): Block[] {
   return blocks.slice(first);
 }
 
+/** A one-track video block with a small payload. */
+function videoBlock(
+  time: number,
+  keyframe: boolean,
+  frames = new Uint8Array([1, 2, 3]),
+): Block {
+  return {
+    track: 1,
+    time,
+    keyframe,
+    group: false,
+    flags: keyframe ? 0x80 : 0,
+    frames,
+    extra: [],
+  };
+}
+
 for (const name of FIXTURES) {
   Deno.test(`GopSegmenter round-trips ${name}: payloads identical, GOPs start on keyframes, times kept`, async () => {
     const source = await readFixture(name);
@@ -113,20 +130,11 @@ Deno.test("GopSegmenter splits a Cluster before the int16 relative time overflow
     tracks: [{ number: 1, kind: "video" as const, type: 1, codecId: "V_VP8" }],
   };
   const segmenter = new GopSegmenter(header, { maxClusterDuration: 1000 });
-  const block = (time: number, keyframe: boolean): Block => ({
-    track: 1,
-    time,
-    keyframe,
-    group: false,
-    flags: keyframe ? 0x80 : 0,
-    frames: new Uint8Array([1, 2, 3]),
-    extra: [],
-  });
   const clusters = [];
   const times: number[] = [];
   for (let t = 0; t <= 90_000; t += 4_000) {
     times.push(t);
-    const c = segmenter.push(block(t, t === 0));
+    const c = segmenter.push(videoBlock(t, t === 0));
     if (c) clusters.push(c);
   }
   clusters.push(segmenter.flush()!);
@@ -158,18 +166,9 @@ Deno.test("GopSegmenter drops blocks before the first keyframe", () => {
     tracks: [{ number: 1, kind: "video" as const, type: 1, codecId: "V_VP8" }],
   };
   const segmenter = new GopSegmenter(header);
-  const block = (time: number, keyframe: boolean): Block => ({
-    track: 1,
-    time,
-    keyframe,
-    group: false,
-    flags: keyframe ? 0x80 : 0,
-    frames: new Uint8Array([9]),
-    extra: [],
-  });
-  assertEquals(segmenter.push(block(0, false)), undefined);
-  assertEquals(segmenter.push(block(40, false)), undefined);
-  segmenter.push(block(80, true));
+  assertEquals(segmenter.push(videoBlock(0, false)), undefined);
+  assertEquals(segmenter.push(videoBlock(40, false)), undefined);
+  segmenter.push(videoBlock(80, true));
   const cluster = segmenter.flush()!;
   assertEquals(segmenter.droppedBlocks, 2);
   assertEquals(cluster.blocks, 1);
