@@ -109,7 +109,13 @@ export async function main(
     }
   }
 
-  const mount = new Mount("stream");
+  const mount = new Mount("stream", {
+    start: options.burst,
+    slowPolicy: options.slowPolicy,
+    lowLatency: options.lowLatency,
+    maxDuration: options.bufferMs,
+    maxBytes: options.bufferBytes,
+  });
   let server;
   try {
     server = serveMount(mount, {

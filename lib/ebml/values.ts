@@ -4,6 +4,8 @@
  * @module
  */
 
+import { EbmlSyntaxError } from "./ebml_syntax_error.ts";
+
 /** Decodes an unsigned integer element's payload (0 to 8 bytes, big-endian). */
 export function readUint(data: Uint8Array): number {
   if (data.length > 8) {
@@ -38,4 +40,36 @@ export function readString(data: Uint8Array): string {
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
   return decoder.decode(data.subarray(0, end));
+}
+
+/**
+ * Decodes an unsigned integer element read from the input: a payload over 8 bytes is malformed
+ * (`EbmlSyntaxError` at `offset`); a value beyond 2^53 - 1 cannot be represented exactly and is
+ * refused with `RangeError`, like a vint that large.
+ */
+export function readUintElement(data: Uint8Array, offset: number): number {
+  if (data.length > 8) {
+    throw new EbmlSyntaxError(
+      `Invalid unsigned integer: ${data.length} bytes long, at most 8 allowed`,
+      offset,
+    );
+  }
+  const value = readUint(data);
+  if (value > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `Unsigned integer too large: exceeds 2^53 - 1 at byte ${offset}`,
+    );
+  }
+  return value;
+}
+
+/** Decodes a float element read from the input: a size other than 0, 4 or 8 is malformed. */
+export function readFloatElement(data: Uint8Array, offset: number): number {
+  if (data.length !== 0 && data.length !== 4 && data.length !== 8) {
+    throw new EbmlSyntaxError(
+      `Invalid float: ${data.length} bytes long, 0, 4 or 8 allowed`,
+      offset,
+    );
+  }
+  return readFloat(data);
 }

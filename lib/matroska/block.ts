@@ -8,7 +8,7 @@ import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readElements } from "../ebml/read_elements.ts";
 import { readInt } from "../ebml/values.ts";
-import { readVint } from "../ebml/vint.ts";
+import { readVint, UNKNOWN_SIZE } from "../ebml/vint.ts";
 
 /** SimpleBlock flag: the block is a keyframe (RFC 9559, section 10.2). */
 export const KEYFRAME_FLAG = 0x80;
@@ -41,6 +41,10 @@ function readBlockHeader(
   const track = readVint(data, 0, base);
   if (track === undefined || track.length + 3 > data.length) {
     throw new EbmlSyntaxError("Block too short for its header", base);
+  }
+  if (track.value === UNKNOWN_SIZE) {
+    // readVint reports all-ones as an unknown size; as a track number it cannot be written back.
+    throw new EbmlSyntaxError("Invalid track number: all value bits set", base);
   }
   const t = track.length;
   let relative = (data[t] << 8) | data[t + 1];

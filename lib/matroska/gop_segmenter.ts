@@ -35,7 +35,15 @@ export interface GopSegmenterOptions {
    * this often, so a long GOP never means a long wait.
    */
   maxClusterDuration?: number;
+  /**
+   * Emit every block at once (Clusters of unknown size, one output per block) instead of whole
+   * Clusters: latency of one block, at the cost of many small writes.
+   */
+  lowLatency?: boolean;
 }
+
+/** A Cluster header of unknown size (1-byte size `FF`), for low-latency mode. */
+const CLUSTER_UNKNOWN_SIZE = new Uint8Array([0x1F, 0x43, 0xB6, 0x75, 0xFF]);
 
 /** Relative block times are signed 16-bit (RFC 9559, section 10.1). */
 const INT16_MIN = -0x8000;
@@ -65,6 +73,8 @@ export class GopSegmenter {
   #primary: number | undefined;
   #maxDuration: number;
   #started = false;
+  #lowLatency: boolean;
+  #llOpen = false;
   #dropped = 0;
   #time = 0;
   #keyframe = false;
@@ -78,6 +88,7 @@ export class GopSegmenter {
   ) {
     const ms = options.maxClusterDuration ?? 1000;
     if (!(ms > 0)) throw new TypeError(`Invalid maxClusterDuration: ${ms}`);
+    this.#lowLatency = options.lowLatency ?? false;
     this.#primary = header.tracks.find((t) => t.kind === "video")?.number;
     this.#maxDuration = Math.max(
       1,
@@ -97,7 +108,7 @@ export class GopSegmenter {
 
   /** Adds a block; returns the Cluster it completed, if it cut one. */
   push(block: Block): OutputCluster | undefined {
-    const open = this.#blocks > 0;
+    const open = this.#lowLatency ? this.#llOpen : this.#blocks > 0;
     const elapsed = block.time - this.#time;
     const gopStart = this.#primary === undefined
       ? !open || elapsed >= this.#maxDuration
@@ -109,6 +120,10 @@ export class GopSegmenter {
       }
       this.#started = true;
     }
+    const cut = open &&
+      (gopStart || elapsed >= this.#maxDuration || elapsed > INT16_MAX ||
+        elapsed < INT16_MIN);
+    if (this.#lowLatency) return this.#pushNow(block, gopStart, cut || !open);
     let done: OutputCluster | undefined;
     if (
       open &&
@@ -133,6 +148,47 @@ export class GopSegmenter {
   /** Cuts the open Cluster, if any (at the end of the stream). */
   flush(): OutputCluster | undefined {
     return this.#blocks > 0 ? this.#cut() : undefined;
+  }
+
+  /**
+   * Low-latency mode: the block goes out at once, after a new Cluster header of unknown size
+   * when a Cluster begins (RFC 8794 section 6.2 ends it where the next Cluster begins).
+   */
+  #pushNow(
+    block: Block,
+    gopStart: boolean,
+    begin: boolean,
+  ): OutputCluster | undefined {
+    if (begin) {
+      this.#time = Math.max(0, block.time);
+      this.#llOpen = true;
+    }
+    const relative = block.time - this.#time;
+    if (relative < INT16_MIN) {
+      this.#dropped++;
+      return undefined;
+    }
+    this.#write(block, relative);
+    const parts = begin
+      ? [
+        CLUSTER_UNKNOWN_SIZE,
+        writeUintElement(ID.Timestamp, this.#time),
+        ...this.#parts,
+      ]
+      : this.#parts;
+    let byteLength = 0;
+    for (const part of parts) byteLength += part.length;
+    const fragment: OutputCluster = {
+      time: begin ? this.#time : Math.max(this.#time, block.time),
+      keyframe: begin && gopStart,
+      parts,
+      byteLength,
+      blocks: 1,
+    };
+    this.#parts = [];
+    this.#size = 0;
+    this.#blocks = 0;
+    return fragment;
   }
 
   #write(block: Block, relative: number): void {

@@ -8,7 +8,11 @@
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readElements } from "../ebml/read_elements.ts";
-import { readFloat, readString, readUint } from "../ebml/values.ts";
+import {
+  readFloatElement,
+  readString,
+  readUintElement,
+} from "../ebml/values.ts";
 import {
   concatBytes,
   writeElementHeader,
@@ -92,35 +96,41 @@ export function readTracks(data: Uint8Array, base = 0): TrackInfo[] {
   for (const entry of readElements(data, base)) {
     if (entry.id !== ID.TrackEntry) continue;
     const track: TrackInfo = { number: 0, kind: "other", type: 0, codecId: "" };
-    for (
-      const field of readElements(
-        entry.data,
-        base + entry.offset + entry.headerSize,
-      )
-    ) {
+    const entryBase = base + entry.offset + entry.headerSize;
+    for (const field of readElements(entry.data, entryBase)) {
+      // Payload offsets, for errors: malformed values are syntax errors, not RangeError.
+      const at = entryBase + field.offset + field.headerSize;
       switch (field.id) {
         case ID.TrackNumber:
-          track.number = readUint(field.data);
+          track.number = readUintElement(field.data, at);
           break;
         case ID.TrackType:
-          track.type = readUint(field.data);
+          track.type = readUintElement(field.data, at);
           track.kind = trackKind(track.type);
           break;
         case ID.CodecID:
           track.codecId = readString(field.data);
           break;
         case ID.Video:
-          for (const v of readElements(field.data)) {
-            if (v.id === ID.PixelWidth) track.width = readUint(v.data);
-            if (v.id === ID.PixelHeight) track.height = readUint(v.data);
+          for (const v of readElements(field.data, at)) {
+            const vAt = at + v.offset + v.headerSize;
+            if (v.id === ID.PixelWidth) {
+              track.width = readUintElement(v.data, vAt);
+            }
+            if (v.id === ID.PixelHeight) {
+              track.height = readUintElement(v.data, vAt);
+            }
           }
           break;
         case ID.Audio:
-          for (const a of readElements(field.data)) {
+          for (const a of readElements(field.data, at)) {
+            const aAt = at + a.offset + a.headerSize;
             if (a.id === ID.SamplingFrequency) {
-              track.sampleRate = readFloat(a.data);
+              track.sampleRate = readFloatElement(a.data, aAt);
             }
-            if (a.id === ID.Channels) track.channels = readUint(a.data);
+            if (a.id === ID.Channels) {
+              track.channels = readUintElement(a.data, aAt);
+            }
           }
           break;
       }
@@ -162,7 +172,12 @@ export function buildLiveHeader(parts: HeaderParts): LiveHeader {
     const base = parts.info.offset + parts.info.headerSize;
     for (const child of readElements(parts.info.data, base)) {
       if (child.id === ID.Duration) continue;
-      if (child.id === ID.TimestampScale) timestampScale = readUint(child.data);
+      if (child.id === ID.TimestampScale) {
+        timestampScale = readUintElement(
+          child.data,
+          base + child.offset + child.headerSize,
+        );
+      }
       infoChildren.push(child.raw);
     }
   } else {

@@ -7,7 +7,7 @@
 import type { EbmlEvent } from "../ebml/ebml_reader.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
-import { readUint } from "../ebml/values.ts";
+import { readUintElement } from "../ebml/values.ts";
 import { type Block, readBlockGroup, readSimpleBlock } from "./block.ts";
 import {
   buildLiveHeader,
@@ -96,7 +96,10 @@ export class MatroskaDemuxer {
           );
           return;
         case ID.Timestamp:
-          this.#clusterTime = readUint(event.data);
+          this.#clusterTime = readUintElement(
+            event.data,
+            event.offset + event.headerSize,
+          );
           return;
         case ID.EBML:
           this.#segments++;
@@ -176,6 +179,12 @@ export class MatroskaDemuxer {
       this.#lastPrimaryTime = -Infinity;
     }
     block.time += this.#timeOffset;
+    if (!Number.isSafeInteger(block.time)) {
+      // A Cluster Timestamp near 2^53 plus a relative time, or shifted by earlier segments.
+      throw new RangeError(
+        `Block timestamp too large: ${block.time} exceeds 2^53 - 1`,
+      );
+    }
     if (block.time > this.#maxTime) this.#maxTime = block.time;
     if (block.track === this.#primaryTrack) {
       const delta = block.time - this.#lastPrimaryTime;

@@ -24,9 +24,23 @@ export interface CliOptions {
   host: string;
   loop: boolean;
   logLevel: LogLevel;
+  /** Where a new viewer starts: a count of GOPs back from the newest, or a duration in ms. */
+  burst: Burst;
+  /** Send every block as it arrives (a Cluster of unknown size, flushed per block). */
+  lowLatency: boolean;
+  /** The ring's bounds: seconds of media and bytes. */
+  bufferMs: number;
+  bufferBytes: number;
+  /** What happens to a viewer that falls behind the ring. */
+  slowPolicy: "skip" | "drop";
+  /** Most viewers at once (0: no limit). */
+  maxClients: number;
   help: boolean;
   version: boolean;
 }
+
+/** Where a new viewer starts: `gops` back from the newest (1 = the newest), or `ms` of media. */
+export type Burst = { gops: number } | { ms: number };
 
 /** The text of `mkserver --help`. */
 export const USAGE = `Usage: mkserver [options] [INPUT]
@@ -43,6 +57,18 @@ Options
   --port N             HTTP port (default 8080; 0 picks a free port)
   --host ADDR          address to listen on (default 0.0.0.0)
   --loop               replay a FILE forever, timestamps increasing across loops
+
+Delivery
+  --burst N|Ds         where a new viewer starts: N GOPs back from the newest keyframe, or the
+                       newest keyframe at least D seconds back (e.g. 2s); sent as fast as the
+                       viewer takes it, then live (default 1: the newest keyframe)
+  --low-latency        send each block as it arrives (Clusters of unknown size) instead of
+                       whole Clusters of up to a second
+  --buffer SPEC        the shared buffer's bounds, seconds and/or bytes, e.g. 20s, 64MiB or
+                       20s,64MiB (default 20s,64MiB); the GOP in progress is always kept
+  --slow-policy P      a viewer that falls behind the buffer: skip (jump to the newest
+                       keyframe, the default) or drop (disconnect it)
+  --max-clients N      most viewers at once; more get 503 with Retry-After (default 0: no limit)
   --log-level LEVEL    error, warn, info or debug (default info)
   -q, --quiet          log errors only (same as --log-level error)
   -h, --help           show this help
@@ -72,12 +98,79 @@ function parsePort(value: unknown): number {
   return Number(s);
 }
 
+function parseCount(s: string, flag: string): number {
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
+    throw new UsageError(`Invalid ${flag}: '${s}' (expected a whole number)`);
+  }
+  return Number(s);
+}
+
+/** Parses a duration such as `2s`, `1.5s` or `500ms` into milliseconds; undefined if it is not one. */
+function parseDuration(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s);
+  if (!m) return undefined;
+  const scale = m[2] === "ms" ? 1 : m[2] === "s" ? 1000 : 60_000;
+  return Number(m[1]) * scale;
+}
+
+/** Parses a size such as `64MiB`, `500KB`, `1GB` or `1000000` into bytes; undefined if it is not one. */
+function parseSize(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(|B|KB|KiB|MB|MiB|GB|GiB)$/i.exec(s);
+  if (!m) return undefined;
+  const unit = m[2].toLowerCase();
+  const scale: Record<string, number> = {
+    "": 1,
+    b: 1,
+    kb: 1e3,
+    kib: 1024,
+    mb: 1e6,
+    mib: 1024 ** 2,
+    gb: 1e9,
+    gib: 1024 ** 3,
+  };
+  return Math.round(Number(m[1]) * scale[unit]);
+}
+
+function parseBurst(s: string): Burst {
+  if (/^\d+$/.test(s) && Number(s) >= 1) return { gops: Number(s) };
+  const ms = parseDuration(s);
+  if (ms !== undefined) return { ms };
+  throw new UsageError(
+    `Invalid --burst: '${s}' (expected a GOP count such as 2, or a duration such as 2s)`,
+  );
+}
+
+function parseBuffer(spec: string): { ms: number; bytes: number } {
+  let ms = 20_000;
+  let bytes = 64 * 1024 * 1024;
+  for (const part of spec.split(",")) {
+    const duration = parseDuration(part);
+    const size = duration === undefined ? parseSize(part) : undefined;
+    if (duration !== undefined && duration > 0) ms = duration;
+    else if (size !== undefined && size > 0) bytes = size;
+    else {
+      throw new UsageError(
+        `Invalid --buffer: '${spec}' (expected seconds and/or bytes, e.g. 20s, 64MiB or 20s,64MiB)`,
+      );
+    }
+  }
+  return { ms, bytes };
+}
+
 /** Parses `args`. Throws `UsageError` for unknown options, bad values and extra arguments. */
 export function parseCliOptions(args: readonly string[]): CliOptions {
   const unknown: string[] = [];
   const parsed = parseArgs(args, {
-    boolean: ["loop", "quiet", "help", "version"],
-    string: ["port", "host", "log-level"],
+    boolean: ["loop", "quiet", "help", "version", "low-latency"],
+    string: [
+      "port",
+      "host",
+      "log-level",
+      "burst",
+      "buffer",
+      "slow-policy",
+      "max-clients",
+    ],
     alias: { q: "quiet", h: "help", V: "version" },
     "--": false,
     unknown: (arg: string) => {
@@ -89,7 +182,17 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     },
   });
   if (unknown.length > 0) throw new UsageError(`Unknown option: ${unknown[0]}`);
-  for (const key of ["port", "host", "log-level"]) {
+  for (
+    const key of [
+      "port",
+      "host",
+      "log-level",
+      "burst",
+      "buffer",
+      "slow-policy",
+      "max-clients",
+    ]
+  ) {
     const value = parsed[key];
     if (Array.isArray(value)) {
       throw new UsageError(`--${key} given more than once`);
@@ -123,6 +226,17 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
       `Unsupported input URL scheme: ${input} (expected http:// or https://)`,
     );
   }
+  const slowPolicy = parsed["slow-policy"] === undefined
+    ? "skip"
+    : String(parsed["slow-policy"]);
+  if (slowPolicy !== "skip" && slowPolicy !== "drop") {
+    throw new UsageError(
+      `Invalid --slow-policy: '${slowPolicy}' (expected skip or drop)`,
+    );
+  }
+  const buffer = parsed.buffer === undefined
+    ? { ms: 20_000, bytes: 64 * 1024 * 1024 }
+    : parseBuffer(String(parsed.buffer));
   return {
     input,
     inputGiven: positional.length === 1,
@@ -130,6 +244,16 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     host: parsed.host === undefined ? "0.0.0.0" : String(parsed.host),
     loop,
     logLevel,
+    burst: parsed.burst === undefined
+      ? { gops: 1 }
+      : parseBurst(String(parsed.burst)),
+    lowLatency: Boolean(parsed["low-latency"]),
+    bufferMs: buffer.ms,
+    bufferBytes: buffer.bytes,
+    slowPolicy,
+    maxClients: parsed["max-clients"] === undefined
+      ? 0
+      : parseCount(String(parsed["max-clients"]), "--max-clients"),
     help: Boolean(parsed.help),
     version: Boolean(parsed.version),
   };

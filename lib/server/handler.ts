@@ -17,6 +17,8 @@ export interface HandlerOptions {
   log?: Logger;
   /** How long a viewer's request waits for the source's header before a 503 (ms, default 10000). */
   readyTimeout?: number;
+  /** Most viewers at once; more get 503 with Retry-After (default 0: no limit). */
+  maxClients?: number;
   /** Called with every stream response's body before it is returned (for completion tracking). */
   onStream?: (response: Response) => void;
 }
@@ -122,6 +124,21 @@ export function createHandler(
     if (request.method === "HEAD") {
       return new Response(emptyBody(), { headers });
     }
+    const maxClients = options.maxClients ?? 0;
+    if (maxClients > 0 && mount.clients.size >= maxClients) {
+      log.warn(
+        `Refused a viewer from ${
+          describePeer(info)
+        }: ${maxClients} watching already (--max-clients)`,
+      );
+      return text(
+        STATUS_CODE.ServiceUnavailable,
+        "Too many viewers, try again later",
+        {
+          "retry-after": "10",
+        },
+      );
+    }
     const id = nextViewer++;
     const peer = describePeer(info);
     const client = mount.attach({
@@ -130,7 +147,11 @@ export function createHandler(
           `Viewer #${id} fell behind the buffer and skipped to the newest keyframe`,
         ),
       onClose: (c, reason) => {
-        const how = reason === "cancel" ? "disconnected" : "finished";
+        const how = reason === "cancel"
+          ? "disconnected"
+          : reason === "drop"
+          ? "was dropped (fell behind the buffer, --slow-policy drop)"
+          : "finished";
         log.info(
           `Viewer #${id} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
         );

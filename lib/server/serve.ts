@@ -17,6 +17,8 @@ export interface ServeMountOptions {
   log?: Logger;
   /** How long a viewer waits for the source's header before a 503 (ms). */
   readyTimeout?: number;
+  /** Most viewers at once (0: no limit). */
+  maxClients?: number;
 }
 
 /** A running server. */
@@ -46,6 +48,7 @@ export function serveMount(
   const handler = createHandler(mount, {
     log,
     readyTimeout: options.readyTimeout,
+    maxClients: options.maxClients,
     onStream: (response) => streams.add(response),
   });
   const server = Deno.serve({

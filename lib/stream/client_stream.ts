@@ -4,15 +4,28 @@
  * @module
  */
 
-import type { Gop, GopRing } from "./gop_ring.ts";
+import type { Gop, GopRing, StartPoint } from "./gop_ring.ts";
 
 /** Options of `ClientStream`. */
 export interface ClientStreamOptions {
+  /** Where to start (default `{ gops: 1 }`: the newest keyframe). */
+  start?: StartPoint;
+  /**
+   * A viewer whose GOP left the ring: `"skip"` jumps to the newest keyframe (default), `"drop"`
+   * ends its stream with an error (the response is cut off).
+   */
+  slowPolicy?: "skip" | "drop";
   /** Called when the viewer fell behind the ring's oldest GOP and jumped to the newest. */
   onSkip?: (client: ClientStream) => void;
-  /** Called once when the stream ends: `"end"` (source ended), `"cancel"` (viewer left) or `"close"`. */
-  onClose?: (client: ClientStream, reason: "end" | "cancel" | "close") => void;
+  /**
+   * Called once when the stream ends: `"end"` (source ended), `"cancel"` (viewer left),
+   * `"close"` (closed by the server) or `"drop"` (fell behind with the drop policy).
+   */
+  onClose?: (client: ClientStream, reason: CloseReason) => void;
 }
+
+/** Why a viewer's stream ended. */
+export type CloseReason = "end" | "cancel" | "close" | "drop";
 
 /**
  * A viewer's stream: the live header, then Clusters from the newest keyframe on, as the viewer
@@ -107,7 +120,7 @@ export class ClientStream {
         // Join at the newest keyframe; a viewer that joined before any GOP gets every GOP from
         // the first one after it joined (a burst of several must not be skipped).
         if (this.#startSeq === undefined) {
-          gop = ring.newest;
+          gop = ring.startFor(this.#options.start ?? { gops: 1 });
           if (gop === undefined) this.#startSeq = ring.nextSeq;
         } else {
           gop = ring.firstFrom(this.#startSeq);
@@ -115,7 +128,12 @@ export class ClientStream {
         if (gop !== undefined) this.#hold(gop);
       } else if (gop.evicted) {
         // Fell behind the oldest GOP: jump to the newest keyframe (Icecast and GStreamer's
-        // "skip" policy) rather than pin memory or slow the source.
+        // "skip" policy) or disconnect ("drop"), rather than pin memory or slow the source.
+        if (this.#options.slowPolicy === "drop") {
+          controller.error(new RangeError("The viewer fell behind the buffer"));
+          this.#finish("drop");
+          return;
+        }
         gop.release();
         gop = ring.newest!;
         this.#hold(gop);
@@ -160,7 +178,7 @@ export class ClientStream {
     controller.enqueue(bytes);
   }
 
-  #finish(reason: "end" | "cancel" | "close"): void {
+  #finish(reason: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#gop?.release();

@@ -86,11 +86,19 @@ export class Gop {
 
 /** Options of `GopRing`. */
 export interface GopRingOptions {
-  /** Most GOPs kept (default 4, at least 1). */
+  /** Most GOPs kept (default: no limit but the others). */
   maxGops?: number;
   /** Most bytes kept (default 64 MiB); the GOP in progress is kept whatever its size. */
   maxBytes?: number;
+  /**
+   * Milliseconds of media kept (default 20 s): older GOPs go once the newer ones cover this
+   * much. The GOP in progress is kept whatever its length.
+   */
+  maxDuration?: number;
 }
+
+/** Where a new viewer starts: `gops` back from the newest (1 = the newest), or at least `ms` back. */
+export type StartPoint = { gops: number } | { ms: number };
 
 /** Counters of a ring, for status and tests. */
 export interface GopRingStats {
@@ -130,6 +138,9 @@ export class GopRing {
   #gops: Gop[] = [];
   #maxGops: number;
   #maxBytes: number;
+  #maxDuration: number;
+  #msPerUnit = 1;
+  #liveTime = 0;
   #bytes = 0;
   #seq = 0;
   #ended = false;
@@ -139,16 +150,21 @@ export class GopRing {
   #pinned = new Set<Gop>();
 
   constructor(options: GopRingOptions = {}) {
-    const maxGops = options.maxGops ?? 4;
+    const maxGops = options.maxGops ?? Infinity;
     const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-    if (!Number.isInteger(maxGops) || maxGops < 1) {
+    const maxDuration = options.maxDuration ?? 20_000;
+    if (maxGops !== Infinity && (!Number.isInteger(maxGops) || maxGops < 1)) {
       throw new TypeError(
         `Invalid maxGops: ${maxGops} (expected an integer >= 1)`,
       );
     }
     if (!(maxBytes > 0)) throw new TypeError(`Invalid maxBytes: ${maxBytes}`);
+    if (!(maxDuration > 0)) {
+      throw new TypeError(`Invalid maxDuration: ${maxDuration}`);
+    }
     this.#maxGops = maxGops;
     this.#maxBytes = maxBytes;
+    this.#maxDuration = maxDuration;
   }
 
   /** The newest GOP (possibly in progress), where a new viewer starts. */
@@ -185,6 +201,38 @@ export class GopRing {
       clusters: this.#clusters,
       evictedGops: this.#evictedGops,
     };
+  }
+
+  /** Sets the stream's TimestampScale (ns per unit), for the duration bound and start points. */
+  setTimestampScale(nanoseconds: number): void {
+    if (!(nanoseconds > 0)) {
+      throw new TypeError(`Invalid TimestampScale: ${nanoseconds}`);
+    }
+    this.#msPerUnit = nanoseconds / 1e6;
+  }
+
+  /** Milliseconds of media between the oldest GOP's start and the newest Cluster. */
+  get duration(): number {
+    const oldest = this.#gops[0];
+    return oldest ? (this.#liveTime - oldest.time) * this.#msPerUnit : 0;
+  }
+
+  /**
+   * The GOP a new viewer starts at: `{ gops: n }` is the n-th newest (the oldest if fewer);
+   * `{ ms: d }` is the newest that starts at least `d` ms before the live edge (the oldest if
+   * none does).
+   */
+  startFor(point: StartPoint): Gop | undefined {
+    const gops = this.#gops;
+    if (gops.length === 0) return undefined;
+    if ("gops" in point) {
+      return gops[Math.max(0, gops.length - Math.max(1, point.gops))];
+    }
+    const edge = this.#liveTime - point.ms / this.#msPerUnit;
+    for (let i = gops.length - 1; i >= 0; i--) {
+      if (gops[i].time <= edge) return gops[i];
+    }
+    return gops[0];
   }
 
   /** The sequence number the next GOP will get. */
@@ -229,6 +277,7 @@ export class GopRing {
       ? cluster.parts[0]
       : concatBytes(cluster.parts);
     gop._append(bytes);
+    if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
     this.#bytes += bytes.length;
     this.#clusters++;
     this.#evict();
@@ -246,9 +295,13 @@ export class GopRing {
 
   #evict(): void {
     const gops = this.#gops;
+    // Keep the GOPs that cover the last maxDuration: the oldest goes once the next one starts
+    // at or before that point.
+    const keepFrom = this.#liveTime - this.#maxDuration / this.#msPerUnit;
     while (
       gops.length > 1 &&
-      (gops.length > this.#maxGops || this.#bytes > this.#maxBytes)
+      (gops.length > this.#maxGops || this.#bytes > this.#maxBytes ||
+        gops[1].time <= keepFrom)
     ) {
       const gop = gops.shift()!;
       this.#bytes -= gop.byteLength;

@@ -11,10 +11,15 @@ import {
 } from "../matroska/gop_segmenter.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import { ClientStream, type ClientStreamOptions } from "./client_stream.ts";
-import { GopRing, type GopRingOptions } from "./gop_ring.ts";
+import { GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
 
-/** Options of `Mount`: the ring's bounds and the segmenter's Cluster length. */
-export interface MountOptions extends GopRingOptions, GopSegmenterOptions {}
+/** Options of `Mount`: the ring's bounds, the segmenter's mode, and how viewers start and fall behind. */
+export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
+  /** Where new viewers start (default: the newest keyframe). */
+  start?: StartPoint;
+  /** What happens to a viewer that falls behind the ring (default `"skip"`). */
+  slowPolicy?: "skip" | "drop";
+}
 
 /** A summary of a mount, for `/status`. */
 export interface MountStatus {
@@ -28,7 +33,7 @@ export interface MountStatus {
   bytesOut: number;
   blocks: number;
   skips: number;
-  ring: GopRing["stats"];
+  ring: GopRing["stats"] & { seconds: number };
 }
 
 /**
@@ -97,6 +102,7 @@ export class Mount {
     }
     this.#header = header;
     this.#segmenter = new GopSegmenter(header, this.#options);
+    this.ring.setTimestampScale(header.timestampScale);
     this.#ready.resolve(header);
   }
 
@@ -128,6 +134,8 @@ export class Mount {
     const header = this.#header;
     if (header === undefined) return undefined;
     const client = new ClientStream(this.ring, header.bytes, {
+      start: this.#options.start,
+      slowPolicy: this.#options.slowPolicy,
       onSkip: (c) => {
         this.#skips++;
         options.onSkip?.(c);
@@ -158,7 +166,10 @@ export class Mount {
       bytesOut,
       blocks: this.#blocks,
       skips: this.#skips,
-      ring: this.ring.stats,
+      ring: {
+        ...this.ring.stats,
+        seconds: Math.round(this.ring.duration) / 1000,
+      },
     };
   }
 }
