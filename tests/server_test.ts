@@ -80,7 +80,7 @@ Deno.test("handler serves HEAD and GET /stream with the contract's headers", asy
   }
 });
 
-Deno.test("handler serves a player page to browsers at / and JSON at /status", async () => {
+Deno.test("handler serves a player page to browsers at /, JSON at /status and Prometheus text at /metrics", async () => {
   const live = await liveMount("h264_aac.mkv", false);
   try {
     const handler = createHandler(live.mount);
@@ -103,6 +103,14 @@ Deno.test("handler serves a player page to browsers at / and JSON at /status", a
       "A_AAC",
     ]);
     assert(mount.bytesIn > 0);
+    const metrics = await (await handler(new Request("http://x/metrics")))
+      .text();
+    assertStringIncludes(metrics, "# TYPE mkserver_bytes_in_total counter");
+    assertMatch(
+      metrics,
+      /^mkserver_bytes_in_total\{mount="stream"\} [1-9]\d*$/m,
+    );
+    assertMatch(metrics, /^mkserver_viewers\{mount="stream"\} 0$/m);
   } finally {
     await live.close();
   }

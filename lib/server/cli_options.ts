@@ -78,6 +78,7 @@ Endpoints
   GET /stream          the live stream (also /stream.mkv, /stream.webm); HEAD gives headers
   GET /                the stream for players; a player page for browsers (Accept: text/html)
   GET /status          JSON: tracks, viewers, bytes, GOPs in the buffer
+  GET /metrics         Prometheus text: viewers, bytes in/out, skips, buffer
 
 Exit codes: 0 when the input ended and every viewer got it all; 1 on a runtime failure
 (bad input, port in use), with one log line; 2 on bad usage.

@@ -10,6 +10,7 @@ import { STATUS_CODE } from "@std/http/status";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { Mount } from "../stream/mount.ts";
+import { renderMetrics } from "./metrics.ts";
 import { playerPage } from "./player_page.ts";
 
 /** Options of `createHandler`. */
@@ -168,7 +169,8 @@ export function createHandler(
   return async function handler(request, info) {
     const { pathname } = new URL(request.url);
     const known = STREAM_PATHS.has(pathname) || pathname === "/" ||
-      pathname === "/status";
+      pathname === "/status" ||
+      pathname === "/metrics";
     if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(
@@ -189,6 +191,17 @@ export function createHandler(
             "access-control-allow-origin": "*",
           },
         });
+      }
+      if (pathname === "/metrics") {
+        return new Response(
+          request.method === "HEAD" ? null : renderMetrics([mount.status()]),
+          {
+            headers: {
+              "content-type": "text/plain; version=0.0.4; charset=utf-8",
+              "cache-control": "no-store",
+            },
+          },
+        );
       }
       // Browsers ask for text/html first; players (and <video>) send */* or nothing.
       if (
