@@ -87,9 +87,14 @@ function zeroCounts(): Counts {
 /** Error message with its numbers replaced, to group typed errors by kind. */
 function messageKind(result: FuzzResult): string {
   if (result.kind !== "typed") return result.kind;
-  return `${result.error}: ${
-    result.message.replace(/0x[0-9A-F]+|\d+(\.\d+)?/g, "#")
-  }`;
+  let message = result.message
+    .replace(/ \(at byte \d+\)$/, "")
+    .replace(/0x[0-9A-F]+|\d+(\.\d+)?/g, "#");
+  // Long details (track lists, garbage CodecIDs) would make every message its own kind.
+  if (message.length > 72 || /[^\x20-\x7e]/.test(message)) {
+    message = `${message.split(":")[0]}: …`;
+  }
+  return `${result.error}: ${message}`;
 }
 
 /** The worker side: runs its share of the inputs and reports. */
@@ -114,7 +119,13 @@ function workerMain(): void {
       seeds[2 * worker] = seed;
       seeds[2 * worker + 1]++;
       const input = makeInput(corpus, seed);
-      const result = runOne(input.bytes, seed);
+      let result: FuzzResult;
+      try {
+        result = runOne(input.bytes, seed);
+      } catch (error) {
+        // runOne catches what the pipeline throws; this is the harness itself failing.
+        result = { kind: "bug", reason: `harness failed: ${error}`, error };
+      }
       counts.inputs++;
       const kind = messageKind(result);
       messages[kind] = (messages[kind] ?? 0) + 1;
@@ -264,6 +275,7 @@ export async function main(args: string[]): Promise<number> {
     worker.onerror = (e) => {
       e.preventDefault();
       console.error(`worker ${w} failed: ${e.message}`);
+      retired.bugs++;
       worker.terminate();
       live[w] = undefined;
       if (--running === 0) finish();

@@ -221,7 +221,11 @@ export class GopSegmenter {
     header[at + 1] = relative & 0xff;
     header[at + 2] = block.flags;
     this.#parts.push(header, block.frames);
-    if (block.group) this.#parts.push(...block.extra);
+    if (block.group) {
+      // Not push(...extra): a BlockGroup of a few MiB can hold more children than a call has
+      // room for arguments (RangeError: Maximum call stack size exceeded).
+      for (const e of block.extra) this.#parts.push(e);
+    }
     this.#blocks++;
   }
 
