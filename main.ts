@@ -122,6 +122,8 @@ export async function main(
       port: options.port,
       hostname: options.host,
       log,
+      maxClients: options.maxClients,
+      stallTimeout: options.stallTimeout,
     });
   } catch (error) {
     const why = error instanceof Deno.errors.AddrInUse

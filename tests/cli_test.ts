@@ -226,3 +226,24 @@ Deno.test("`mkserver` exits 0 by itself after a short file when no viewer is con
     server.log,
   );
 });
+
+Deno.test("`mkserver --max-clients 1` answers the second viewer 503 with Retry-After", async () => {
+  await using server = await CliServer.start([
+    "--port",
+    "0",
+    "--max-clients",
+    "1",
+    fixturePath("sample.webm"),
+  ]);
+  const first = await fetch(server.url());
+  assertEquals(first.status, 200);
+  const reader = first.body!.getReader();
+  await reader.read();
+  const second = await fetch(server.url());
+  assertEquals(second.status, 503);
+  assertEquals(second.headers.get("retry-after"), "10");
+  await second.body?.cancel();
+  await reader.cancel();
+  server.kill("SIGTERM");
+  assertEquals(await server.exit(), 0);
+});

@@ -2,6 +2,8 @@
 export class AssertionError extends Error {}
 /** Asserts that `expr` is truthy. */
 export function assert(expr: unknown, msg?: string): asserts expr;
+/** Asserts that `expr` is falsy. */
+export function assertFalse(expr: unknown, msg?: string): void;
 /** Asserts deep equality. */
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void;
 /** Asserts deep inequality. */

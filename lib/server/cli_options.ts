@@ -15,6 +15,27 @@ export class UsageError extends TypeError {
   }
 }
 
+/** Flags that take a value, in the order `--help` lists them. */
+export const STRING_FLAGS: readonly string[] = [
+  "port",
+  "host",
+  "log-level",
+  "burst",
+  "buffer",
+  "slow-policy",
+  "max-clients",
+  "stall-timeout",
+];
+
+/** Flags that are on or off. */
+export const BOOLEAN_FLAGS: readonly string[] = [
+  "loop",
+  "low-latency",
+  "quiet",
+  "help",
+  "version",
+];
+
 /** The parsed command line. */
 export interface CliOptions {
   input: string;
@@ -35,6 +56,8 @@ export interface CliOptions {
   slowPolicy: "skip" | "drop";
   /** Most viewers at once (0: no limit). */
   maxClients: number;
+  /** Milliseconds a viewer may accept no bytes before it is disconnected (0: never). */
+  stallTimeout: number;
   help: boolean;
   version: boolean;
 }
@@ -69,6 +92,8 @@ Delivery
   --slow-policy P      a viewer that falls behind the buffer: skip (jump to the newest
                        keyframe, the default) or drop (disconnect it)
   --max-clients N      most viewers at once; more get 503 with Retry-After (default 0: no limit)
+  --stall-timeout S    disconnect a viewer that accepts no bytes for S seconds while data waits
+                       for it, and close its socket (default 30; 0: never)
   --log-level LEVEL    error, warn, info or debug (default info)
   -q, --quiet          log errors only (same as --log-level error)
   -h, --help           show this help
@@ -97,6 +122,16 @@ function parsePort(value: unknown): number {
     );
   }
   return Number(s);
+}
+
+function parseSeconds(s: string, flag: string): number {
+  const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : parseDuration(s);
+  if (ms === undefined || !Number.isFinite(ms)) {
+    throw new UsageError(
+      `Invalid ${flag}: '${s}' (expected seconds, e.g. 30 or 30s)`,
+    );
+  }
+  return ms;
 }
 
 function parseCount(s: string, flag: string): number {
@@ -162,16 +197,8 @@ function parseBuffer(spec: string): { ms: number; bytes: number } {
 export function parseCliOptions(args: readonly string[]): CliOptions {
   const unknown: string[] = [];
   const parsed = parseArgs(args, {
-    boolean: ["loop", "quiet", "help", "version", "low-latency"],
-    string: [
-      "port",
-      "host",
-      "log-level",
-      "burst",
-      "buffer",
-      "slow-policy",
-      "max-clients",
-    ],
+    boolean: [...BOOLEAN_FLAGS],
+    string: [...STRING_FLAGS],
     alias: { q: "quiet", h: "help", V: "version" },
     "--": false,
     unknown: (arg: string) => {
@@ -183,17 +210,7 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     },
   });
   if (unknown.length > 0) throw new UsageError(`Unknown option: ${unknown[0]}`);
-  for (
-    const key of [
-      "port",
-      "host",
-      "log-level",
-      "burst",
-      "buffer",
-      "slow-policy",
-      "max-clients",
-    ]
-  ) {
+  for (const key of STRING_FLAGS) {
     const value = parsed[key];
     if (Array.isArray(value)) {
       throw new UsageError(`--${key} given more than once`);
@@ -255,6 +272,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     maxClients: parsed["max-clients"] === undefined
       ? 0
       : parseCount(String(parsed["max-clients"]), "--max-clients"),
+    stallTimeout: parsed["stall-timeout"] === undefined
+      ? 30_000
+      : parseSeconds(String(parsed["stall-timeout"]), "--stall-timeout"),
     help: Boolean(parsed.help),
     version: Boolean(parsed.version),
   };

@@ -30,8 +30,18 @@ const STREAM_PATHS = new Set(["/stream", "/stream.mkv", "/stream.webm"]);
 /** What the handler answers for a mount, with the peer's address for logging. */
 export type Handler = (
   request: Request,
-  info?: { remoteAddr?: unknown },
+  info?: HandlerInfo,
 ) => Promise<Response>;
+
+/** What the handler may know of the connection. */
+export interface HandlerInfo {
+  remoteAddr?: unknown;
+  /**
+   * `"chunked"` when the server writes stream bodies as they are and wants them pre-framed as
+   * HTTP/1.1 chunks (mkserver's own server); otherwise plain bytes (e.g. `Deno.serve`).
+   */
+  framing?: "chunked" | "none";
+}
 
 function text(
   status: number,
@@ -44,7 +54,7 @@ function text(
   });
 }
 
-function describePeer(info?: { remoteAddr?: unknown }): string {
+function describePeer(info?: HandlerInfo): string {
   const addr = info?.remoteAddr as
     | { hostname?: string; port?: number }
     | undefined;
@@ -99,7 +109,7 @@ export function createHandler(
 
   async function stream(
     request: Request,
-    info?: { remoteAddr?: unknown },
+    info?: HandlerInfo,
   ): Promise<Response> {
     const header = await waitForHeader(mount, readyTimeout);
     if (header === undefined) {
@@ -143,6 +153,7 @@ export function createHandler(
     const id = nextViewer++;
     const peer = describePeer(info);
     const client = mount.attach({
+      framing: info?.framing,
       onSkip: () =>
         log.warn(
           `Viewer #${id} fell behind the buffer and skipped to the newest keyframe`,

@@ -1,5 +1,5 @@
 /**
- * Serving a mount over HTTP with `Deno.serve`, tracking stream responses until they are sent.
+ * Serving a mount over HTTP, tracking stream responses until they are sent.
  *
  * @module
  */
@@ -7,6 +7,7 @@
 import { type Logger, SILENT } from "../log.ts";
 import type { Mount } from "../stream/mount.ts";
 import { createHandler } from "./handler.ts";
+import { serveHttp } from "./http_server.ts";
 
 /** Options of `serveMount`. */
 export interface ServeMountOptions {
@@ -19,6 +20,18 @@ export interface ServeMountOptions {
   readyTimeout?: number;
   /** Most viewers at once (0: no limit). */
   maxClients?: number;
+  /**
+   * Milliseconds a viewer may go without accepting a byte while bytes wait for it, before its
+   * connection is closed (0: never). Needs the `"listen"` engine.
+   */
+  stallTimeout?: number;
+  /**
+   * `"listen"` (default): mkserver's HTTP/1.1 server on `Deno.listen`, which can close a stalled
+   * viewer's socket. `"deno"`: `Deno.serve`, which cannot (kept for comparison benchmarks).
+   */
+  engine?: "listen" | "deno";
+  /** Certificate and key (PEM) to serve HTTPS. */
+  tls?: { cert: string; key: string };
 }
 
 /** A running server. */
@@ -27,6 +40,8 @@ export interface MountServer {
   addr: Deno.NetAddr;
   /** Stream responses still being sent. */
   readonly activeStreams: number;
+  /** Viewers disconnected because they stopped reading. */
+  readonly evictions: number;
   /** Resolves when no stream response is being sent (at once if none is). */
   idle(): Promise<void>;
   /** Stops listening and closes open connections. */
@@ -34,7 +49,7 @@ export interface MountServer {
 }
 
 /**
- * Serves `mount` on `hostname:port`. Throws what `Deno.serve` throws when it cannot listen
+ * Serves `mount` on `hostname:port`. Throws what the listener throws when it cannot listen
  * (`Deno.errors.AddrInUse`, `PermissionDenied`, …).
  */
 export function serveMount(
@@ -51,15 +66,13 @@ export function serveMount(
     maxClients: options.maxClients,
     onStream: (response) => streams.add(response),
   });
-  const server = Deno.serve({
-    port: options.port,
-    hostname: options.hostname,
-    onListen: () => {},
-    onError: (error) => {
-      log.error(`HTTP handler failed: ${(error as Error)?.message ?? error}`);
-      return new Response("Internal server error\n", { status: 500 });
+  const track = async (
+    request: Request,
+    info: Deno.ServeHandlerInfo | {
+      completed: Promise<void>;
+      remoteAddr: Deno.NetAddr;
     },
-  }, async (request, info) => {
+  ) => {
     const response = await handler(request, info);
     if (streams.has(response)) {
       active++;
@@ -74,16 +87,50 @@ export function serveMount(
       });
     }
     return response;
-  });
+  };
+
+  let addr: Deno.NetAddr;
+  let evictions: () => number;
+  let shutdown: () => Promise<void>;
+  if (options.engine === "deno") {
+    const server = Deno.serve({
+      port: options.port,
+      hostname: options.hostname,
+      ...options.tls,
+      onListen: () => {},
+      onError: (error) => {
+        log.error(`HTTP handler failed: ${(error as Error)?.message ?? error}`);
+        return new Response("Internal server error\n", { status: 500 });
+      },
+    }, track);
+    addr = server.addr;
+    evictions = () => 0;
+    shutdown = () => server.shutdown();
+  } else {
+    const server = serveHttp(track, {
+      hostname: options.hostname,
+      port: options.port,
+      log,
+      stallTimeout: options.stallTimeout,
+      isStream: (response) => streams.has(response),
+      tls: options.tls,
+    });
+    addr = server.addr;
+    evictions = () => server.evictions;
+    shutdown = () => server.shutdown();
+  }
   return {
-    addr: server.addr,
+    addr,
     get activeStreams() {
       return active;
+    },
+    get evictions() {
+      return evictions();
     },
     idle() {
       if (active === 0) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
-    shutdown: () => server.shutdown(),
+    shutdown,
   };
 }

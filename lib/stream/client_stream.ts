@@ -15,6 +15,11 @@ export interface ClientStreamOptions {
    * ends its stream with an error (the response is cut off).
    */
   slowPolicy?: "skip" | "drop";
+  /**
+   * `"chunked"`: hand out the ring's Clusters framed as HTTP/1.1 chunks (the header passed in
+   * must be framed too), for a server that writes them as they are. Default `"none"`.
+   */
+  framing?: "chunked" | "none";
   /** Called when the viewer fell behind the ring's oldest GOP and jumped to the newest. */
   onSkip?: (client: ClientStream) => void;
   /**
@@ -141,7 +146,9 @@ export class ClientStream {
         this.#options.onSkip?.(this);
       }
       if (gop !== undefined) {
-        const clusters = gop.clusters;
+        const clusters = this.#options.framing === "chunked"
+          ? gop.framedClusters
+          : gop.clusters;
         if (this.#index < clusters.length) {
           this.#send(controller, clusters[this.#index++]);
           return;

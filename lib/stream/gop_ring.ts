@@ -5,7 +5,6 @@
  */
 
 import type { OutputCluster } from "../matroska/gop_segmenter.ts";
-import { concatBytes } from "../ebml/writer.ts";
 
 /** One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut. */
 export class Gop {
@@ -14,6 +13,7 @@ export class Gop {
   /** Timestamp of its first Cluster (TimestampScale units). */
   readonly time: number;
   #clusters: Uint8Array[] = [];
+  #framed: Uint8Array[] = [];
   #bytes = 0;
   #refs = 0;
   #complete = false;
@@ -27,6 +27,11 @@ export class Gop {
   /** Its Clusters so far, each one contiguous array. */
   get clusters(): readonly Uint8Array[] {
     return this.#clusters;
+  }
+
+  /** The same Clusters framed as HTTP/1.1 chunks (`SIZE\r\n` … `\r\n`), views of one buffer each. */
+  get framedClusters(): readonly Uint8Array[] {
+    return this.#framed;
   }
 
   /** Bytes held. */
@@ -61,8 +66,9 @@ export class Gop {
   }
 
   /** @internal */
-  _append(cluster: Uint8Array): void {
+  _append(cluster: Uint8Array, framed: Uint8Array): void {
     this.#clusters.push(cluster);
+    this.#framed.push(framed);
     this.#bytes += cluster.length;
   }
 
@@ -80,8 +86,35 @@ export class Gop {
 
   #free(): void {
     this.#clusters = [];
+    this.#framed = [];
     this.#bytes = 0;
   }
+}
+
+const CRLF = [13, 10];
+
+/**
+ * Joins `parts` into one buffer laid out as an HTTP/1.1 chunk (RFC 9112 section 7.1): the
+ * plain bytes are a view inside the framed ones, so one copy per Cluster serves both chunked
+ * responses and plain ones, and no viewer frames anything itself.
+ */
+export function frameChunk(
+  parts: readonly Uint8Array[],
+  length: number = parts.reduce((n, p) => n + p.length, 0),
+): { framed: Uint8Array; bytes: Uint8Array } {
+  const prefix = `${length.toString(16)}\r\n`;
+  const framed = new Uint8Array(prefix.length + length + 2);
+  for (let i = 0; i < prefix.length; i++) framed[i] = prefix.charCodeAt(i);
+  let at = prefix.length;
+  for (const part of parts) {
+    framed.set(part, at);
+    at += part.length;
+  }
+  if (at !== prefix.length + length) {
+    throw new RangeError("Cluster parts do not add up to its length");
+  }
+  framed.set(CRLF, at);
+  return { framed, bytes: framed.subarray(prefix.length, at) };
 }
 
 /** Options of `GopRing`. */
@@ -273,10 +306,8 @@ export class GopRing {
       gop = new Gop(this.#seq++, cluster.time);
       this.#gops.push(gop);
     }
-    const bytes = cluster.parts.length === 1
-      ? cluster.parts[0]
-      : concatBytes(cluster.parts);
-    gop._append(bytes);
+    const { framed, bytes } = frameChunk(cluster.parts, cluster.byteLength);
+    gop._append(bytes, framed);
     if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
     this.#bytes += bytes.length;
     this.#clusters++;

@@ -11,7 +11,12 @@ import {
 } from "../matroska/gop_segmenter.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import { ClientStream, type ClientStreamOptions } from "./client_stream.ts";
-import { GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
+import {
+  frameChunk,
+  GopRing,
+  type GopRingOptions,
+  type StartPoint,
+} from "./gop_ring.ts";
 
 /** Options of `Mount`: the ring's bounds, the segmenter's mode, and how viewers start and fall behind. */
 export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
@@ -24,6 +29,8 @@ export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
 /** A summary of a mount, for `/status`. */
 export interface MountStatus {
   name: string;
+  /** When the mount was created (ISO 8601). */
+  startedAt: string;
   state: "waiting" | "live" | "ended";
   docType?: string;
   contentType?: string;
@@ -55,6 +62,8 @@ export class Mount {
   readonly ring: GopRing;
   #options: MountOptions;
   #header: LiveHeader | undefined;
+  #framedHeader: Uint8Array | undefined;
+  readonly #startedAt = new Date();
   #segmenter: GopSegmenter | undefined;
   #ready = Promise.withResolvers<LiveHeader | undefined>();
   #clients = new Set<ClientStream>();
@@ -101,6 +110,7 @@ export class Mount {
       throw new TypeError("The mount's header is already set");
     }
     this.#header = header;
+    this.#framedHeader = frameChunk([header.bytes]).framed;
     this.#segmenter = new GopSegmenter(header, this.#options);
     this.ring.setTimestampScale(header.timestampScale);
     this.#ready.resolve(header);
@@ -133,19 +143,25 @@ export class Mount {
   attach(options: ClientStreamOptions = {}): ClientStream | undefined {
     const header = this.#header;
     if (header === undefined) return undefined;
-    const client = new ClientStream(this.ring, header.bytes, {
-      start: this.#options.start,
-      slowPolicy: this.#options.slowPolicy,
-      onSkip: (c) => {
-        this.#skips++;
-        options.onSkip?.(c);
+    const framed = options.framing === "chunked";
+    const client = new ClientStream(
+      this.ring,
+      framed ? this.#framedHeader! : header.bytes,
+      {
+        framing: options.framing,
+        start: this.#options.start,
+        slowPolicy: this.#options.slowPolicy,
+        onSkip: (c) => {
+          this.#skips++;
+          options.onSkip?.(c);
+        },
+        onClose: (c, reason) => {
+          this.#clients.delete(c);
+          this.#bytesOutClosed += c.bytesSent;
+          options.onClose?.(c, reason);
+        },
       },
-      onClose: (c, reason) => {
-        this.#clients.delete(c);
-        this.#bytesOutClosed += c.bytesSent;
-        options.onClose?.(c, reason);
-      },
-    });
+    );
     this.#clients.add(client);
     return client;
   }
@@ -157,6 +173,7 @@ export class Mount {
     const header = this.#header;
     return {
       name: this.name,
+      startedAt: this.#startedAt.toISOString(),
       state: this.#ended ? "ended" : header ? "live" : "waiting",
       docType: header?.docType,
       contentType: header ? contentTypeOf(header) : undefined,
