@@ -7,17 +7,10 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { ingest, InputFormatError } from "./lib/ingest/ingest.ts";
 import { openFileSource } from "./lib/ingest/file_source.ts";
-import {
-  hexPrefix,
-  peekBytes,
-  sniffFormat,
-} from "./lib/ingest/sniff_format.ts";
+import { hexPrefix, peekBytes, sniffFormat } from "./lib/ingest/sniff_format.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
-import {
-  parseCliOptions,
-  USAGE,
-  UsageError,
-} from "./lib/server/cli_options.ts";
+import { applyConfigFile, parseCliOptions, USAGE, UsageError } from "./lib/server/cli_options.ts";
+import { ConfigFileError } from "./lib/server/config_file.ts";
 import { serveMount } from "./lib/server/serve.ts";
 import { Mount } from "./lib/stream/mount.ts";
 
@@ -57,8 +50,16 @@ export async function main(
 ): Promise<number> {
   let options;
   try {
-    options = parseCliOptions(args);
+    options = parseCliOptions(await applyConfigFile(args));
   } catch (error) {
+    if (error instanceof ConfigFileError) {
+      console.error(`mkserver: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof Deno.errors.NotFound) {
+      console.error("mkserver: cannot read the --config file: no such file");
+      return 2;
+    }
     if (!(error instanceof UsageError)) throw error;
     console.error(
       `mkserver: ${error.message}\nTry 'mkserver --help' for usage.`,
@@ -135,9 +136,7 @@ export async function main(
   }
   const where = `http://${server.addr.hostname}:${server.addr.port}/stream`;
   log.info(
-    `Serving ${
-      options.input === "-" ? "standard input" : options.input
-    } at ${where}`,
+    `Serving ${options.input === "-" ? "standard input" : options.input} at ${where}`,
   );
 
   const stop = new AbortController();

@@ -61,11 +61,7 @@ export {
   writeUintElement,
   writeUnknownSizeHeader,
 } from "./lib/ebml/writer.ts";
-export {
-  type Block,
-  readBlockGroup,
-  readSimpleBlock,
-} from "./lib/matroska/block.ts";
+export { type Block, readBlockGroup, readSimpleBlock } from "./lib/matroska/block.ts";
 export {
   buildLiveHeader,
   contentTypeOf,
@@ -74,30 +70,15 @@ export {
   type TrackInfo,
   type TrackKind,
 } from "./lib/matroska/live_header.ts";
-export {
-  MatroskaDemuxer,
-  type MatroskaEvent,
-} from "./lib/matroska/matroska_demuxer.ts";
+export { MatroskaDemuxer, type MatroskaEvent } from "./lib/matroska/matroska_demuxer.ts";
 export {
   GopSegmenter,
   type GopSegmenterOptions,
   type OutputCluster,
 } from "./lib/matroska/gop_segmenter.ts";
-export {
-  Gop,
-  GopRing,
-  type GopRingOptions,
-  type GopRingStats,
-} from "./lib/stream/gop_ring.ts";
-export {
-  ClientStream,
-  type ClientStreamOptions,
-} from "./lib/stream/client_stream.ts";
-export {
-  Mount,
-  type MountOptions,
-  type MountStatus,
-} from "./lib/stream/mount.ts";
+export { Gop, GopRing, type GopRingOptions, type GopRingStats } from "./lib/stream/gop_ring.ts";
+export { ClientStream, type ClientStreamOptions } from "./lib/stream/client_stream.ts";
+export { Mount, type MountOptions, type MountStatus } from "./lib/stream/mount.ts";
 export {
   ingest,
   type IngestOptions,
@@ -106,13 +87,5 @@ export {
 } from "./lib/ingest/ingest.ts";
 export { Pacer, type PacerOptions } from "./lib/ingest/pacer.ts";
 export { sniffFormat } from "./lib/ingest/sniff_format.ts";
-export {
-  createHandler,
-  type Handler,
-  type HandlerOptions,
-} from "./lib/server/handler.ts";
-export {
-  type MountServer,
-  serveMount,
-  type ServeMountOptions,
-} from "./lib/server/serve.ts";
+export { createHandler, type Handler, type HandlerOptions } from "./lib/server/handler.ts";
+export { type MountServer, serveMount, type ServeMountOptions } from "./lib/server/serve.ts";

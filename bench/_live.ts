@@ -41,11 +41,7 @@ export function round(n: number, digits = 1): number {
 export function parseBitrate(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s);
   if (m === null) throw new TypeError(`Invalid bitrate: ${s}`);
-  const unit = m[2].toLowerCase() === "m"
-    ? 1e6
-    : m[2].toLowerCase() === "k"
-    ? 1e3
-    : 1;
+  const unit = m[2].toLowerCase() === "m" ? 1e6 : m[2].toLowerCase() === "k" ? 1e3 : 1;
   return Number(m[1]) * unit;
 }
 

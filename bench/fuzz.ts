@@ -190,9 +190,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const count = Number(flags.count ?? 1_000_000);
-  const seed = flags.seed !== undefined
-    ? Number(flags.seed)
-    : Math.floor(Math.random() * 2 ** 31);
+  const seed = flags.seed !== undefined ? Number(flags.seed) : Math.floor(Math.random() * 2 ** 31);
   const seconds = flags.time !== undefined ? Number(flags.time) : Infinity;
   const workers = Number(flags.workers ?? 1);
   if (

@@ -18,10 +18,7 @@ import { measureVintLength } from "../lib/ebml/vint.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import type { Block } from "../lib/matroska/block.ts";
 import { GopSegmenter } from "../lib/matroska/gop_segmenter.ts";
-import {
-  MatroskaDemuxer,
-  type MatroskaEvent,
-} from "../lib/matroska/matroska_demuxer.ts";
+import { MatroskaDemuxer, type MatroskaEvent } from "../lib/matroska/matroska_demuxer.ts";
 
 /** The element size cap used while fuzzing: small, so that the cap itself gets exercised. */
 export const FUZZ_MAX_ELEMENT_SIZE = 1024 * 1024;
@@ -276,9 +273,7 @@ function pickElement(bytes: Uint8Array, rng: Rng): ElementHeader | undefined {
   const elements = scanElements(bytes);
   if (elements.length === 0) return undefined;
   // Half the time an early element (EBML header, Info, Tracks, first Clusters): they matter most.
-  const limit = rng.float() < 0.5
-    ? Math.min(elements.length, 64)
-    : elements.length;
+  const limit = rng.float() < 0.5 ? Math.min(elements.length, 64) : elements.length;
   return elements[rng.int(limit)];
 }
 
@@ -613,9 +608,7 @@ export function runOne(
         !(first.keyframe && first.track === primary)
       ) {
         throw new FuzzBug(
-          `Cluster at ${cluster.time} begins a GOP with ${
-            JSON.stringify(first)
-          }`,
+          `Cluster at ${cluster.time} begins a GOP with ${JSON.stringify(first)}`,
         );
       }
       outputBytes += length;
@@ -685,9 +678,7 @@ export function runOne(
     if (elapsed > limit) {
       return {
         kind: "bug",
-        reason: `Input and round trip took ${
-          elapsed.toFixed(0)
-        } ms (limit ${limit})`,
+        reason: `Input and round trip took ${elapsed.toFixed(0)} ms (limit ${limit})`,
       };
     }
   }
@@ -740,17 +731,15 @@ function roundTrip(
           got.time !== want.time ||
           got.keyframe !== want.keyframe || got.frames !== want.frames
         ) {
-          problem = `block ${index - 1} reads back as ${
-            JSON.stringify(got)
-          }, written ${JSON.stringify(want)}`;
+          problem = `block ${index - 1} reads back as ${JSON.stringify(got)}, written ${
+            JSON.stringify(want)
+          }`;
         }
       });
     reader.push(output, emit);
     reader.end(emit);
   } catch (error) {
-    return `output does not parse: ${
-      error instanceof Error ? error.message : error
-    }`;
+    return `output does not parse: ${error instanceof Error ? error.message : error}`;
   }
   if (problem) return problem;
   if (index !== written.length) {

@@ -206,9 +206,7 @@ try {
         mode.padEnd(11)
       } first keyframe Cluster p50 ${r.clusterMs.p50} ms, p99 ${r.clusterMs.p99} ms, max ${r.clusterMs.max} ms | ` +
         `first keyframe block p50 ${r.keyframeMs.p50} ms, p99 ${r.keyframeMs.p99} ms | ` +
-        `starts on keyframe ${
-          (r.cleanFraction * 100).toFixed(1)
-        }% | errors ${r.errors}` +
+        `starts on keyframe ${(r.cleanFraction * 100).toFixed(1)}% | errors ${r.errors}` +
         (r.firstError ? ` (${r.firstError})` : ""),
     );
   }

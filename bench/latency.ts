@@ -205,9 +205,7 @@ try {
   );
   for (const [mode, r] of Object.entries(results)) {
     console.log(
-      `  ${mode.padEnd(11)} ${String(r.all.p50).padStart(8)} ${
-        String(r.all.p95).padStart(8)
-      } ${
+      `  ${mode.padEnd(11)} ${String(r.all.p50).padStart(8)} ${String(r.all.p95).padStart(8)} ${
         String(r.all.max).padStart(8)
       }   (${r.video.p50}/${r.video.p95}/${r.video.max})   ${r.blocks}  ${r.missing}`,
     );

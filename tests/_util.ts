@@ -2,10 +2,7 @@
 import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import type { Block } from "../lib/matroska/block.ts";
-import {
-  GopSegmenter,
-  type OutputCluster,
-} from "../lib/matroska/gop_segmenter.ts";
+import { GopSegmenter, type OutputCluster } from "../lib/matroska/gop_segmenter.ts";
 import type { LiveHeader } from "../lib/matroska/live_header.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 

@@ -247,3 +247,50 @@ Deno.test("`mkserver --max-clients 1` answers the second viewer 503 with Retry-A
   server.kill("SIGTERM");
   assertEquals(await server.exit(), 0);
 });
+
+Deno.test("`mkserver --config` takes settings from a JSONC file, with the command line winning", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/mkserver.jsonc`;
+    await Deno.writeTextFile(
+      path,
+      `{
+        // settings a user keeps in a file
+        "port": 1, // overridden below
+        "max-clients": 1,
+        "input": ${JSON.stringify(fixturePath("sample.webm"))},
+      }`,
+    );
+    await using server = await CliServer.start(["--config", path, "--port", "0"]);
+    const first = await fetch(server.url());
+    assertEquals(first.status, 200);
+    const second = await fetch(server.url());
+    assertEquals(second.status, 503, "max-clients came from the file");
+    await second.body?.cancel();
+    await first.body?.cancel();
+    server.kill("SIGTERM");
+    assertEquals(await server.exit(), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("`mkserver --config` exits 2 naming an unknown key, a bad value or a missing file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/typo.json`, `{"prot": 8080}`);
+    await Deno.writeTextFile(`${dir}/type.json`, `{"loop": "yes"}`);
+    const typo = await runCli(["--config", `${dir}/typo.json`]);
+    assertEquals(typo.code, 2);
+    assertStringIncludes(typo.stderr, "'prot'");
+    assertStringIncludes(typo.stderr, "did you mean 'port'");
+    const type = await runCli(["--config", `${dir}/type.json`]);
+    assertEquals(type.code, 2);
+    assertStringIncludes(type.stderr, "'loop'");
+    const missing = await runCli(["--config", `${dir}/none.json`]);
+    assertEquals(missing.code, 2);
+    assertStringIncludes(missing.stderr, "no such file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

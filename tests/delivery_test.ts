@@ -130,9 +130,7 @@ Deno.test("a viewer that falls behind skips to the newest keyframe, and its stre
   const client = mount.attach({ onSkip: () => skips++ })!;
   const reader = client.readable.getReader();
   const received: Uint8Array[] = [];
-  const keyTimes = blocks.filter((b) => b.track === 1 && b.keyframe).map((b) =>
-    b.time
-  );
+  const keyTimes = blocks.filter((b) => b.track === 1 && b.keyframe).map((b) => b.time);
   // The first GOP arrives and the viewer reads it...
   let i = 0;
   for (; blocks[i].time < keyTimes[1] + 100; i++) mount.pushBlock(blocks[i]);

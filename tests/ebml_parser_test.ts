@@ -11,14 +11,7 @@ import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { EbmlSyntaxError } from "../lib/ebml/ebml_syntax_error.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { UNKNOWN_SIZE } from "../lib/ebml/vint.ts";
-import {
-  byteChunks,
-  FIXTURES,
-  parseChunks,
-  plain,
-  randomChunks,
-  readFixture,
-} from "./_util.ts";
+import { byteChunks, FIXTURES, parseChunks, plain, randomChunks, readFixture } from "./_util.ts";
 
 const EBML_HEADER = [0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x82, 0x81, 0x77]; // DocType "w"
 const SEGMENT_UNKNOWN = [

@@ -70,9 +70,7 @@ Deno.test("runOne replays every saved input in testdata/fuzz/ without a bug", as
       const result = runOne(bytes, s);
       assert(
         result.kind !== "bug",
-        `${name} (chunk seed ${s}): ${
-          result.kind === "bug" ? result.reason : ""
-        }`,
+        `${name} (chunk seed ${s}): ${result.kind === "bug" ? result.reason : ""}`,
       );
     }
   }

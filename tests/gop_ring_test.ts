@@ -1,9 +1,4 @@
-import {
-  assert,
-  assertEquals,
-  assertStrictEquals,
-  assertThrows,
-} from "@std/assert";
+import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import type { OutputCluster } from "../lib/matroska/gop_segmenter.ts";
 import { GopRing } from "../lib/stream/gop_ring.ts";
 

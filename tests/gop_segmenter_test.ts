@@ -9,11 +9,7 @@ import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { readUint } from "../lib/ebml/values.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
-import {
-  type Block,
-  readRelativeTime,
-  readSimpleBlock,
-} from "../lib/matroska/block.ts";
+import { type Block, readRelativeTime, readSimpleBlock } from "../lib/matroska/block.ts";
 import { GopSegmenter } from "../lib/matroska/gop_segmenter.ts";
 import { demux, FIXTURES, readFixture, segment } from "./_util.ts";
 
@@ -88,9 +84,7 @@ for (const name of FIXTURES) {
     assertEquals(index, again.blocks.length);
     // Video keyframes of the primary track start Clusters, and only those start GOPs.
     if (primary !== undefined) {
-      const keyframes = expected.filter((b) =>
-        b.track === primary && b.keyframe
-      ).length;
+      const keyframes = expected.filter((b) => b.track === primary && b.keyframe).length;
       assertEquals(clusters.filter((c) => c.keyframe).length, keyframes);
     }
   });

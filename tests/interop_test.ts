@@ -93,9 +93,7 @@ async function all<T extends readonly unknown[]>(
   for (const result of results) {
     if (result.status === "rejected") throw result.reason;
   }
-  return results.map((result) =>
-    (result as PromiseFulfilledResult<unknown>).value
-  ) as unknown as T;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Asserts a tool run exited 0 and printed nothing on stderr. */
@@ -219,13 +217,9 @@ async function checkCaptureWithMkvinfo(
   assertEquals(tracks(info.stdout), tracks(original.stdout), "track count");
   assertMatch(info.stdout, /^\|\+ Cluster$/m, "no Cluster in the recording");
 
-  const frames = summary.stdout.split("\n").filter((line) =>
-    / frame, track \d+,/.test(line)
-  );
+  const frames = summary.stdout.split("\n").filter((line) => / frame, track \d+,/.test(line));
   assertGreater(frames.length, 0, `no frames:\n${summary.stdout}`);
-  const first = fixture.video
-    ? frames.find((line) => line.includes(", track 1,"))
-    : frames[0];
+  const first = fixture.video ? frames.find((line) => line.includes(", track 1,")) : frames[0];
   assertMatch(
     first ?? "(none)",
     /^I frame/,

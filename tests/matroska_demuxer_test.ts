@@ -38,9 +38,7 @@ Deno.test("MatroskaDemuxer's live header has an unknown-size Segment, Info witho
     assertEquals(error, undefined);
     const ids = events.map((e) => `${e.type}:${e.id}`);
     assertEquals(ids[0], `element:${ID.EBML}`);
-    const segment = events.find((e) =>
-      e.id === ID.Segment && e.type === "start"
-    );
+    const segment = events.find((e) => e.id === ID.Segment && e.type === "start");
     assertEquals(segment?.size, UNKNOWN_SIZE);
     const top = events.filter((e) => e.type === "element").map((e) => e.id);
     assert(top.includes(ID.Info) && top.includes(ID.Tracks), name);
@@ -90,8 +88,7 @@ Deno.test("MatroskaDemuxer reads keyframes from SimpleBlock flags and from Block
   assertEquals(videoKeys(simple).length, 3);
   assert(groups.blocks.every((b) => b.group));
   assertEquals(videoKeys(groups), videoKeys(simple));
-  const frames = (r: ReturnType<typeof demux>) =>
-    r.blocks.filter((b) => b.track === 1).length;
+  const frames = (r: ReturnType<typeof demux>) => r.blocks.filter((b) => b.track === 1).length;
   assertEquals(frames(groups), frames(simple));
 });
 
@@ -125,8 +122,7 @@ Deno.test("MatroskaDemuxer throws TypeError when a new Segment changes the track
   const b = await readFixture("h264_aac.mkv");
   const reader = new EbmlReader();
   const demuxer = new MatroskaDemuxer();
-  const emit = (e: Parameters<MatroskaDemuxer["push"]>[0]) =>
-    demuxer.push(e, () => {});
+  const emit = (e: Parameters<MatroskaDemuxer["push"]>[0]) => demuxer.push(e, () => {});
   reader.push(a, emit);
   assertThrows(() => reader.push(b, emit), TypeError, "changes the tracks");
 });

@@ -1,10 +1,4 @@
-import {
-  assert,
-  assertEquals,
-  assertLess,
-  assertMatch,
-  assertStringIncludes,
-} from "@std/assert";
+import { assert, assertEquals, assertLess, assertMatch, assertStringIncludes } from "@std/assert";
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { type Block, readSimpleBlock } from "../lib/matroska/block.ts";

@@ -4,11 +4,7 @@
  * @module
  */
 
-import {
-  type EbmlEvent,
-  EbmlReader,
-  type EbmlReaderOptions,
-} from "./ebml_reader.ts";
+import { type EbmlEvent, EbmlReader, type EbmlReaderOptions } from "./ebml_reader.ts";
 
 /**
  * A `TransformStream` from bytes to EBML events (`start`, `end`, `element`), for chunks split

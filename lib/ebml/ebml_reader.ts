@@ -203,9 +203,7 @@ export class EbmlReader {
    */
   end(emit: (event: EbmlEvent) => void): void {
     if (this.#mode !== HEADER) {
-      const got = this.#mode === BUFFER
-        ? this.#fill
-        : this.#size - this.#skipLeft;
+      const got = this.#mode === BUFFER ? this.#fill : this.#size - this.#skipLeft;
       throw new EbmlSyntaxError(
         `Input ends inside element ${
           formatId(this.#id)
@@ -309,18 +307,14 @@ export class EbmlReader {
     const parentBound = parent?.bound ?? Infinity;
     if (size !== UNKNOWN_SIZE && offset + headerSize + size > parentBound) {
       throw new EbmlSyntaxError(
-        `Element ${formatId(id)} of ${size} bytes overruns its parent ${
-          formatId(parent!.id)
-        }`,
+        `Element ${formatId(id)} of ${size} bytes overruns its parent ${formatId(parent!.id)}`,
         offset,
       );
     }
     const kind = spec?.kind ?? "skip";
     if (kind === "master") {
       emit({ type: "start", id, offset, headerSize, size });
-      const bound = size === UNKNOWN_SIZE
-        ? parentBound
-        : offset + headerSize + size;
+      const bound = size === UNKNOWN_SIZE ? parentBound : offset + headerSize + size;
       stack.push({
         id,
         level: spec!.level,
@@ -332,9 +326,7 @@ export class EbmlReader {
     }
     if (size === UNKNOWN_SIZE) {
       throw new EbmlSyntaxError(
-        `Element ${
-          formatId(id)
-        } has an unknown size, which only Segment and Cluster may have`,
+        `Element ${formatId(id)} has an unknown size, which only Segment and Cluster may have`,
         offset,
       );
     }

@@ -59,9 +59,7 @@ export function readElements(bytes: Uint8Array, base = 0): EbmlChild[] {
     }
     if (size.value === UNKNOWN_SIZE) {
       throw new EbmlSyntaxError(
-        `Element ${
-          formatId(idValue)
-        } has an unknown size inside a sized parent`,
+        `Element ${formatId(idValue)} has an unknown size inside a sized parent`,
         base + pos,
       );
     }
@@ -69,9 +67,7 @@ export function readElements(bytes: Uint8Array, base = 0): EbmlChild[] {
     const end = pos + headerSize + size.value;
     if (end > bytes.length) {
       throw new EbmlSyntaxError(
-        `Element ${
-          formatId(idValue)
-        } of ${size.value} bytes overruns its parent`,
+        `Element ${formatId(idValue)} of ${size.value} bytes overruns its parent`,
         base + pos,
       );
     }

@@ -7,10 +7,7 @@
 import { EbmlReader } from "../ebml/ebml_reader.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { type Logger, SILENT } from "../log.ts";
-import {
-  MatroskaDemuxer,
-  type MatroskaEvent,
-} from "../matroska/matroska_demuxer.ts";
+import { MatroskaDemuxer, type MatroskaEvent } from "../matroska/matroska_demuxer.ts";
 import type { Mount } from "../stream/mount.ts";
 import { Pacer } from "./pacer.ts";
 import { hexPrefix, sniffFormat } from "./sniff_format.ts";
@@ -82,13 +79,10 @@ export async function ingest(
   const signal = options.signal;
   const reader = new EbmlReader({ maxElementSize: options.maxElementSize });
   const demuxer = new MatroskaDemuxer();
-  const pacer = options.realtime
-    ? new Pacer({ preroll: options.preroll ?? 0 })
-    : undefined;
+  const pacer = options.realtime ? new Pacer({ preroll: options.preroll ?? 0 }) : undefined;
   const queue: MatroskaEvent[] = [];
   const onMatroska = (event: MatroskaEvent) => queue.push(event);
-  const onEbml = (event: Parameters<MatroskaDemuxer["push"]>[0]) =>
-    demuxer.push(event, onMatroska);
+  const onEbml = (event: Parameters<MatroskaDemuxer["push"]>[0]) => demuxer.push(event, onMatroska);
   let bytes = 0;
   let blocks = 0;
   let head: Uint8Array | undefined = new Uint8Array(0);
@@ -101,13 +95,9 @@ export async function ingest(
       if (event.type === "header") {
         mount.setHeader(event.header);
         msPerUnit = event.header.timestampScale / 1e6;
-        const tracks = event.header.tracks.map((t) =>
-          `${t.number} ${t.kind} ${t.codecId}`
-        );
+        const tracks = event.header.tracks.map((t) => `${t.number} ${t.kind} ${t.codecId}`);
         log.info(
-          `Stream header: ${event.header.docType}, tracks: ${
-            tracks.join("; ")
-          }`,
+          `Stream header: ${event.header.docType}, tracks: ${tracks.join("; ")}`,
         );
         continue;
       }

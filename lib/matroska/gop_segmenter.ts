@@ -6,11 +6,7 @@
 
 import { ID } from "../ebml/ids.ts";
 import { measureVint, writeVintInto } from "../ebml/vint.ts";
-import {
-  writeElementHeader,
-  writeIdInto,
-  writeUintElement,
-} from "../ebml/writer.ts";
+import { writeElementHeader, writeIdInto, writeUintElement } from "../ebml/writer.ts";
 import type { Block } from "./block.ts";
 import type { LiveHeader } from "./live_header.ts";
 

@@ -8,11 +8,7 @@
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readElements } from "../ebml/read_elements.ts";
-import {
-  readFloatElement,
-  readString,
-  readUintElement,
-} from "../ebml/values.ts";
+import { readFloatElement, readString, readUintElement } from "../ebml/values.ts";
 import {
   concatBytes,
   writeElementHeader,

@@ -9,11 +9,7 @@ import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readUintElement } from "../ebml/values.ts";
 import { type Block, readBlockGroup, readSimpleBlock } from "./block.ts";
-import {
-  buildLiveHeader,
-  type LiveHeader,
-  type ReceivedElement,
-} from "./live_header.ts";
+import { buildLiveHeader, type LiveHeader, type ReceivedElement } from "./live_header.ts";
 
 /** What the demuxer reports: the header once, then blocks. */
 export type MatroskaEvent =
@@ -155,9 +151,7 @@ export class MatroskaDemuxer {
       h.tracks.map((t) => `${t.number}:${t.kind}:${t.codecId}`).join(", ");
     if (describe(previous) !== describe(header)) {
       throw new TypeError(
-        `New segment changes the tracks: was ${describe(previous)}, now ${
-          describe(header)
-        }`,
+        `New segment changes the tracks: was ${describe(previous)}, now ${describe(header)}`,
       );
     }
     if (previous.timestampScale !== header.timestampScale) {
@@ -172,9 +166,7 @@ export class MatroskaDemuxer {
     if (this.#shiftPending) {
       // Continue after the previous segment's last block, one frame interval later.
       this.#shiftPending = false;
-      const next = this.#maxTime === -Infinity
-        ? 0
-        : this.#maxTime + Math.max(this.#lastDelta, 1);
+      const next = this.#maxTime === -Infinity ? 0 : this.#maxTime + Math.max(this.#lastDelta, 1);
       this.#timeOffset = next - block.time;
       this.#lastPrimaryTime = -Infinity;
     }

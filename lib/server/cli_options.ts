@@ -6,6 +6,7 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { isLogLevel, type LogLevel } from "../log.ts";
+import { type ConfigFlag, configToArgs, loadConfigFile } from "./config_file.ts";
 
 /** A mistake on the command line (exit code 2). */
 export class UsageError extends TypeError {
@@ -35,6 +36,9 @@ export const BOOLEAN_FLAGS: readonly string[] = [
   "help",
   "version",
 ];
+
+/** Short options. */
+const ALIASES: Record<string, string> = { q: "quiet", h: "help", V: "version" };
 
 /** The parsed command line. */
 export interface CliOptions {
@@ -80,6 +84,9 @@ Options
   --port N             HTTP port (default 8080; 0 picks a free port)
   --host ADDR          address to listen on (default 0.0.0.0)
   --loop               replay a FILE forever, timestamps increasing across loops
+  --config FILE        read settings from a JSON or JSONC file whose keys are the long
+                       options (e.g. {"port": 8080, "low-latency": true, "input": "a.webm"});
+                       options on the command line win
 
 Delivery
   --burst N|Ds         where a new viewer starts: N GOPs back from the newest keyframe, or the
@@ -193,13 +200,73 @@ function parseBuffer(spec: string): { ms: number; bytes: number } {
   return { ms, bytes };
 }
 
+/** Settings that are one setting under two names: the command line's overrides the file's. */
+const SAME_SETTING: Record<string, string> = { quiet: "log-level", "log-level": "quiet" };
+
+function givenOnCli(given: Record<string, unknown>, key: string): boolean {
+  const set = (k: string) => given[k] !== undefined && given[k] !== false;
+  return set(key) || (key in SAME_SETTING && set(SAME_SETTING[key]));
+}
+
+/**
+ * Applies `--config FILE`: the file's settings (JSON or JSONC, keys named like the long flags)
+ * come first and the command line overrides them, so precedence is CLI > file > defaults.
+ * Returns the arguments to parse. Throws `UsageError` for a bad `--config` and
+ * `ConfigFileError` (a `TypeError` naming the key) for a bad file.
+ */
+export async function applyConfigFile(
+  args: readonly string[],
+): Promise<string[]> {
+  let path: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg === "--config" || arg.startsWith("--config=")) {
+      if (path !== undefined) {
+        throw new UsageError("--config given more than once");
+      }
+      path = arg === "--config" ? args[++i] : arg.slice("--config=".length);
+      if (!path) throw new UsageError("--config needs a file");
+      continue;
+    }
+    rest.push(arg);
+  }
+  if (path === undefined) return rest;
+  const flags: ConfigFlag[] = [
+    ...STRING_FLAGS.map((name) => ({ name, type: "string" as const })),
+    ...BOOLEAN_FLAGS.filter((name) => name !== "help" && name !== "version")
+      .map((name) => ({ name, type: "boolean" as const })),
+    { name: "input", type: "string" },
+  ];
+  const values = await loadConfigFile(path, flags);
+  // Settings given on the command line win: leave them out of the file's part.
+  const given = parseArgs(rest, {
+    boolean: [...BOOLEAN_FLAGS],
+    string: [...STRING_FLAGS],
+    alias: ALIASES,
+  });
+  const fromFile: Record<string, string | boolean> = {};
+  let input: string | undefined;
+  for (const [key, value] of Object.entries(values)) {
+    if (key === "input") input = String(value);
+    else if (!givenOnCli(given, key)) fromFile[key] = value;
+  }
+  const merged = [...configToArgs(fromFile), ...rest];
+  if (input !== undefined && given._.length === 0) merged.push(input);
+  return merged;
+}
+
 /** Parses `args`. Throws `UsageError` for unknown options, bad values and extra arguments. */
 export function parseCliOptions(args: readonly string[]): CliOptions {
   const unknown: string[] = [];
   const parsed = parseArgs(args, {
     boolean: [...BOOLEAN_FLAGS],
     string: [...STRING_FLAGS],
-    alias: { q: "quiet", h: "help", V: "version" },
+    alias: ALIASES,
     "--": false,
     unknown: (arg: string) => {
       if (arg.startsWith("-") && arg !== "-") {
@@ -244,9 +311,7 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
       `Unsupported input URL scheme: ${input} (expected http:// or https://)`,
     );
   }
-  const slowPolicy = parsed["slow-policy"] === undefined
-    ? "skip"
-    : String(parsed["slow-policy"]);
+  const slowPolicy = parsed["slow-policy"] === undefined ? "skip" : String(parsed["slow-policy"]);
   if (slowPolicy !== "skip" && slowPolicy !== "drop") {
     throw new UsageError(
       `Invalid --slow-policy: '${slowPolicy}' (expected skip or drop)`,
@@ -262,9 +327,7 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     host: parsed.host === undefined ? "0.0.0.0" : String(parsed.host),
     loop,
     logLevel,
-    burst: parsed.burst === undefined
-      ? { gops: 1 }
-      : parseBurst(String(parsed.burst)),
+    burst: parsed.burst === undefined ? { gops: 1 } : parseBurst(String(parsed.burst)),
     lowLatency: Boolean(parsed["low-latency"]),
     bufferMs: buffer.ms,
     bufferBytes: buffer.bytes,

@@ -24,6 +24,9 @@ export interface HandlerOptions {
   onStream?: (response: Response) => void;
 }
 
+/** Other paths the handler answers. */
+const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
+
 /** Paths that serve the live stream to any client. */
 const STREAM_PATHS = new Set(["/stream", "/stream.mkv", "/stream.webm"]);
 
@@ -113,15 +116,13 @@ export function createHandler(
   ): Promise<Response> {
     const header = await waitForHeader(mount, readyTimeout);
     if (header === undefined) {
-      return mount.ended
-        ? text(STATUS_CODE.ServiceUnavailable, "The stream has ended")
-        : text(
-          STATUS_CODE.ServiceUnavailable,
-          "The stream has not started yet",
-          {
-            "retry-after": "5",
-          },
-        );
+      return mount.ended ? text(STATUS_CODE.ServiceUnavailable, "The stream has ended") : text(
+        STATUS_CODE.ServiceUnavailable,
+        "The stream has not started yet",
+        {
+          "retry-after": "5",
+        },
+      );
     }
     // A live stream has no length and no ranges; players must not cache it.
     const headers = {
@@ -179,9 +180,7 @@ export function createHandler(
 
   return async function handler(request, info) {
     const { pathname } = new URL(request.url);
-    const known = STREAM_PATHS.has(pathname) || pathname === "/" ||
-      pathname === "/status" ||
-      pathname === "/metrics";
+    const known = STREAM_PATHS.has(pathname) || PAGE_PATHS.has(pathname);
     if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(
@@ -216,8 +215,8 @@ export function createHandler(
       }
       // Browsers ask for text/html first; players (and <video>) send */* or nothing.
       if (
-        pathname === "/" &&
-        accepts(request, "video/webm", "text/html") === "text/html"
+        pathname === "/player" ||
+        (pathname === "/" && accepts(request, "video/webm", "text/html") === "text/html")
       ) {
         return new Response(
           request.method === "HEAD" ? null : playerPage(mount),
@@ -232,9 +231,7 @@ export function createHandler(
       return await stream(request, info);
     } catch (error) {
       log.error(
-        `Request ${request.method} ${pathname} failed: ${
-          (error as Error).message
-        }`,
+        `Request ${request.method} ${pathname} failed: ${(error as Error).message}`,
       );
       return text(STATUS_CODE.InternalServerError, "Internal server error");
     }

@@ -268,9 +268,7 @@ interface StreamState {
 
 /** The key of a connection in the kernel's table: remote address and port. */
 function connKey(addr: Deno.NetAddr): string {
-  const host = addr.hostname.startsWith("::ffff:")
-    ? addr.hostname.slice(7)
-    : addr.hostname;
+  const host = addr.hostname.startsWith("::ffff:") ? addr.hostname.slice(7) : addr.hostname;
   return `${host}:${addr.port}`;
 }
 
@@ -391,9 +389,7 @@ export function serveHttp(
           formatHead(
             response.status,
             response.headers,
-            `${
-              chunked ? "transfer-encoding: chunked\r\n" : ""
-            }connection: close\r\n`,
+            `${chunked ? "transfer-encoding: chunked\r\n" : ""}connection: close\r\n`,
           ),
         );
         for (;;) {
@@ -473,9 +469,8 @@ export function serveHttp(
         } catch {
           throw new BadRequest(400, "Malformed request target");
         }
-        const chunked =
-          headers.get("transfer-encoding")?.toLowerCase().includes("chunked") ??
-            false;
+        const chunked = headers.get("transfer-encoding")?.toLowerCase().includes("chunked") ??
+          false;
         const lengthHeader = headers.get("content-length");
         const length = lengthHeader === null ? 0 : Number(lengthHeader);
         if (!Number.isSafeInteger(length) || length < 0) {
@@ -491,9 +486,7 @@ export function serveHttp(
             );
           }
           const done = () => bodyDone = true;
-          body = chunked
-            ? chunkedBody(reader, done)
-            : lengthBody(reader, length, done);
+          body = chunked ? chunkedBody(reader, done) : lengthBody(reader, length, done);
         }
         const completed = Promise.withResolvers<void>();
         completed.promise.catch(() => {});
@@ -507,9 +500,7 @@ export function serveHttp(
           });
         } catch (error) {
           log.error(
-            `Handler failed for ${method} ${url.pathname}: ${
-              (error as Error)?.message ?? error
-            }`,
+            `Handler failed for ${method} ${url.pathname}: ${(error as Error)?.message ?? error}`,
           );
           response = new Response("Internal server error\n", { status: 500 });
         }
@@ -532,9 +523,7 @@ export function serveHttp(
           formatHead(
             error.status,
             new Headers({ "content-type": "text/plain" }),
-            `content-length: ${
-              error.message.length + 1
-            }\r\nconnection: close\r\n`,
+            `content-length: ${error.message.length + 1}\r\nconnection: close\r\n`,
           ),
         ).then(() => writeAll(conn, encoder.encode(error.message + "\n")))
           .catch(() => {});
@@ -544,9 +533,7 @@ export function serveHttp(
         !(error instanceof Deno.errors.ConnectionReset)
       ) {
         log.debug(
-          `Connection from ${connKey(remoteAddr)} failed: ${
-            (error as Error)?.message ?? error
-          }`,
+          `Connection from ${connKey(remoteAddr)} failed: ${(error as Error)?.message ?? error}`,
         );
       }
     } finally {

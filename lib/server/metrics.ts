@@ -117,8 +117,7 @@ export function renderMetrics(mounts: readonly MountStatus[]): string {
   }
   let out = "";
   for (const { metric, samples } of rows.values()) {
-    out +=
-      `# HELP ${metric.name} ${metric.help}\n# TYPE ${metric.name} ${metric.type}\n`;
+    out += `# HELP ${metric.name} ${metric.help}\n# TYPE ${metric.name} ${metric.type}\n`;
     out += samples.join("\n") + "\n";
   }
   return out;

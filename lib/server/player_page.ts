@@ -1,42 +1,415 @@
 /**
- * The page browsers get at `/`: a player for the live stream.
+ * The page browsers get at `/`: a `<video>` playing the live stream, its tracks and codecs,
+ * whether browsers can play them, and live stats polled from `/status` every 2 s.
+ *
+ * The page is plain HTML with one small inline script: no build step, no external resources.
+ * Everything from the stream (codec IDs, the mount name) is escaped on the server, and the
+ * script only ever writes `textContent`, never HTML.
  *
  * @module
  */
 
-import { contentTypeOf } from "../matroska/live_header.ts";
-import type { Mount } from "../stream/mount.ts";
+import type { TrackInfo } from "../matroska/live_header.ts";
+import type { Mount, MountStatus } from "../stream/mount.ts";
+
+/** Whether a browser plays the stream: `poor` means it might, unreliably. */
+export type Support = "yes" | "no" | "poor";
+
+/** What `browserSupport` says of a stream's codecs. */
+export interface BrowserSupport {
+  /**
+   * `webm`: Chromium and Firefox play it; `chromium`: only Chromium-based browsers do;
+   * `none`: no browser does; `unknown`: no tracks known yet (the source has not started).
+   */
+  level: "webm" | "chromium" | "none" | "unknown";
+  /** Chromium-based browsers (Chrome, Edge, Opera, Brave). */
+  chromium: Support;
+  firefox: Support;
+  safari: Support;
+  /**
+   * The codecs (display names) that keep it out of the browsers one level up: for `chromium`,
+   * those Firefox does not play; for `none`, those no browser plays.
+   */
+  blockers: string[];
+  /** One sentence for the page. */
+  message: string;
+}
+
+/** The part of a track `browserSupport` and the page look at. */
+export type TrackCodec = Pick<TrackInfo, "kind" | "codecId">;
+
+/**
+ * The display name of a Matroska CodecID (Matroska codec mappings), e.g. `V_MPEG4/ISO/AVC` →
+ * `H.264`; unknown IDs are returned as they are.
+ *
+ * The page's script embeds this function's source (see `playerPage`), so it must stay
+ * self-contained: no references outside its own body.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { codecName } from "./player_page.ts";
+ * assertEquals(codecName("V_MPEGH/ISO/HEVC"), "HEVC");
+ * ```
+ */
+export function codecName(codecId: string): string {
+  const names: Record<string, string> = {
+    "V_VP8": "VP8",
+    "V_VP9": "VP9",
+    "V_AV1": "AV1",
+    "V_MPEG4/ISO/AVC": "H.264",
+    "V_MPEGH/ISO/HEVC": "HEVC",
+    "V_MPEGI/ISO/VVC": "VVC",
+    "V_MPEG1": "MPEG-1",
+    "V_MPEG2": "MPEG-2",
+    "V_MPEG4/ISO/SP": "MPEG-4 Part 2",
+    "V_MPEG4/ISO/ASP": "MPEG-4 Part 2",
+    "V_MPEG4/ISO/AP": "MPEG-4 Part 2",
+    "V_MPEG4/MS/V3": "MS MPEG-4 v3",
+    "V_MS/VFW/FOURCC": "VfW (FourCC)",
+    "V_THEORA": "Theora",
+    "V_PRORES": "ProRes",
+    "V_FFV1": "FFV1",
+    "V_DIRAC": "Dirac",
+    "V_UNCOMPRESSED": "uncompressed video",
+    "A_OPUS": "Opus",
+    "A_VORBIS": "Vorbis",
+    "A_MPEG/L1": "MP1",
+    "A_MPEG/L2": "MP2",
+    "A_MPEG/L3": "MP3",
+    "A_AC3": "AC-3",
+    "A_EAC3": "E-AC-3",
+    "A_DTS": "DTS",
+    "A_TRUEHD": "TrueHD",
+    "A_FLAC": "FLAC",
+    "A_ALAC": "ALAC",
+    "A_TTA1": "TTA",
+    "A_WAVPACK4": "WavPack",
+    "S_TEXT/UTF8": "SRT text",
+    "S_TEXT/WEBVTT": "WebVTT",
+    "S_TEXT/ASS": "ASS",
+    "S_TEXT/SSA": "SSA",
+    "S_HDMV/PGS": "PGS",
+    "S_VOBSUB": "VobSub",
+  };
+  if (Object.hasOwn(names, codecId)) return names[codecId];
+  // A_AAC has profile variants (A_AAC/MPEG4/LC, …) and A_PCM its byte orders.
+  if (codecId.startsWith("A_AAC")) return "AAC";
+  if (codecId.startsWith("A_PCM/")) return "PCM";
+  if (codecId.startsWith("A_DTS")) return "DTS";
+  return codecId;
+}
+
+/**
+ * Which browsers play a stream with these tracks in a `<video>` element, and a sentence saying
+ * so. Only audio and video tracks count (browsers ignore the others). `docType` is the EBML
+ * DocType (`webm` or `matroska`); when it is `matroska`, only Chromium is counted on.
+ *
+ * What the browsers play (mkserver's FACTS, Browsers): Chromium plays VP8, VP9 and AV1 with Opus
+ * or Vorbis in WebM and also H.264 and AAC in Matroska; Firefox plays WebM (VP8, VP9, AV1, Opus,
+ * Vorbis) but not H.264 in Matroska; Safari's WebM support is poor; anything else (HEVC, MPEG-2,
+ * AC-3, FLAC, …) is for mpv, ffplay or VLC.
+ *
+ * The page's script embeds this function's source (see `playerPage`), so it must stay
+ * self-contained apart from `codecName`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { browserSupport } from "./player_page.ts";
+ * const support = browserSupport([
+ *   { kind: "video", codecId: "V_MPEG4/ISO/AVC" },
+ *   { kind: "audio", codecId: "A_AAC" },
+ * ], "matroska");
+ * assertEquals(support.level, "chromium");
+ * assertEquals(support.firefox, "no");
+ * ```
+ */
+export function browserSupport(
+  tracks: readonly TrackCodec[] | undefined,
+  docType?: string,
+): BrowserSupport {
+  const webm = ["V_VP8", "V_VP9", "V_AV1", "A_OPUS", "A_VORBIS"];
+  // Chromium's FFmpeg demuxer takes Matroska too, with H.264 and AAC (proprietary-codec builds,
+  // as Debian's and Google's are).
+  const chromiumOnly = ["V_MPEG4/ISO/AVC", "A_AAC"];
+  const media = (tracks ?? []).filter((t) => t.kind === "video" || t.kind === "audio");
+  const unique = (list: string[]) => list.filter((x, i) => list.indexOf(x) === i);
+  const isWebm = (id: string) => webm.includes(id);
+  const isChromium = (id: string) =>
+    isWebm(id) || chromiumOnly.some((c) => id === c || id.startsWith(c + "/"));
+  const players = "use mpv, ffplay or VLC";
+  if (tracks === undefined || tracks.length === 0) {
+    return {
+      level: "unknown",
+      chromium: "no",
+      firefox: "no",
+      safari: "no",
+      blockers: [],
+      message: "Waiting for the source: its codecs are not known yet",
+    };
+  }
+  if (media.length === 0) {
+    return {
+      level: "none",
+      chromium: "no",
+      firefox: "no",
+      safari: "no",
+      blockers: [],
+      message: `No audio or video track to play in a browser: ${players}`,
+    };
+  }
+  const ids = media.map((t) => t.codecId);
+  const none = unique(ids.filter((id) => !isChromium(id)).map(codecName));
+  if (none.length > 0) {
+    return {
+      level: "none",
+      chromium: "no",
+      firefox: "no",
+      safari: "no",
+      blockers: none,
+      message: `Not playable in browsers (${none.join(", ")}): ${players}`,
+    };
+  }
+  const notWebm = unique(ids.filter((id) => !isWebm(id)).map(codecName));
+  if (notWebm.length === 0 && docType !== "matroska") {
+    return {
+      level: "webm",
+      chromium: "yes",
+      firefox: "yes",
+      safari: "poor",
+      blockers: [],
+      message: "Playable in Chromium-based browsers (Chrome, Edge, Opera) and Firefox; " +
+        `Safari's WebM support is poor: there, ${players}`,
+    };
+  }
+  const what = notWebm.length > 0
+    ? `${notWebm.join(" and ")} in Matroska`
+    : "Matroska (DocType matroska)";
+  return {
+    level: "chromium",
+    chromium: "yes",
+    firefox: "no",
+    safari: "no",
+    blockers: notWebm,
+    message: "Playable in Chromium-based browsers (Chrome, Edge, Opera) only: " +
+      `Firefox and Safari do not play ${what}; there, ${players}`,
+  };
+}
+
+/**
+ * One line describing a track, e.g. `#1 video: VP8 (V_VP8), 320×240`. Embedded in the page's
+ * script like `codecName`.
+ */
+function describeTrack(t: TrackInfo): string {
+  let s = `#${t.number} ${t.kind}: ${codecName(t.codecId)}`;
+  if (codecName(t.codecId) !== t.codecId) s += ` (${t.codecId})`;
+  if (t.width && t.height) s += `, ${t.width}×${t.height}`;
+  if (t.sampleRate) {
+    s += `, ${t.sampleRate} Hz`;
+    if (t.channels) s += `, ${t.channels} ch`;
+  }
+  return s;
+}
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Renders the player page for `mount`. */
-export function playerPage(mount: Mount): string {
-  const header = mount.header;
-  const tracks = header?.tracks.map((t) => {
-    const size = t.width ? ` ${t.width}×${t.height}` : "";
-    const audio = t.sampleRate
-      ? ` ${t.sampleRate} Hz, ${t.channels ?? 1} ch`
-      : "";
-    return `<li>Track ${t.number}: ${t.kind} ${
-      escapeHtml(t.codecId)
-    }${size}${audio}</li>`;
-  }).join("") ?? "<li>Waiting for the source…</li>";
-  const type = header ? contentTypeOf(header) : "";
+/** `/status` as the page reads it: `startedAt` (an ISO time) is shown as uptime when present. */
+type PageStatus = Omit<MountStatus, "startedAt"> & { startedAt?: string };
+
+/** The stats the script fills in: element id suffix and label. */
+const STATS: ReadonlyArray<readonly [string, string]> = [
+  ["state", "State"],
+  ["viewers", "Viewers"],
+  ["bitrate-in", "Bitrate in"],
+  ["bitrate-out", "Bitrate out"],
+  ["uptime", "Uptime"],
+  ["skips", "Skips"],
+  ["buffer", "Buffer"],
+  ["bytes", "Bytes in / out"],
+];
+
+/**
+ * The page's script: polls `/status` every 2 s, computes bitrates from successive byte counts,
+ * and re-renders the tracks and the support note when they change (a page opened before the
+ * source started). It writes only `textContent`.
+ */
+const SCRIPT = String.raw`
+"use strict";
+const MOUNT = document.body.dataset.mount;
+const $ = (id) => document.getElementById(id);
+const set = (id, text) => { const el = $(id); if (el.textContent !== text) el.textContent = text; };
+function formatBytes(n) {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return (i === 0 ? String(n) : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)) + " " + units[i];
+}
+function formatBitrate(bitsPerSecond) {
+  if (bitsPerSecond >= 1e6) return (bitsPerSecond / 1e6).toFixed(2) + " Mbit/s";
+  return (bitsPerSecond / 1e3).toFixed(bitsPerSecond < 1e4 ? 1 : 0) + " kbit/s";
+}
+function formatDuration(ms) {
+  let s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400); s -= d * 86400;
+  const h = Math.floor(s / 3600); s -= h * 3600;
+  const m = Math.floor(s / 60); s -= m * 60;
+  const pad = (x) => String(x).padStart(2, "0");
+  return (d > 0 ? d + "d " : "") + (d > 0 || h > 0 ? h + "h " + pad(m) + "m " : m > 0 ? m + "m " : "") +
+    (d > 0 || h > 0 || m > 0 ? pad(s) : s) + "s";
+}
+__FUNCTIONS__
+let previous;
+let shownTracks = document.body.dataset.tracks;
+function renderTracks(mount) {
+  const key = JSON.stringify([mount.docType ?? null, (mount.tracks ?? []).map((t) => [t.number, t.codecId])]);
+  if (key === shownTracks) return;
+  shownTracks = key;
+  const list = $("tracks");
+  const items = (mount.tracks ?? []).map((t) => {
+    const li = document.createElement("li");
+    li.textContent = describeTrack(t);
+    return li;
+  });
+  if (items.length === 0) {
+    const li = document.createElement("li");
+    li.textContent = "Waiting for the source…";
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+  const support = browserSupport(mount.tracks, mount.docType);
+  const note = $("support");
+  note.className = "support " + support.level;
+  note.textContent = support.message;
+  set("content-type", mount.contentType ?? "");
+}
+function render(mount, at, serverNow) {
+  set("stat-state", mount.state);
+  set("stat-viewers", String(mount.viewers));
+  if (previous && at > previous.at) {
+    const seconds = (at - previous.at) / 1000;
+    set("stat-bitrate-in", formatBitrate(Math.max(0, mount.bytesIn - previous.bytesIn) * 8 / seconds));
+    set("stat-bitrate-out", formatBitrate(Math.max(0, mount.bytesOut - previous.bytesOut) * 8 / seconds));
+  }
+  previous = { at, bytesIn: mount.bytesIn, bytesOut: mount.bytesOut };
+  const started = typeof mount.startedAt === "string" ? Date.parse(mount.startedAt) : NaN;
+  $("row-uptime").hidden = Number.isNaN(started);
+  if (!Number.isNaN(started)) set("stat-uptime", formatDuration(serverNow - started));
+  set("stat-skips", String(mount.skips));
+  const ring = mount.ring ?? {};
+  set("stat-buffer", (ring.seconds ?? 0).toFixed(1) + " s (" + (ring.gops ?? 0) + " GOPs, " +
+    formatBytes(ring.bytes ?? 0) + ")");
+  set("stat-bytes", formatBytes(mount.bytesIn) + " / " + formatBytes(mount.bytesOut));
+  renderTracks(mount);
+}
+async function poll() {
+  try {
+    const response = await fetch("/status", { cache: "no-store" });
+    if (!response.ok) throw new Error("HTTP " + response.status);
+    const body = await response.json();
+    const mount = (body.mounts ?? []).find((m) => m.name === MOUNT) ?? body.mounts?.[0];
+    if (!mount) throw new Error("no mount in /status");
+    // Uptime by the server's clock (its Date header) when it sends one: the browser's may differ.
+    const date = Date.parse(response.headers.get("date") ?? "");
+    render(mount, performance.now(), Number.isNaN(date) ? Date.now() : date);
+    set("updated", "Updated " + new Date().toLocaleTimeString());
+    $("updated").className = "";
+  } catch (error) {
+    set("updated", "Cannot reach /status: " + (error && error.message ? error.message : error));
+    $("updated").className = "error";
+  }
+}
+const video = $("video");
+video.addEventListener("error", () => {
+  const codes = { 1: "aborted", 2: "network error", 3: "decoding error", 4: "format not supported" };
+  const e = video.error;
+  set("video-error", e ? "The browser stopped playing: " + (codes[e.code] ?? "error " + e.code) +
+    (e.message ? " (" + e.message + ")" : "") : "");
+});
+set("url", new URL("/stream", location.href).href);
+poll();
+setInterval(poll, 2000);
+`;
+
+/**
+ * Renders the player page for `mount`: the `<video>`, the tracks and whether browsers play
+ * them (from the mount's status now), and placeholders the inline script fills from `/status`.
+ *
+ * @example
+ * ```ts
+ * import { assertStringIncludes } from "@std/assert";
+ * import { Mount } from "../stream/mount.ts";
+ * import { playerPage } from "./player_page.ts";
+ * const html = playerPage(new Mount("stream"));
+ * assertStringIncludes(html, '<video src="/stream"');
+ * ```
+ */
+export function playerPage(mount: Pick<Mount, "status">): string {
+  const status: PageStatus = mount.status();
+  const tracks = status.tracks ?? [];
+  const support = browserSupport(status.tracks, status.docType);
+  const trackItems = tracks.length > 0
+    ? tracks.map((t) => `<li>${escapeHtml(describeTrack(t))}</li>`).join("")
+    : "<li>Waiting for the source…</li>";
+  const shown = JSON.stringify([
+    status.docType ?? null,
+    tracks.map((t) => [t.number, t.codecId]),
+  ]);
+  const stats = STATS.map(([id, label]) =>
+    `<tr id="row-${id}"${
+      id === "uptime" && status.startedAt === undefined ? " hidden" : ""
+    }><th>${label}</th><td id="stat-${id}">${
+      id === "state" ? escapeHtml(status.state) : "—"
+    }</td></tr>`
+  ).join("\n");
+  // The script embeds the same functions the server used above, so the page says the same
+  // thing once the tracks arrive. Their source is what Deno runs (TypeScript already stripped).
+  // (A replacer function, so `$` in their source is not read as a replacement pattern.)
+  const script = SCRIPT.replace(
+    "__FUNCTIONS__",
+    () => [codecName, browserSupport, describeTrack].map(String).join("\n"),
+  );
+  const name = escapeHtml(status.name);
   return `<!doctype html>
 <html lang="en">
+<head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>mkserver: ${escapeHtml(mount.name)}</title>
-<style>body{font:16px system-ui,sans-serif;margin:2rem auto;max-width:960px;padding:0 1rem}
-video{width:100%;background:#000}code{background:#eee;padding:0 .3em}</style>
-<h1>mkserver</h1>
-<video src="/stream" autoplay muted controls playsinline></video>
-<p>Stream <code>/stream</code> (${escapeHtml(type)}). Play it with
-<code>ffplay http://HOST/stream</code> or <code>mpv http://HOST/stream</code>.</p>
-<ul>${tracks}</ul>
-<p><a href="/status">Status (JSON)</a></p>
+<title>mkserver: ${name}</title>
+<style>
+body{font:16px/1.4 system-ui,sans-serif;margin:1.5rem auto;max-width:960px;padding:0 1rem;color:#222}
+h1{font-size:1.4rem;margin:0 0 1rem}
+video{width:100%;max-height:70vh;background:#000;display:block}
+code{background:#eee;padding:0 .3em;border-radius:3px}
+.support{padding:.5rem .75rem;border-left:4px solid #888;background:#f4f4f4}
+.support.webm{border-color:#2a7}.support.chromium{border-color:#d90}.support.none{border-color:#c33}
+table{border-collapse:collapse}th,td{text-align:left;padding:.15rem 1rem .15rem 0}
+th{font-weight:normal;color:#555}td{font-variant-numeric:tabular-nums}
+.error,#video-error{color:#c33}#updated{color:#777;font-size:.85rem}
+</style>
+</head>
+<body data-mount="${name}" data-tracks="${escapeHtml(shown)}">
+<h1>mkserver: ${name}</h1>
+<video src="/stream" id="video" autoplay muted controls playsinline></video>
+<p id="video-error" role="alert"></p>
+<p id="support" class="support ${support.level}">${escapeHtml(support.message)}</p>
+<h2>Tracks <small><code id="content-type">${
+    escapeHtml(status.contentType ?? "")
+  }</code></small></h2>
+<ul id="tracks">${trackItems}</ul>
+<h2>Live</h2>
+<table id="stats">
+${stats}
+</table>
+<p id="updated"></p>
+<noscript><p>Live stats need JavaScript: see <a href="/status">/status</a>.</p></noscript>
+<p>Stream URL: <code id="url">/stream</code>. In a media player: <code>mpv URL</code>,
+<code>ffplay URL</code> or VLC's Open Network Stream.
+<a href="/status">Status (JSON)</a> · <a href="/metrics">Metrics</a></p>
+<script>${script}</script>
+</body>
 </html>
 `;
 }

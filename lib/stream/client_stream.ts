@@ -146,9 +146,7 @@ export class ClientStream {
         this.#options.onSkip?.(this);
       }
       if (gop !== undefined) {
-        const clusters = this.#options.framing === "chunked"
-          ? gop.framedClusters
-          : gop.clusters;
+        const clusters = this.#options.framing === "chunked" ? gop.framedClusters : gop.clusters;
         if (this.#index < clusters.length) {
           this.#send(controller, clusters[this.#index++]);
           return;

@@ -5,18 +5,10 @@
  */
 
 import type { Block } from "../matroska/block.ts";
-import {
-  GopSegmenter,
-  type GopSegmenterOptions,
-} from "../matroska/gop_segmenter.ts";
+import { GopSegmenter, type GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import { ClientStream, type ClientStreamOptions } from "./client_stream.ts";
-import {
-  frameChunk,
-  GopRing,
-  type GopRingOptions,
-  type StartPoint,
-} from "./gop_ring.ts";
+import { frameChunk, GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
 
 /** Options of `Mount`: the ring's bounds, the segmenter's mode, and how viewers start and fall behind. */
 export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
