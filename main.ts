@@ -43,6 +43,15 @@ async function openInput(
   return { source: await openFileSource(input, { loop }), realtime: true };
 }
 
+/** The admin token from the environment, when mkserver may read it (`--allow-env`). */
+function envToken(): string | undefined {
+  try {
+    return Deno.env.get("MKSERVER_ADMIN_TOKEN") || undefined;
+  } catch {
+    return undefined; // no permission to read the environment
+  }
+}
+
 /** Runs mkserver with command-line `args`; resolves with the exit code. */
 export async function main(
   args: readonly string[],
@@ -81,6 +90,20 @@ export async function main(
     return 2;
   }
   log ??= createLogger(options.logLevel);
+
+  let tls: { cert: string; key: string } | undefined;
+  if (options.cert !== undefined && options.key !== undefined) {
+    try {
+      tls = {
+        cert: await Deno.readTextFile(options.cert),
+        key: await Deno.readTextFile(options.key),
+      };
+    } catch (error) {
+      log.error(`Cannot read the TLS certificate or key: ${describeOpenError(error)}`);
+      return 1;
+    }
+  }
+  const adminToken = options.adminToken ?? envToken();
 
   let opened;
   try {
@@ -125,6 +148,9 @@ export async function main(
       log,
       maxClients: options.maxClients,
       stallTimeout: options.stallTimeout,
+      tls,
+      adminToken,
+      summaryInterval: 30_000,
     });
   } catch (error) {
     const why = error instanceof Deno.errors.AddrInUse
@@ -134,7 +160,7 @@ export async function main(
     await opened.source.cancel().catch(() => {});
     return 1;
   }
-  const where = `http://${server.addr.hostname}:${server.addr.port}/stream`;
+  const where = `${tls ? "https" : "http"}://${server.addr.hostname}:${server.addr.port}/stream`;
   log.info(
     `Serving ${options.input === "-" ? "standard input" : options.input} at ${where}`,
   );
@@ -155,7 +181,7 @@ export async function main(
       realtime: opened.realtime,
       preroll: FILE_PREROLL_MS,
       log,
-      signal: stop.signal,
+      signal: AbortSignal.any([stop.signal, mount.stopSignal]),
     });
     if (result.truncated) {
       log.warn(

@@ -89,3 +89,9 @@ export { Pacer, type PacerOptions } from "./lib/ingest/pacer.ts";
 export { sniffFormat } from "./lib/ingest/sniff_format.ts";
 export { createHandler, type Handler, type HandlerOptions } from "./lib/server/handler.ts";
 export { type MountServer, serveMount, type ServeMountOptions } from "./lib/server/serve.ts";
+
+// `deno run -A jsr:@x/mkserver …` runs the package's default export: start the server then.
+if (import.meta.main) {
+  const { main } = await import("./main.ts");
+  Deno.exit(await main(Deno.args));
+}

@@ -117,7 +117,7 @@ interface LineWaiter {
 }
 
 /** The pattern of the line mkserver logs once it listens. */
-const SERVING = / INFO Serving .* at (http:\/\/(\S+?):(\d+)\/stream)$/;
+const SERVING = / INFO Serving .* at ((https?):\/\/(\S+?):(\d+)\/stream)$/;
 
 /**
  * A running `mkserver` process. Its stderr is read line by line as it comes (so the pipe never
@@ -130,6 +130,8 @@ export class CliServer implements AsyncDisposable {
   readonly lines: string[] = [];
   /** The port it listens on (from the "Serving" line). */
   port = 0;
+  /** `http`, or `https` with --cert (from the "Serving" line). */
+  scheme = "http";
   #waiters = new Set<LineWaiter>();
   #stderrDone: Promise<void>;
   #stderrEnded = false;
@@ -167,7 +169,8 @@ export class CliServer implements AsyncDisposable {
         SERVING,
         options.timeout ?? 15_000,
       );
-      server.port = Number(match[3]);
+      server.scheme = match[2];
+      server.port = Number(match[4]);
     } catch (error) {
       await server[Symbol.asyncDispose]();
       throw error;
@@ -177,7 +180,7 @@ export class CliServer implements AsyncDisposable {
 
   /** A URL on this server, e.g. `url("/stream")`. */
   url(path = "/stream"): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `${this.scheme}://127.0.0.1:${this.port}${path}`;
   }
 
   /** The whole log so far, for assertion messages. */

@@ -141,6 +141,11 @@ function fakeMount(status: Partial<MountStatus>) {
     bytesOut: 0,
     blocks: 0,
     skips: 0,
+    evictions: 0,
+    bitrateIn: 0,
+    bitrateOut: 0,
+    clients: [],
+    clientsOmitted: 0,
     ring: {
       gops: 0,
       bytes: 0,

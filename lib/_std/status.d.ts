@@ -1,6 +1,7 @@
 /** HTTP status codes by name (the subset mkserver uses; see @std/http). */
 export declare const STATUS_CODE: {
   readonly OK: 200;
+  readonly Accepted: 202;
   readonly NoContent: 204;
   readonly BadRequest: 400;
   readonly Unauthorized: 401;

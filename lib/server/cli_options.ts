@@ -26,6 +26,9 @@ export const STRING_FLAGS: readonly string[] = [
   "slow-policy",
   "max-clients",
   "stall-timeout",
+  "admin-token",
+  "cert",
+  "key",
 ];
 
 /** Flags that are on or off. */
@@ -62,6 +65,11 @@ export interface CliOptions {
   maxClients: number;
   /** Milliseconds a viewer may accept no bytes before it is disconnected (0: never). */
   stallTimeout: number;
+  /** Bearer token of the admin API (absent: no admin API). */
+  adminToken?: string;
+  /** PEM certificate and key files, to serve HTTPS. */
+  cert?: string;
+  key?: string;
   help: boolean;
   version: boolean;
 }
@@ -84,9 +92,6 @@ Options
   --port N             HTTP port (default 8080; 0 picks a free port)
   --host ADDR          address to listen on (default 0.0.0.0)
   --loop               replay a FILE forever, timestamps increasing across loops
-  --config FILE        read settings from a JSON or JSONC file whose keys are the long
-                       options (e.g. {"port": 8080, "low-latency": true, "input": "a.webm"});
-                       options on the command line win
 
 Delivery
   --burst N|Ds         where a new viewer starts: N GOPs back from the newest keyframe, or the
@@ -101,7 +106,16 @@ Delivery
   --max-clients N      most viewers at once; more get 503 with Retry-After (default 0: no limit)
   --stall-timeout S    disconnect a viewer that accepts no bytes for S seconds while data waits
                        for it, and close its socket (default 30; 0: never)
-  --log-level LEVEL    error, warn, info or debug (default info)
+Operation
+  --admin-token TOKEN  enable the admin API under /admin/ (Authorization: Bearer TOKEN); the
+                       MKSERVER_ADMIN_TOKEN environment variable works too and keeps the token
+                       out of the process list
+  --cert FILE          PEM certificate: serve HTTPS (with --key)
+  --key FILE           PEM private key of --cert
+  --config FILE        read settings from a JSON or JSONC file whose keys are the long
+                       options (e.g. {"port": 8080, "low-latency": true, "input": "a.webm"});
+                       options on the command line win
+  --log-level LEVEL    error, warn, info or debug (default info); a summary line every 30 s
   -q, --quiet          log errors only (same as --log-level error)
   -h, --help           show this help
   -V, --version        show the version
@@ -311,6 +325,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
       `Unsupported input URL scheme: ${input} (expected http:// or https://)`,
     );
   }
+  if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
   const slowPolicy = parsed["slow-policy"] === undefined ? "skip" : String(parsed["slow-policy"]);
   if (slowPolicy !== "skip" && slowPolicy !== "drop") {
     throw new UsageError(
@@ -338,6 +355,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     stallTimeout: parsed["stall-timeout"] === undefined
       ? 30_000
       : parseSeconds(String(parsed["stall-timeout"]), "--stall-timeout"),
+    adminToken: parsed["admin-token"] === undefined ? undefined : String(parsed["admin-token"]),
+    cert: parsed.cert === undefined ? undefined : String(parsed.cert),
+    key: parsed.key === undefined ? undefined : String(parsed.key),
     help: Boolean(parsed.help),
     version: Boolean(parsed.version),
   };

@@ -10,6 +10,7 @@ import { STATUS_CODE } from "@std/http/status";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { Mount } from "../stream/mount.ts";
+import { handleAdmin } from "./admin.ts";
 import { renderMetrics } from "./metrics.ts";
 import { playerPage } from "./player_page.ts";
 
@@ -18,6 +19,8 @@ export interface HandlerOptions {
   log?: Logger;
   /** How long a viewer's request waits for the source's header before a 503 (ms, default 10000). */
   readyTimeout?: number;
+  /** Enables the admin API under `/admin/`, guarded by this bearer token. */
+  adminToken?: string;
   /** Most viewers at once; more get 503 with Retry-After (default 0: no limit). */
   maxClients?: number;
   /** Called with every stream response's body before it is returned (for completion tracking). */
@@ -108,7 +111,6 @@ export function createHandler(
 ): Handler {
   const log = options.log ?? SILENT;
   const readyTimeout = options.readyTimeout ?? 10_000;
-  let nextViewer = 1;
 
   async function stream(
     request: Request,
@@ -151,9 +153,10 @@ export function createHandler(
         },
       );
     }
-    const id = nextViewer++;
     const peer = describePeer(info);
+    let id = 0;
     const client = mount.attach({
+      address: peer,
       framing: info?.framing,
       onSkip: () =>
         log.warn(
@@ -170,6 +173,7 @@ export function createHandler(
         );
       },
     })!;
+    id = mount.viewerId(client)!;
     log.info(
       `Viewer #${id} joined from ${peer} (${mount.clients.size} watching)`,
     );
@@ -180,6 +184,12 @@ export function createHandler(
 
   return async function handler(request, info) {
     const { pathname } = new URL(request.url);
+    // The admin API exists only when a token is set; otherwise /admin is an unknown path.
+    if (
+      options.adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))
+    ) {
+      return handleAdmin(request, mount, options.adminToken, log);
+    }
     const known = STREAM_PATHS.has(pathname) || PAGE_PATHS.has(pathname);
     if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
     if (request.method !== "GET" && request.method !== "HEAD") {

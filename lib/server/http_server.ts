@@ -43,6 +43,8 @@ export interface HttpServerOptions {
    * bytes wait for it; then its connection is closed. 0 disables. Default 0.
    */
   stallTimeout?: number;
+  /** Called when a stalled viewer is disconnected. */
+  onEvict?: () => void;
   /** Tells which responses are endless streams (close-delimited, watched for stalls). */
   isStream?: (response: Response) => boolean;
   /** Largest request head in bytes (default 16 KiB): larger gets 431. */
@@ -324,6 +326,7 @@ export function serveHttp(
         s.lastProgress = now;
       } else if (now - s.lastProgress >= stallTimeout) {
         evictions++;
+        options.onEvict?.();
         log.warn(
           `${s.label} accepted no bytes for ${
             Math.round((now - s.lastProgress) / 1000)

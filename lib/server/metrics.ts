@@ -79,6 +79,24 @@ export function renderMetrics(mounts: readonly MountStatus[]): string {
         value: status.skips,
       },
       {
+        name: "mkserver_evictions_total",
+        type: "counter",
+        help: "Viewers disconnected because they stopped reading (--stall-timeout).",
+        value: status.evictions,
+      },
+      {
+        name: "mkserver_bitrate_in_bits",
+        type: "gauge",
+        help: "Bits per second from the source, over the last 5 s.",
+        value: status.bitrateIn,
+      },
+      {
+        name: "mkserver_bitrate_out_bits",
+        type: "gauge",
+        help: "Bits per second to viewers, over the last 5 s.",
+        value: status.bitrateOut,
+      },
+      {
         name: "mkserver_ring_gops",
         type: "gauge",
         help: "GOPs in the buffer.",

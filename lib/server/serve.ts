@@ -32,6 +32,10 @@ export interface ServeMountOptions {
   engine?: "listen" | "deno";
   /** Certificate and key (PEM) to serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** Enables the admin API under `/admin/`, guarded by this bearer token. */
+  adminToken?: string;
+  /** Logs a one-line summary (viewers, rates, buffer) this often (ms; 0: never). */
+  summaryInterval?: number;
 }
 
 /** A running server. */
@@ -64,6 +68,7 @@ export function serveMount(
     log,
     readyTimeout: options.readyTimeout,
     maxClients: options.maxClients,
+    adminToken: options.adminToken,
     onStream: (response) => streams.add(response),
   });
   const track = async (
@@ -113,12 +118,35 @@ export function serveMount(
       log,
       stallTimeout: options.stallTimeout,
       isStream: (response) => streams.has(response),
+      onEvict: () => mount.countEviction(),
       tls: options.tls,
     });
     addr = server.addr;
     evictions = () => server.evictions;
     shutdown = () => server.shutdown();
   }
+  // Rates for /status, and a periodic one-line summary in the log.
+  const every = options.summaryInterval ?? 0;
+  let ticks = 0;
+  const sampler = setInterval(() => {
+    mount.sampleRates();
+    ticks++;
+    if (every > 0 && (ticks * 5000) % every < 5000 && mount.header !== undefined) {
+      const s = mount.status(0);
+      const mbit = (bits: number) => (bits / 1e6).toFixed(2);
+      log.info(
+        `Summary: ${s.viewers} watching, in ${mbit(s.bitrateIn)} Mbit/s, out ${
+          mbit(s.bitrateOut)
+        } Mbit/s, buffer ${s.ring.gops} GOPs ${s.ring.seconds} s, ${s.skips} skips, ${s.evictions} stalled viewers dropped`,
+      );
+    }
+  }, 5000);
+  Deno.unrefTimer(sampler);
+  const stop = shutdown;
+  shutdown = async () => {
+    clearInterval(sampler);
+    await stop();
+  };
   return {
     addr,
     get activeStreams() {

@@ -32,7 +32,33 @@ export interface MountStatus {
   bytesOut: number;
   blocks: number;
   skips: number;
+  /** Viewers disconnected because they stopped reading. */
+  evictions: number;
+  /** Bits per second received from the source, over the last sampling interval. */
+  bitrateIn: number;
+  /** Bits per second handed to viewers, over the last sampling interval. */
+  bitrateOut: number;
   ring: GopRing["stats"] & { seconds: number };
+  /** Up to `clientLimit` viewers (default 100), oldest first. */
+  clients: ViewerStatus[];
+  /** Viewers left out of `clients`. */
+  clientsOmitted: number;
+}
+
+/** One viewer, for `/status` and the admin API. */
+export interface ViewerStatus {
+  id: number;
+  address: string;
+  /** When it joined (ISO 8601). */
+  joinedAt: string;
+  bytesSent: number;
+  skips: number;
+}
+
+/** Who a viewer is, for `Mount.attach`. */
+export interface ViewerOptions extends ClientStreamOptions {
+  /** The viewer's address, for status and logs. */
+  address?: string;
 }
 
 /**
@@ -56,6 +82,12 @@ export class Mount {
   #header: LiveHeader | undefined;
   #framedHeader: Uint8Array | undefined;
   readonly #startedAt = new Date();
+  #viewers = new Map<ClientStream, { id: number; address: string; joinedAt: Date }>();
+  #nextViewer = 1;
+  #evictions = 0;
+  #stop = new AbortController();
+  #sample = { at: performance.now(), in: 0, out: 0 };
+  #rates = { in: 0, out: 0 };
   #segmenter: GopSegmenter | undefined;
   #ready = Promise.withResolvers<LiveHeader | undefined>();
   #clients = new Set<ClientStream>();
@@ -132,7 +164,7 @@ export class Mount {
   /**
    * A new viewer, starting at the newest keyframe; `undefined` when there is no header yet.
    */
-  attach(options: ClientStreamOptions = {}): ClientStream | undefined {
+  attach(options: ViewerOptions = {}): ClientStream | undefined {
     const header = this.#header;
     if (header === undefined) return undefined;
     const framed = options.framing === "chunked";
@@ -149,19 +181,90 @@ export class Mount {
         },
         onClose: (c, reason) => {
           this.#clients.delete(c);
+          this.#viewers.delete(c);
           this.#bytesOutClosed += c.bytesSent;
           options.onClose?.(c, reason);
         },
       },
     );
     this.#clients.add(client);
+    this.#viewers.set(client, {
+      id: this.#nextViewer++,
+      address: options.address ?? "unknown",
+      joinedAt: new Date(),
+    });
     return client;
   }
 
-  /** A summary for `/status`. */
-  status(): MountStatus {
+  /** The id this mount gave a viewer. */
+  viewerId(client: ClientStream): number | undefined {
+    return this.#viewers.get(client)?.id;
+  }
+
+  /** Every viewer, oldest first (at most `limit`). */
+  viewers(limit = Infinity): ViewerStatus[] {
+    const out: ViewerStatus[] = [];
+    for (const [client, v] of this.#viewers) {
+      if (out.length >= limit) break;
+      out.push({
+        id: v.id,
+        address: v.address,
+        joinedAt: v.joinedAt.toISOString(),
+        bytesSent: client.bytesSent,
+        skips: client.skips,
+      });
+    }
+    return out;
+  }
+
+  /** Ends viewer `id`'s stream (it gets what was handed out, then its response ends). */
+  disconnect(id: number): boolean {
+    for (const [client, v] of this.#viewers) {
+      if (v.id === id) {
+        client.close();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Counts a viewer disconnected for not reading. */
+  countEviction(): void {
+    this.#evictions++;
+  }
+
+  /** Asks the mount's source to stop (the admin API's "end a mount"); see `stopSignal`. */
+  requestEnd(): void {
+    this.#stop.abort();
+  }
+
+  /** Aborted when someone asked the mount to end: its ingest should stop, then `end()` it. */
+  get stopSignal(): AbortSignal {
+    return this.#stop.signal;
+  }
+
+  /** Updates `bitrateIn`/`bitrateOut` from the bytes counted since the last call. */
+  sampleRates(now: number = performance.now()): void {
+    const out = this.#bytesOut();
+    const seconds = (now - this.#sample.at) / 1000;
+    if (seconds > 0.2) {
+      this.#rates = {
+        in: Math.round(((this.#bytesIn - this.#sample.in) * 8) / seconds),
+        out: Math.round(((out - this.#sample.out) * 8) / seconds),
+      };
+      this.#sample = { at: now, in: this.#bytesIn, out };
+    }
+  }
+
+  #bytesOut(): number {
     let bytesOut = this.#bytesOutClosed;
     for (const c of this.#clients) bytesOut += c.bytesSent;
+    return bytesOut;
+  }
+
+  /** A summary for `/status`. */
+  status(clientLimit = 100): MountStatus {
+    const bytesOut = this.#bytesOut();
     const header = this.#header;
     return {
       name: this.name,
@@ -175,10 +278,15 @@ export class Mount {
       bytesOut,
       blocks: this.#blocks,
       skips: this.#skips,
+      evictions: this.#evictions,
+      bitrateIn: this.#rates.in,
+      bitrateOut: this.#rates.out,
       ring: {
         ...this.ring.stats,
         seconds: Math.round(this.ring.duration) / 1000,
       },
+      clients: this.viewers(clientLimit),
+      clientsOmitted: Math.max(0, this.#clients.size - clientLimit),
     };
   }
 }
