@@ -121,11 +121,7 @@ export class GopSegmenter {
         elapsed < INT16_MIN);
     if (this.#lowLatency) return this.#pushNow(block, gopStart, cut || !open);
     let done: OutputCluster | undefined;
-    if (
-      open &&
-      (gopStart || elapsed >= this.#maxDuration || elapsed > INT16_MAX ||
-        elapsed < INT16_MIN)
-    ) {
+    if (cut) {
       done = this.#cut();
     }
     if (this.#blocks === 0) {
@@ -139,6 +135,18 @@ export class GopSegmenter {
     }
     this.#write(block, relative);
     return done;
+  }
+
+  /**
+   * Starts over at the next keyframe (a new source took over): cuts the open Cluster (returned)
+   * and drops blocks until a keyframe, since the new source's first frames may depend on
+   * frames viewers never got.
+   */
+  resync(): OutputCluster | undefined {
+    const last = this.flush();
+    this.#started = false;
+    this.#llOpen = false;
+    return last;
   }
 
   /** Cuts the open Cluster, if any (at the end of the stream). */

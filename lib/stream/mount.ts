@@ -82,6 +82,13 @@ export class Mount {
   #header: LiveHeader | undefined;
   #framedHeader: Uint8Array | undefined;
   readonly #startedAt = new Date();
+  #primary: number | undefined;
+  #shiftPending = false;
+  #shift = 0;
+  #newest = -Infinity;
+  #delta = 0;
+  #lastPrimary = -Infinity;
+  #sources = 1;
   #viewers = new Map<ClientStream, { id: number; address: string; joinedAt: Date }>();
   #nextViewer = 1;
   #evictions = 0;
@@ -130,10 +137,13 @@ export class Mount {
 
   /** Sets the live header (once). */
   setHeader(header: LiveHeader): void {
-    if (this.#header !== undefined) {
-      throw new TypeError("The mount's header is already set");
+    const previous = this.#header;
+    if (previous !== undefined) {
+      this.#resume(previous, header);
+      return;
     }
     this.#header = header;
+    this.#primary = (header.tracks.find((t) => t.kind === "video") ?? header.tracks[0])?.number;
     this.#framedHeader = frameChunk([header.bytes]).framed;
     this.#segmenter = new GopSegmenter(header, this.#options);
     this.ring.setTimestampScale(header.timestampScale);
@@ -147,8 +157,51 @@ export class Mount {
       throw new TypeError("A block came before the header");
     }
     this.#blocks++;
+    if (this.#shiftPending) {
+      // Continue one frame interval after the previous source's newest block.
+      this.#shiftPending = false;
+      const next = this.#newest === -Infinity
+        ? block.time
+        : this.#newest + Math.max(this.#delta, 1);
+      this.#shift = next - block.time;
+      this.#lastPrimary = -Infinity;
+    }
+    if (this.#shift !== 0) block = { ...block, time: block.time + this.#shift };
+    if (block.time > this.#newest) this.#newest = block.time;
+    if (block.track === this.#primary) {
+      const delta = block.time - this.#lastPrimary;
+      if (delta > 0 && delta !== Infinity) this.#delta = delta;
+      this.#lastPrimary = block.time;
+    }
     const cluster = segmenter.push(block);
     if (cluster !== undefined) this.ring.append(cluster);
+  }
+
+  /**
+   * A new source's header on a live mount: viewers continue without a second header when the
+   * tracks match (same numbers, kinds, codecs and TimestampScale); its blocks follow the last
+   * ones in time, from its first keyframe on. Different tracks throw `TypeError`.
+   */
+  #resume(previous: LiveHeader, header: LiveHeader): void {
+    const describe = (h: LiveHeader) =>
+      `${h.timestampScale}|` + h.tracks.map((t) => `${t.number}:${t.kind}:${t.codecId}`).join(",");
+    if (describe(previous) !== describe(header)) {
+      throw new TypeError(
+        `The new source's tracks differ from the stream's: ${describe(header)} vs ${
+          describe(previous)
+        }`,
+      );
+    }
+    if (this.#ended) throw new TypeError("The mount has ended");
+    const last = this.#segmenter!.resync();
+    if (last !== undefined) this.ring.append(last);
+    this.#shiftPending = true;
+    this.#sources++;
+  }
+
+  /** How many sources have fed this mount (1 for one unbroken source). */
+  get sources(): number {
+    return this.#sources;
   }
 
   /** Ends the stream: the open Cluster is cut, viewers drain the ring and close. */

@@ -1,0 +1,64 @@
+// A mount across sources: a new source with the same tracks continues the stream.
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { Mount } from "../lib/stream/mount.ts";
+import { demux, readFixture } from "./_util.ts";
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks = await Array.fromAsync(stream);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+Deno.test("Mount continues viewers across sources with the same tracks: one header, increasing times, clean decode", async () => {
+  const { header, blocks } = demux(await readFixture("sample.webm"));
+  const mount = new Mount("stream");
+  mount.setHeader(header);
+  const client = mount.attach()!;
+  const body = readAll(client.readable);
+  // The first source stops mid-GOP (at 5 s)...
+  for (const b of blocks.filter((b) => b.time < 5000)) mount.pushBlock(b);
+  // ...and a second one (the same file from its start) takes over.
+  const again = demux(await readFixture("sample.webm"));
+  mount.setHeader(again.header);
+  for (const b of again.blocks) mount.pushBlock(b);
+  mount.end();
+  const bytes = await body;
+  const received = demux(bytes);
+  assertEquals(received.header.bytes, header.bytes);
+  assertEquals(mount.sources, 2);
+  // Video times keep increasing through the handover, by about a frame.
+  const video = received.blocks.filter((b) => b.track === 1);
+  for (let i = 1; i < video.length; i++) {
+    const delta = video[i].time - video[i - 1].time;
+    assert(delta > 0 && delta <= 120, `frame ${i}: ${delta} ms`);
+  }
+  // The second source's frames start at its first keyframe.
+  const handover = video.findIndex((b) => b.time > 5000 + 100);
+  assert(video[handover].keyframe);
+  // And the whole thing decodes.
+  const file = await Deno.makeTempFile({ suffix: ".webm" });
+  try {
+    await Deno.writeFile(file, bytes);
+    const out = await new Deno.Command("ffmpeg", {
+      args: ["-v", "error", "-i", file, "-f", "null", "-"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stderr), "");
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("Mount refuses a new source whose tracks differ", async () => {
+  const a = demux(await readFixture("sample.webm"));
+  const b = demux(await readFixture("h264_aac.mkv"));
+  const mount = new Mount("stream");
+  mount.setHeader(a.header);
+  assertThrows(() => mount.setHeader(b.header), TypeError, "tracks differ");
+});
