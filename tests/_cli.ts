@@ -37,6 +37,8 @@ export interface RunOptions {
   timeout?: number;
   /** Working directory. Default: the repository root. */
   cwd?: string | URL;
+  /** Environment variables to set for the process. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function run(
   const child = new Deno.Command(command, {
     args: [...args],
     cwd: options.cwd ?? ROOT,
+    env: options.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

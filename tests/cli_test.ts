@@ -141,7 +141,7 @@ Deno.test("`mkserver` exits 1 with one error line when the input file is empty",
   }
 });
 
-Deno.test("`mkserver` exits 1 with one error line when the input is an MP4 file", async () => {
+Deno.test("`mkserver` remuxes an MP4 input with ffmpeg, and without ffmpeg exits 1 with one line saying so", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mkserver_cli_" });
   try {
     const path = `${dir}/out.mp4`;
@@ -169,9 +169,18 @@ Deno.test("`mkserver` exits 1 with one error line when the input is an MP4 file"
       0,
       `ffmpeg could not make an MP4:\n${made?.stderr}`,
     );
-    const result = await runCli(["--port", "0", path]);
-    const error = assertRuntimeError(result, "not Matroska");
-    assertStringIncludes(error, "looks like mp4");
+    // Without ffmpeg on PATH: one clear line naming what was found and what is needed.
+    const without = await runCli(["--port", "0", path], { env: { PATH: "/nonexistent" } });
+    const error = assertRuntimeError(without, "install ffmpeg");
+    assertStringIncludes(error, "mp4");
+    // With ffmpeg: served as Matroska; the file is played to its end and the server exits 0.
+    await using server = await CliServer.start(["--port", "0", path]);
+    const response = await fetch(server.url());
+    assertEquals(response.headers.get("content-type"), "video/x-matroska");
+    const body = new Uint8Array(await response.arrayBuffer());
+    assertEquals(Array.from(body.subarray(0, 4)), [0x1A, 0x45, 0xDF, 0xA3]);
+    assertEquals(await server.exit(), 0);
+    assertStringIncludes(server.log, "remuxing it with ffmpeg");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

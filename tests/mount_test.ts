@@ -37,9 +37,11 @@ Deno.test("Mount continues viewers across sources with the same tracks: one head
     const delta = video[i].time - video[i - 1].time;
     assert(delta > 0 && delta <= 120, `frame ${i}: ${delta} ms`);
   }
-  // The second source's frames start at its first keyframe.
-  const handover = video.findIndex((b) => b.time > 5000 + 100);
-  assert(video[handover].keyframe);
+  // The second source's frames start at its first keyframe, about a frame after the first
+  // source's last one (the first source stopped just before 5 s).
+  const handover = video.findIndex((b) => b.time >= 5000);
+  assert(video[handover].keyframe, `frame at ${video[handover].time} ms is a keyframe`);
+  assert(video[handover].time - video[handover - 1].time <= 120);
   // And the whole thing decodes.
   const file = await Deno.makeTempFile({ suffix: ".webm" });
   try {

@@ -5,6 +5,7 @@ export declare const STATUS_CODE: {
   readonly NoContent: 204;
   readonly BadRequest: 400;
   readonly Unauthorized: 401;
+  readonly Forbidden: 403;
   readonly NotFound: 404;
   readonly MethodNotAllowed: 405;
   readonly Conflict: 409;

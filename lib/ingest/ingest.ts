@@ -8,7 +8,7 @@ import { EbmlReader } from "../ebml/ebml_reader.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { MatroskaDemuxer, type MatroskaEvent } from "../matroska/matroska_demuxer.ts";
-import type { Mount } from "../stream/mount.ts";
+import type { IngestSink } from "../stream/mount_registry.ts";
 import { Pacer } from "./pacer.ts";
 import { hexPrefix, sniffFormat } from "./sniff_format.ts";
 
@@ -35,6 +35,12 @@ export interface IngestOptions {
   log?: Logger;
   /** Stops the ingest (resolves early; the source is cancelled). */
   signal?: AbortSignal;
+  /**
+   * Asked before each chunk: true when the chunk begins a new connection of a reconnecting
+   * source. The parser then starts afresh (the old connection may have stopped inside an
+   * element) and the new connection's header goes to the sink, which continues the stream.
+   */
+  shouldRestart?: () => boolean;
 }
 
 /** How an ingest ended. */
@@ -72,13 +78,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export async function ingest(
   source: ReadableStream<Uint8Array>,
-  mount: Mount,
+  mount: IngestSink,
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   const log = options.log ?? SILENT;
   const signal = options.signal;
-  const reader = new EbmlReader({ maxElementSize: options.maxElementSize });
-  const demuxer = new MatroskaDemuxer();
+  let reader = new EbmlReader({ maxElementSize: options.maxElementSize });
+  let demuxer = new MatroskaDemuxer();
+  let headerSeen = false;
   const pacer = options.realtime ? new Pacer({ preroll: options.preroll ?? 0 }) : undefined;
   const queue: MatroskaEvent[] = [];
   const onMatroska = (event: MatroskaEvent) => queue.push(event);
@@ -121,6 +128,19 @@ export async function ingest(
     if (chunk.length === 0) continue;
     bytes += chunk.length;
     mount.countBytesIn(chunk.length);
+    if (options.shouldRestart?.()) {
+      try {
+        reader.end(onEbml);
+      } catch (e) {
+        if (!(e instanceof EbmlSyntaxError)) throw e;
+        log.warn(`The previous connection ended mid-element: ${e.message}`);
+      }
+      await drain();
+      headerSeen ||= demuxer.header !== undefined;
+      reader = new EbmlReader({ maxElementSize: options.maxElementSize });
+      demuxer = new MatroskaDemuxer();
+      head = new Uint8Array(0);
+    }
     let data = chunk;
     if (head !== undefined) {
       // Recognize the input from its first four bytes, which may come in several chunks.
@@ -152,7 +172,7 @@ export async function ingest(
     truncated = e;
   }
   await drain();
-  if (demuxer.header === undefined && truncated === undefined) {
+  if (!headerSeen && demuxer.header === undefined && truncated === undefined) {
     throw new EbmlSyntaxError(
       "Input ended before any Tracks and Cluster",
       reader.offset,

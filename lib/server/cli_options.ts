@@ -29,11 +29,14 @@ export const STRING_FLAGS: readonly string[] = [
   "admin-token",
   "cert",
   "key",
+  "source-token",
+  "source-grace",
 ];
 
 /** Flags that are on or off. */
 export const BOOLEAN_FLAGS: readonly string[] = [
   "loop",
+  "reconnect",
   "low-latency",
   "quiet",
   "help",
@@ -67,6 +70,12 @@ export interface CliOptions {
   stallTimeout: number;
   /** Bearer token of the admin API (absent: no admin API). */
   adminToken?: string;
+  /** Token that sources pushing to `/live/NAME` must send (absent: pushing is off). */
+  sourceToken?: string;
+  /** Milliseconds a mount whose source ended keeps its viewers for a returning source. */
+  sourceGrace: number;
+  /** Reconnect to an http(s) INPUT when it drops (default true). */
+  reconnect: boolean;
   /** PEM certificate and key files, to serve HTTPS. */
   cert?: string;
   key?: string;
@@ -84,14 +93,27 @@ Serves one live Matroska/WebM stream over HTTP to many viewers. Every viewer get
 stream header, then media starting on a video keyframe, so players can join at any time.
 
 INPUT
-  FILE                 a Matroska/WebM file, played at real-time speed
+  FILE                 a Matroska/WebM file, played at real-time speed (other containers,
+                       e.g. MP4 or MPEG-TS, are remuxed with ffmpeg when it is installed)
   -                    standard input, taken as it arrives (the default)
-  http(s)://URL        a Matroska/WebM stream pulled from another server, as it arrives
+  http(s)://URL        a stream pulled from another server, as it arrives; reconnects with
+                       capped backoff when it drops, while viewers stay connected
+  tcp://HOST:PORT      listen there for one pushed source at a time, e.g.
+                       ffmpeg ... -f matroska tcp://HOST:PORT
+  With --source-token and no INPUT, mkserver serves pushed sources only.
 
 Options
   --port N             HTTP port (default 8080; 0 picks a free port)
   --host ADDR          address to listen on (default 0.0.0.0)
   --loop               replay a FILE forever, timestamps increasing across loops
+  --no-reconnect       end when an http(s) INPUT drops instead of reconnecting
+
+Pushed sources
+  --source-token TOKEN accept sources pushed with PUT or POST to /live/NAME (ffmpeg -method PUT,
+                       curl -T) that send Authorization: Bearer TOKEN (or Basic, TOKEN as the
+                       password); also MKSERVER_SOURCE_TOKEN in the environment
+  --source-grace S     seconds a mount whose source ended keeps its viewers for a source with
+                       the same tracks to continue it (default 10)
 
 Delivery
   --burst N|Ds         where a new viewer starts: N GOPs back from the newest keyframe, or the
@@ -260,6 +282,8 @@ export async function applyConfigFile(
   // Settings given on the command line win: leave them out of the file's part.
   const given = parseArgs(rest, {
     boolean: [...BOOLEAN_FLAGS],
+    negatable: ["reconnect"],
+    default: { reconnect: true },
     string: [...STRING_FLAGS],
     alias: ALIASES,
   });
@@ -320,10 +344,13 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   if (loop && (input === "-" || /^[a-z][a-z0-9+.-]*:\/\//i.test(input))) {
     throw new UsageError("--loop needs a FILE input");
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !/^https?:\/\//i.test(input)) {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !/^(https?|tcp):\/\//i.test(input)) {
     throw new UsageError(
-      `Unsupported input URL scheme: ${input} (expected http:// or https://)`,
+      `Unsupported input URL scheme: ${input} (expected http://, https:// or tcp://)`,
     );
+  }
+  if (/^tcp:\/\//i.test(input) && !/^tcp:\/\/(\[[^\]]+\]|[^:/]+):\d{1,5}\/?$/i.test(input)) {
+    throw new UsageError(`Invalid tcp:// input: ${input} (expected tcp://HOST:PORT)`);
   }
   if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
     throw new UsageError("--cert and --key go together");
@@ -355,6 +382,11 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     stallTimeout: parsed["stall-timeout"] === undefined
       ? 30_000
       : parseSeconds(String(parsed["stall-timeout"]), "--stall-timeout"),
+    sourceToken: parsed["source-token"] === undefined ? undefined : String(parsed["source-token"]),
+    sourceGrace: parsed["source-grace"] === undefined
+      ? 10_000
+      : parseSeconds(String(parsed["source-grace"]), "--source-grace"),
+    reconnect: parsed.reconnect !== false,
     adminToken: parsed["admin-token"] === undefined ? undefined : String(parsed["admin-token"]),
     cert: parsed.cert === undefined ? undefined : String(parsed.cert),
     key: parsed.key === undefined ? undefined : String(parsed.key),

@@ -9,8 +9,10 @@ import { accepts } from "@std/http/negotiation";
 import { STATUS_CODE } from "@std/http/status";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
-import type { Mount } from "../stream/mount.ts";
+import { Mount } from "../stream/mount.ts";
+import { MountRegistry } from "../stream/mount_registry.ts";
 import { handleAdmin } from "./admin.ts";
+import { handlePush } from "./push.ts";
 import { renderMetrics } from "./metrics.ts";
 import { playerPage } from "./player_page.ts";
 
@@ -21,14 +23,21 @@ export interface HandlerOptions {
   readyTimeout?: number;
   /** Enables the admin API under `/admin/`, guarded by this bearer token. */
   adminToken?: string;
+  /** Enables pushing sources to `/live/NAME` (PUT or POST), guarded by this token. */
+  sourceToken?: string;
+  /** With a `MountRegistry`: the mount served at `/stream` and `/` (default `"stream"`). */
+  defaultMount?: string;
   /** Most viewers at once; more get 503 with Retry-After (default 0: no limit). */
   maxClients?: number;
   /** Called with every stream response's body before it is returned (for completion tracking). */
-  onStream?: (response: Response) => void;
+  onStream?: (response: Response, mount: Mount) => void;
 }
 
 /** Other paths the handler answers. */
 const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
+
+/** A mount's own path: `/live/NAME`. */
+const LIVE_PATH = /^\/live\/([^/]+)$/;
 
 /** Paths that serve the live stream to any client. */
 const STREAM_PATHS = new Set(["/stream", "/stream.mkv", "/stream.webm"]);
@@ -88,11 +97,14 @@ async function waitForHeader(
 }
 
 /**
- * Creates the handler for one mount:
- * - `GET`/`HEAD /stream` (also `/stream.mkv`, `/stream.webm`): the live stream;
- * - `GET /`: the stream, or a player page when the client asks for `text/html` (a browser);
- * - `GET /status`: JSON about the mount and its viewers;
- * - anything else: 404, or 405 for methods other than GET and HEAD.
+ * Creates the handler for a mount, or for every mount of a registry:
+ * - `GET`/`HEAD /stream` (also `/stream.mkv`, `/stream.webm`): the default mount's live stream;
+ * - `GET /`: that stream, or a player page when the client asks for `text/html` (a browser);
+ * - `GET /live/NAME`: mount NAME's stream; `PUT`/`POST /live/NAME`: push a source to it (with
+ *   `sourceToken`);
+ * - `GET /player`, `/status` (JSON about every mount), `/metrics` (Prometheus text);
+ * - `/admin/…` with `adminToken`;
+ * - anything else: 404, or 405 for a method the path does not take.
  *
  * @example
  * ```ts
@@ -106,25 +118,35 @@ async function waitForHeader(
  * ```
  */
 export function createHandler(
-  mount: Mount,
+  target: Mount | MountRegistry,
   options: HandlerOptions = {},
 ): Handler {
   const log = options.log ?? SILENT;
   const readyTimeout = options.readyTimeout ?? 10_000;
+  let registry: MountRegistry;
+  let defaultName = options.defaultMount ?? "stream";
+  if (target instanceof Mount) {
+    registry = new MountRegistry({ log });
+    registry.add(target);
+    defaultName = target.name;
+  } else {
+    registry = target;
+  }
 
-  async function stream(
-    request: Request,
-    info?: HandlerInfo,
-  ): Promise<Response> {
+  function viewerCount(): number {
+    let n = 0;
+    for (const m of registry.list()) n += m.clients.size;
+    return n;
+  }
+
+  async function stream(mount: Mount, request: Request, info?: HandlerInfo): Promise<Response> {
     const header = await waitForHeader(mount, readyTimeout);
     if (header === undefined) {
-      return mount.ended ? text(STATUS_CODE.ServiceUnavailable, "The stream has ended") : text(
-        STATUS_CODE.ServiceUnavailable,
-        "The stream has not started yet",
-        {
+      return mount.ended
+        ? text(STATUS_CODE.ServiceUnavailable, "The stream has ended")
+        : text(STATUS_CODE.ServiceUnavailable, "The stream has not started yet", {
           "retry-after": "5",
-        },
-      );
+        });
     }
     // A live stream has no length and no ranges; players must not cache it.
     const headers = {
@@ -135,33 +157,26 @@ export function createHandler(
     };
     // HEAD answers GET's headers. A null body would make Deno add `content-length: 0`; an
     // empty stream body does not, and a live stream has no length.
-    if (request.method === "HEAD") {
-      return new Response(emptyBody(), { headers });
-    }
+    if (request.method === "HEAD") return new Response(emptyBody(), { headers });
     const maxClients = options.maxClients ?? 0;
-    if (maxClients > 0 && mount.clients.size >= maxClients) {
+    if (maxClients > 0 && viewerCount() >= maxClients) {
       log.warn(
         `Refused a viewer from ${
           describePeer(info)
         }: ${maxClients} watching already (--max-clients)`,
       );
-      return text(
-        STATUS_CODE.ServiceUnavailable,
-        "Too many viewers, try again later",
-        {
-          "retry-after": "10",
-        },
-      );
+      return text(STATUS_CODE.ServiceUnavailable, "Too many viewers, try again later", {
+        "retry-after": "10",
+      });
     }
     const peer = describePeer(info);
+    const label = mount.name === defaultName ? "" : ` of ${mount.name}`;
     let id = 0;
     const client = mount.attach({
       address: peer,
       framing: info?.framing,
       onSkip: () =>
-        log.warn(
-          `Viewer #${id} fell behind the buffer and skipped to the newest keyframe`,
-        ),
+        log.warn(`Viewer #${id}${label} fell behind the buffer and skipped to the newest keyframe`),
       onClose: (c, reason) => {
         const how = reason === "cancel"
           ? "disconnected"
@@ -169,42 +184,58 @@ export function createHandler(
           ? "was dropped (fell behind the buffer, --slow-policy drop)"
           : "finished";
         log.info(
-          `Viewer #${id} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
+          `Viewer #${id}${label} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
         );
       },
     })!;
     id = mount.viewerId(client)!;
-    log.info(
-      `Viewer #${id} joined from ${peer} (${mount.clients.size} watching)`,
-    );
+    log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
     const response = new Response(client.readable, { headers });
-    options.onStream?.(response);
+    options.onStream?.(response, mount);
     return response;
+  }
+
+  function notAllowed(method: string, allow: string): Response {
+    return text(STATUS_CODE.MethodNotAllowed, `Method not allowed: ${method}`, { allow });
   }
 
   return async function handler(request, info) {
     const { pathname } = new URL(request.url);
+    const method = request.method;
     // The admin API exists only when a token is set; otherwise /admin is an unknown path.
     if (
       options.adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))
     ) {
-      return handleAdmin(request, mount, options.adminToken, log);
+      return handleAdmin(request, registry, options.adminToken, log);
+    }
+    const live = LIVE_PATH.exec(pathname);
+    if (live) {
+      const name = decodeURIComponent(live[1]);
+      if (!MountRegistry.isValidName(name)) {
+        return text(STATUS_CODE.BadRequest, `Invalid mount name: ${name}`);
+      }
+      if (method === "PUT" || method === "POST") {
+        if (options.sourceToken === undefined) {
+          await request.body?.cancel();
+          return text(
+            STATUS_CODE.Forbidden,
+            "Pushing sources is disabled: start mkserver with --source-token",
+          );
+        }
+        return await handlePush(request, name, registry, options.sourceToken, log);
+      }
+      if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
+      const mount = registry.get(name);
+      if (mount === undefined) return text(STATUS_CODE.NotFound, `No mount named ${name}`);
+      return await stream(mount, request, info);
     }
     const known = STREAM_PATHS.has(pathname) || PAGE_PATHS.has(pathname);
     if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return text(
-        STATUS_CODE.MethodNotAllowed,
-        `Method not allowed: ${request.method}`,
-        {
-          allow: "GET, HEAD",
-        },
-      );
-    }
+    if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
     try {
       if (pathname === "/status") {
-        const body = JSON.stringify({ mounts: [mount.status()] }, null, 2);
-        return new Response(request.method === "HEAD" ? null : body, {
+        const body = JSON.stringify({ mounts: registry.list().map((m) => m.status()) }, null, 2);
+        return new Response(method === "HEAD" ? null : body, {
           headers: {
             "content-type": "application/json",
             "cache-control": "no-store",
@@ -213,36 +244,30 @@ export function createHandler(
         });
       }
       if (pathname === "/metrics") {
-        return new Response(
-          request.method === "HEAD" ? null : renderMetrics([mount.status()]),
-          {
-            headers: {
-              "content-type": "text/plain; version=0.0.4; charset=utf-8",
-              "cache-control": "no-store",
-            },
+        const body = renderMetrics(registry.list().map((m) => m.status(0)));
+        return new Response(method === "HEAD" ? null : body, {
+          headers: {
+            "content-type": "text/plain; version=0.0.4; charset=utf-8",
+            "cache-control": "no-store",
           },
-        );
+        });
+      }
+      const mount = registry.get(defaultName) ?? registry.list()[0];
+      if (mount === undefined) {
+        return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");
       }
       // Browsers ask for text/html first; players (and <video>) send */* or nothing.
       if (
         pathname === "/player" ||
         (pathname === "/" && accepts(request, "video/webm", "text/html") === "text/html")
       ) {
-        return new Response(
-          request.method === "HEAD" ? null : playerPage(mount),
-          {
-            headers: {
-              "content-type": "text/html; charset=utf-8",
-              "cache-control": "no-store",
-            },
-          },
-        );
+        return new Response(method === "HEAD" ? null : playerPage(mount), {
+          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+        });
       }
-      return await stream(request, info);
+      return await stream(mount, request, info);
     } catch (error) {
-      log.error(
-        `Request ${request.method} ${pathname} failed: ${(error as Error).message}`,
-      );
+      log.error(`Request ${method} ${pathname} failed: ${(error as Error).message}`);
       return text(STATUS_CODE.InternalServerError, "Internal server error");
     }
   };

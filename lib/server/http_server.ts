@@ -43,8 +43,8 @@ export interface HttpServerOptions {
    * bytes wait for it; then its connection is closed. 0 disables. Default 0.
    */
   stallTimeout?: number;
-  /** Called when a stalled viewer is disconnected. */
-  onEvict?: () => void;
+  /** Called with the response of a stalled viewer it disconnects. */
+  onEvict?: (response: Response) => void;
   /** Tells which responses are endless streams (close-delimited, watched for stalls). */
   isStream?: (response: Response) => boolean;
   /** Largest request head in bytes (default 16 KiB): larger gets 431. */
@@ -266,6 +266,7 @@ interface StreamState {
   lastProgress: number;
   writing: boolean;
   label: string;
+  response: Response;
 }
 
 /** The key of a connection in the kernel's table: remote address and port. */
@@ -326,7 +327,7 @@ export function serveHttp(
         s.lastProgress = now;
       } else if (now - s.lastProgress >= stallTimeout) {
         evictions++;
-        options.onEvict?.();
+        options.onEvict?.(s.response);
         log.warn(
           `${s.label} accepted no bytes for ${
             Math.round((now - s.lastProgress) / 1000)
@@ -370,6 +371,7 @@ export function serveHttp(
         lastProgress: performance.now(),
         writing: false,
         label: `Viewer ${connKey(conn.remoteAddr as Deno.NetAddr)}`,
+        response,
       };
       const body = response.body!.getReader();
       streams.add(state);

@@ -1,11 +1,12 @@
 /**
- * Serving a mount over HTTP, tracking stream responses until they are sent.
+ * Serving mounts over HTTP, tracking stream responses until they are sent.
  *
  * @module
  */
 
 import { type Logger, SILENT } from "../log.ts";
 import type { Mount } from "../stream/mount.ts";
+import { MountRegistry } from "../stream/mount_registry.ts";
 import { createHandler } from "./handler.ts";
 import { serveHttp } from "./http_server.ts";
 
@@ -34,7 +35,9 @@ export interface ServeMountOptions {
   tls?: { cert: string; key: string };
   /** Enables the admin API under `/admin/`, guarded by this bearer token. */
   adminToken?: string;
-  /** Logs a one-line summary (viewers, rates, buffer) this often (ms; 0: never). */
+  /** Enables pushing sources to `/live/NAME`, guarded by this token. */
+  sourceToken?: string;
+  /** Logs a one-line summary per mount (viewers, rates, buffer) this often (ms; 0: never). */
   summaryInterval?: number;
 }
 
@@ -53,29 +56,29 @@ export interface MountServer {
 }
 
 /**
- * Serves `mount` on `hostname:port`. Throws what the listener throws when it cannot listen
- * (`Deno.errors.AddrInUse`, `PermissionDenied`, …).
+ * Serves a mount, or every mount of a registry, on `hostname:port`. Throws what the listener
+ * throws when it cannot listen (`Deno.errors.AddrInUse`, `PermissionDenied`, …).
  */
-export function serveMount(
-  mount: Mount,
-  options: ServeMountOptions,
-): MountServer {
+export function serveMount(target: Mount | MountRegistry, options: ServeMountOptions): MountServer {
   const log = options.log ?? SILENT;
-  const streams = new WeakSet<Response>();
+  const streams = new WeakMap<Response, Mount>();
+  const mounts = (): Mount[] => target instanceof MountRegistry ? target.list() : [target];
   let active = 0;
   let waiters: Array<() => void> = [];
-  const handler = createHandler(mount, {
+  const handler = createHandler(target, {
     log,
     readyTimeout: options.readyTimeout,
     maxClients: options.maxClients,
     adminToken: options.adminToken,
-    onStream: (response) => streams.add(response),
+    sourceToken: options.sourceToken,
+    onStream: (response, mount) => streams.set(response, mount),
   });
   const track = async (
     request: Request,
     info: Deno.ServeHandlerInfo | {
       completed: Promise<void>;
       remoteAddr: Deno.NetAddr;
+      framing?: "chunked" | "none";
     },
   ) => {
     const response = await handler(request, info);
@@ -96,7 +99,7 @@ export function serveMount(
 
   let addr: Deno.NetAddr;
   let evictions: () => number;
-  let shutdown: () => Promise<void>;
+  let close: () => Promise<void>;
   if (options.engine === "deno") {
     const server = Deno.serve({
       port: options.port,
@@ -110,7 +113,7 @@ export function serveMount(
     }, track);
     addr = server.addr;
     evictions = () => 0;
-    shutdown = () => server.shutdown();
+    close = () => server.shutdown();
   } else {
     const server = serveHttp(track, {
       hostname: options.hostname,
@@ -118,35 +121,34 @@ export function serveMount(
       log,
       stallTimeout: options.stallTimeout,
       isStream: (response) => streams.has(response),
-      onEvict: () => mount.countEviction(),
+      onEvict: (response) => streams.get(response)?.countEviction(),
       tls: options.tls,
     });
     addr = server.addr;
     evictions = () => server.evictions;
-    shutdown = () => server.shutdown();
+    close = () => server.shutdown();
   }
-  // Rates for /status, and a periodic one-line summary in the log.
+
+  // Rates for /status, and a periodic one-line summary per mount in the log.
   const every = options.summaryInterval ?? 0;
   let ticks = 0;
   const sampler = setInterval(() => {
-    mount.sampleRates();
     ticks++;
-    if (every > 0 && (ticks * 5000) % every < 5000 && mount.header !== undefined) {
+    const due = every > 0 && (ticks * 5000) % every < 5000;
+    for (const mount of mounts()) {
+      mount.sampleRates();
+      if (!due || mount.header === undefined) continue;
       const s = mount.status(0);
       const mbit = (bits: number) => (bits / 1e6).toFixed(2);
       log.info(
-        `Summary: ${s.viewers} watching, in ${mbit(s.bitrateIn)} Mbit/s, out ${
+        `Summary of ${s.name}: ${s.viewers} watching, in ${mbit(s.bitrateIn)} Mbit/s, out ${
           mbit(s.bitrateOut)
         } Mbit/s, buffer ${s.ring.gops} GOPs ${s.ring.seconds} s, ${s.skips} skips, ${s.evictions} stalled viewers dropped`,
       );
     }
   }, 5000);
   Deno.unrefTimer(sampler);
-  const stop = shutdown;
-  shutdown = async () => {
-    clearInterval(sampler);
-    await stop();
-  };
+
   return {
     addr,
     get activeStreams() {
@@ -159,6 +161,9 @@ export function serveMount(
       if (active === 0) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
-    shutdown,
+    async shutdown() {
+      clearInterval(sampler);
+      await close();
+    },
   };
 }

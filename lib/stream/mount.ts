@@ -16,6 +16,8 @@ export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
   start?: StartPoint;
   /** What happens to a viewer that falls behind the ring (default `"skip"`). */
   slowPolicy?: "skip" | "drop";
+  /** Gives viewer ids (default: a counter of this mount's own); a registry shares one. */
+  nextViewerId?: () => number;
 }
 
 /** A summary of a mount, for `/status`. */
@@ -59,6 +61,12 @@ export interface ViewerStatus {
 export interface ViewerOptions extends ClientStreamOptions {
   /** The viewer's address, for status and logs. */
   address?: string;
+}
+
+/** Tracks and TimestampScale, as one comparable string. */
+function describeTracks(h: LiveHeader): string {
+  return `${h.timestampScale}|` +
+    h.tracks.map((t) => `${t.number}:${t.kind}:${t.codecId}`).join(",");
 }
 
 /**
@@ -183,12 +191,10 @@ export class Mount {
    * ones in time, from its first keyframe on. Different tracks throw `TypeError`.
    */
   #resume(previous: LiveHeader, header: LiveHeader): void {
-    const describe = (h: LiveHeader) =>
-      `${h.timestampScale}|` + h.tracks.map((t) => `${t.number}:${t.kind}:${t.codecId}`).join(",");
-    if (describe(previous) !== describe(header)) {
+    if (!this.accepts(header)) {
       throw new TypeError(
-        `The new source's tracks differ from the stream's: ${describe(header)} vs ${
-          describe(previous)
+        `The new source's tracks differ from the stream's: ${describeTracks(header)} vs ${
+          describeTracks(previous)
         }`,
       );
     }
@@ -197,6 +203,11 @@ export class Mount {
     if (last !== undefined) this.ring.append(last);
     this.#shiftPending = true;
     this.#sources++;
+  }
+
+  /** Whether a source with `header` can continue this mount's stream (same tracks and scale). */
+  accepts(header: LiveHeader): boolean {
+    return this.#header === undefined || describeTracks(this.#header) === describeTracks(header);
   }
 
   /** How many sources have fed this mount (1 for one unbroken source). */
@@ -242,7 +253,7 @@ export class Mount {
     );
     this.#clients.add(client);
     this.#viewers.set(client, {
-      id: this.#nextViewer++,
+      id: this.#options.nextViewerId?.() ?? this.#nextViewer++,
       address: options.address ?? "unknown",
       joinedAt: new Date(),
     });
