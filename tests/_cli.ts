@@ -120,7 +120,7 @@ interface LineWaiter {
 }
 
 /** The pattern of the line mkserver logs once it listens. */
-const SERVING = / INFO Serving .* at ((https?):\/\/(\S+?):(\d+)\/stream)$/;
+const SERVING = / INFO Serving .* at ((https?):\/\/(\S+?):(\d+)\/(?:stream$|live\/NAME))/;
 
 /**
  * A running `mkserver` process. Its stderr is read line by line as it comes (so the pipe never

@@ -244,6 +244,8 @@ Deno.test("delivery flags parse, and bad values are usage errors", () => {
   assertEquals([o.bufferMs, o.bufferBytes], [5000, 8 * 1024 * 1024]);
   assertEquals([o.slowPolicy, o.maxClients, o.lowLatency], ["drop", 3, true]);
   assertEquals(parseCliOptions(["--burst", "3", "x"]).burst, { gops: 3 });
+  assertEquals(parseCliOptions(["http://h/s"]).reconnect, true);
+  assertEquals(parseCliOptions(["--no-reconnect", "http://h/s"]).reconnect, false);
   assertEquals(parseCliOptions(["x"]).burst, { gops: 1 });
   for (
     const bad of [["--burst", "0"], ["--burst", "soon"], ["--buffer", "lots"], [

@@ -283,7 +283,6 @@ export async function applyConfigFile(
   const given = parseArgs(rest, {
     boolean: [...BOOLEAN_FLAGS],
     negatable: ["reconnect"],
-    default: { reconnect: true },
     string: [...STRING_FLAGS],
     alias: ALIASES,
   });
@@ -303,6 +302,8 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   const unknown: string[] = [];
   const parsed = parseArgs(args, {
     boolean: [...BOOLEAN_FLAGS],
+    negatable: ["reconnect"],
+    default: { reconnect: true },
     string: [...STRING_FLAGS],
     alias: ALIASES,
     "--": false,

@@ -225,7 +225,8 @@ export function createHandler(
         return await handlePush(request, name, registry, options.sourceToken, log);
       }
       if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
-      const mount = registry.get(name);
+      // A viewer may come before the source: wait for it like for a header.
+      const mount = await registry.waitFor(name, readyTimeout);
       if (mount === undefined) return text(STATUS_CODE.NotFound, `No mount named ${name}`);
       return await stream(mount, request, info);
     }

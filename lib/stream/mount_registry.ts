@@ -67,6 +67,7 @@ export class MountRegistry {
   #mounts = new Map<string, Mount>();
   #publishers = new Set<string>();
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #waiting = new Map<string, Array<(mount: Mount) => void>>();
   #options: MountOptions;
   #grace: number;
   #log: Logger;
@@ -87,6 +88,31 @@ export class MountRegistry {
   /** The mount named `name`, if it exists. */
   get(name: string): Mount | undefined {
     return this.#mounts.get(name);
+  }
+
+  /**
+   * The mount named `name`: at once if it exists, else when a source publishes to it, or
+   * `undefined` after `timeout` ms (a viewer may come before its source).
+   */
+  async waitFor(name: string, timeout: number): Promise<Mount | undefined> {
+    const now = this.#mounts.get(name);
+    if (now !== undefined) return now;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let found: ((mount: Mount) => void) | undefined;
+    try {
+      return await new Promise<Mount | undefined>((resolve) => {
+        found = resolve;
+        const list = this.#waiting.get(name) ?? [];
+        list.push(resolve);
+        this.#waiting.set(name, list);
+        timer = setTimeout(() => resolve(undefined), timeout);
+      });
+    } finally {
+      clearTimeout(timer);
+      const list = this.#waiting.get(name)?.filter((w) => w !== found) ?? [];
+      if (list.length > 0) this.#waiting.set(name, list);
+      else this.#waiting.delete(name);
+    }
   }
 
   /** Every mount, in creation order. */
@@ -131,6 +157,7 @@ export class MountRegistry {
       mount = new Mount(name, this.#options);
       this.#mounts.set(name, mount);
     }
+    for (const wake of this.#waiting.get(name) ?? []) wake(mount);
     let finished = false;
     const registry = this;
     const publication: Publication = {
