@@ -15,6 +15,8 @@ import { ingest, InputFormatError } from "./lib/ingest/ingest.ts";
 import { hexPrefix, peekBytes, sniffFormat } from "./lib/ingest/sniff_format.ts";
 import { listenTcpSource } from "./lib/ingest/tcp_source.ts";
 import { openUrlSource } from "./lib/ingest/url_source.ts";
+import { originOf, relayAll, trackLag } from "./lib/ingest/relay.ts";
+import type { RelayStatus } from "./lib/stream/mount.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import {
   applyConfigFile,
@@ -59,6 +61,8 @@ interface Input {
   shouldRestart?: () => boolean;
   /** How the log names it. */
   label: string;
+  /** For an http(s) input: the pull's state, shown in /status. */
+  relay?: RelayStatus;
 }
 
 /** Why an input cannot be served: one log line, exit 1. */
@@ -104,8 +108,13 @@ async function openInput(
     restart = false;
     return r;
   };
+  const relay: RelayStatus = { url: input, state: "connecting", lagSeconds: null, reconnects: 0 };
   const onConnect = (n: number) => {
-    if (n > 1) restart = true;
+    relay.state = "live";
+    if (n > 1) {
+      restart = true;
+      relay.reconnects++;
+    }
   };
   const remux = (label: string) => (stream: ReadableStream<Uint8Array>) => {
     log.info(`${label} is not Matroska: remuxing it with ffmpeg`);
@@ -127,6 +136,7 @@ async function openInput(
       realtime: false,
       shouldRestart,
       label: input,
+      relay,
     };
   }
   const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/i.exec(input);
@@ -241,7 +251,7 @@ async function run(
   }
 
   let input: Input | undefined;
-  if (!pushOnly) {
+  if (!pushOnly && !options.relayAll) {
     try {
       input = await openInput(options, log, stop.signal);
     } catch (error) {
@@ -288,12 +298,31 @@ async function run(
   }
   const base = `${tls ? "https" : "http"}://${server.addr.hostname}:${server.addr.port}`;
   if (input) log.info(`Serving ${input.label} at ${base}/stream`);
+  let relaying: Promise<void> | undefined;
+  if (options.relayAll) {
+    const origin = originOf(options.input).base;
+    log.info(
+      `Serving every mount of ${origin} at ${base}/live/NAME (its default mount at /stream)`,
+    );
+    relaying = relayAll(registry, origin, {
+      log,
+      signal: stop.signal,
+      reconnect: options.reconnect,
+    });
+  }
   if (sourceToken !== undefined) {
     log.info(`Serving pushed sources at ${base}/live/NAME (PUT or POST with the source token)`);
   }
 
   let code = 0;
   if (input && publication) {
+    const lagStop = new AbortController();
+    if (input.relay) {
+      publication.mount.relay = input.relay;
+      trackLag(() => publication.mount, input.relay, originOf(options.input), {
+        signal: AbortSignal.any([lagStop.signal, stop.signal]),
+      });
+    }
     try {
       let source = input.source;
       if (options.input === "-") {
@@ -320,14 +349,17 @@ async function run(
         log.error(`Cannot serve ${options.input}: ${error.message}`);
       } else log.error(`Input failed: ${(error as Error)?.message ?? error}`);
     }
+    lagStop.abort();
+    if (input.relay) input.relay.state = "ended";
     // The CLI's own stream ends with its input: no grace.
     publication.mount.end();
     publication.finish();
   }
   // With pushing enabled, the server runs until it is stopped; otherwise it ends with its input.
-  if (sourceToken !== undefined && !stop.signal.aborted) {
+  if ((sourceToken !== undefined || relaying) && !stop.signal.aborted) {
     await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
   }
+  await relaying;
   registry.endAll();
   if (server.activeStreams > 0) {
     log.info(`Waiting for ${server.activeStreams} viewer(s) to receive the rest of the stream`);

@@ -146,6 +146,8 @@ function fakeMount(status: Partial<MountStatus>) {
     bitrateOut: 0,
     clients: [],
     clientsOmitted: 0,
+    liveTime: 0,
+    sourceTime: 0,
     ring: {
       gops: 0,
       bytes: 0,

@@ -37,6 +37,7 @@ export const STRING_FLAGS: readonly string[] = [
 export const BOOLEAN_FLAGS: readonly string[] = [
   "loop",
   "reconnect",
+  "relay-all",
   "low-latency",
   "quiet",
   "help",
@@ -76,6 +77,8 @@ export interface CliOptions {
   sourceGrace: number;
   /** Reconnect to an http(s) INPUT when it drops (default true). */
   reconnect: boolean;
+  /** Mirror every mount the origin (an http(s) INPUT) lists in its /status. */
+  relayAll: boolean;
   /** PEM certificate and key files, to serve HTTPS. */
   cert?: string;
   key?: string;
@@ -107,6 +110,8 @@ Options
   --host ADDR          address to listen on (default 0.0.0.0)
   --loop               replay a FILE forever, timestamps increasing across loops
   --no-reconnect       end when an http(s) INPUT drops instead of reconnecting
+  --relay-all          with INPUT http://ORIGIN/...: an edge mirroring every mount the origin
+                       (another mkserver) lists in /status, following mounts as they come and go
 
 Pushed sources
   --source-token TOKEN accept sources pushed with PUT or POST to /live/NAME (ffmpeg -method PUT,
@@ -353,6 +358,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   if (/^tcp:\/\//i.test(input) && !/^tcp:\/\/(\[[^\]]+\]|[^:/]+):\d{1,5}\/?$/i.test(input)) {
     throw new UsageError(`Invalid tcp:// input: ${input} (expected tcp://HOST:PORT)`);
   }
+  if (parsed["relay-all"] && !/^https?:\/\//i.test(input)) {
+    throw new UsageError("--relay-all needs an http(s):// INPUT (the origin)");
+  }
   if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
     throw new UsageError("--cert and --key go together");
   }
@@ -388,6 +396,7 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
       ? 10_000
       : parseSeconds(String(parsed["source-grace"]), "--source-grace"),
     reconnect: parsed.reconnect !== false,
+    relayAll: Boolean(parsed["relay-all"]),
     adminToken: parsed["admin-token"] === undefined ? undefined : String(parsed["admin-token"]),
     cert: parsed.cert === undefined ? undefined : String(parsed.cert),
     key: parsed.key === undefined ? undefined : String(parsed.key),

@@ -41,10 +41,26 @@ export interface MountStatus {
   /** Bits per second handed to viewers, over the last sampling interval. */
   bitrateOut: number;
   ring: GopRing["stats"] & { seconds: number };
+  /** Media time of the newest block served (seconds, the stream's own timeline). */
+  liveTime: number;
+  /** Media time of the newest block in its source's timeline (seconds; differs after a handover). */
+  sourceTime: number;
+  /** For a relayed mount: where it pulls from and how far behind that origin it is. */
+  relay?: RelayStatus;
   /** Up to `clientLimit` viewers (default 100), oldest first. */
   clients: ViewerStatus[];
   /** Viewers left out of `clients`. */
   clientsOmitted: number;
+}
+
+/** Where a relayed mount pulls from (an edge's view of its origin). */
+export interface RelayStatus {
+  url: string;
+  state: "connecting" | "live" | "reconnecting" | "ended";
+  /** Seconds the mount's newest block is behind the origin's newest, or null when unknown. */
+  lagSeconds: number | null;
+  /** Times the pull reconnected. */
+  reconnects: number;
 }
 
 /** One viewer, for `/status` and the admin API. */
@@ -97,6 +113,9 @@ export class Mount {
   #delta = 0;
   #lastPrimary = -Infinity;
   #sources = 1;
+  #newestRaw = -Infinity;
+  /** Set by a relay: where this mount pulls from (shown in `/status`). */
+  relay: RelayStatus | undefined;
   #viewers = new Map<ClientStream, { id: number; address: string; joinedAt: Date }>();
   #nextViewer = 1;
   #evictions = 0;
@@ -173,6 +192,9 @@ export class Mount {
         : this.#newest + Math.max(this.#delta, 1);
       this.#shift = next - block.time;
       this.#lastPrimary = -Infinity;
+    }
+    if (block.time > this.#newestRaw || this.#newestRaw === -Infinity || this.#shift !== 0) {
+      this.#newestRaw = block.time;
     }
     if (this.#shift !== 0) block = { ...block, time: block.time + this.#shift };
     if (block.time > this.#newest) this.#newest = block.time;
@@ -320,6 +342,11 @@ export class Mount {
     }
   }
 
+  #seconds(time: number): number {
+    if (time === -Infinity || this.#header === undefined) return 0;
+    return Math.round(time * this.#header.timestampScale / 1e6) / 1000;
+  }
+
   #bytesOut(): number {
     let bytesOut = this.#bytesOutClosed;
     for (const c of this.#clients) bytesOut += c.bytesSent;
@@ -349,6 +376,9 @@ export class Mount {
         ...this.ring.stats,
         seconds: Math.round(this.ring.duration) / 1000,
       },
+      liveTime: this.#seconds(this.#newest),
+      sourceTime: this.#seconds(this.#newestRaw),
+      relay: this.relay,
       clients: this.viewers(clientLimit),
       clientsOmitted: Math.max(0, this.#clients.size - clientLimit),
     };

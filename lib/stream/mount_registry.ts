@@ -159,33 +159,32 @@ export class MountRegistry {
     }
     for (const wake of this.#waiting.get(name) ?? []) wake(mount);
     let finished = false;
-    const registry = this;
     const publication: Publication = {
       get mount() {
         return mount!;
       },
-      setHeader(header) {
+      setHeader: (header) => {
         const current = mount!;
         if (current.header !== undefined && !current.accepts(header)) {
           // Other tracks: the old stream ends cleanly for its viewers; a new one begins.
-          registry.#log.info(
+          this.#log.info(
             `Mount ${name}: the new source has other tracks; starting a new stream`,
           );
           current.end();
-          mount = new Mount(name, registry.#options);
-          registry.#mounts.set(name, mount);
+          mount = new Mount(name, this.#options);
+          this.#mounts.set(name, mount);
         } else if (current.header !== undefined) {
-          registry.#log.info(`Mount ${name}: a source with the same tracks continues the stream`);
+          this.#log.info(`Mount ${name}: a source with the same tracks continues the stream`);
         }
         mount!.setHeader(header);
       },
       pushBlock: (block) => mount!.pushBlock(block),
       countBytesIn: (n) => mount!.countBytesIn(n),
-      finish() {
+      finish: () => {
         if (finished) return;
         finished = true;
-        registry.#publishers.delete(name);
-        registry.#endLater(name, mount!);
+        this.#publishers.delete(name);
+        this.#endLater(name, mount!);
       },
     };
     return publication;
