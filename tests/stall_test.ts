@@ -85,6 +85,9 @@ Deno.test("parseProcNetTcp reads send queues of established connections by remot
     `  sl  local_address                         remote_address                        st tx_queue rx_queue
    0: 00000000000000000000000001000000:1F90 0000000000000000FFFF00000100007F:D431 01 00000010:00000000`;
   assertEquals([...parseProcNetTcp(v6)], [["127.0.0.1:54321", 16]]);
+  // Filtered by local port: only the server's own connections.
+  assertEquals([...parseProcNetTcp(text, new Map(), 8080)], [["127.0.0.1:54321", 0x3C0000]]);
+  assertEquals([...parseProcNetTcp(text, new Map(), 8081)], []);
 });
 
 Deno.test({

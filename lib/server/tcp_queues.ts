@@ -46,10 +46,18 @@ export function decodeProcAddress(hex: string): string {
 export function parseProcNetTcp(
   text: string,
   into: SendQueues = new Map(),
+  localPort?: number,
 ): SendQueues {
+  // With a local port, only that port's lines are split into fields (a busy machine has many).
+  const tag = localPort === undefined
+    ? undefined
+    : `:${localPort.toString(16).toUpperCase().padStart(4, "0")} `;
   const lines = text.split("\n");
   for (let i = 1; i < lines.length; i++) {
-    const fields = lines[i].trim().split(/\s+/);
+    const line = lines[i];
+    if (tag !== undefined && !line.includes(tag)) continue;
+    const fields = line.trim().split(/\s+/);
+    if (tag !== undefined && !fields[1]?.endsWith(tag.trimEnd())) continue;
     if (fields.length < 5 || fields[3] !== "01") continue; // 01: ESTABLISHED
     const tx = parseInt(fields[4].split(":")[0], 16);
     into.set(decodeProcAddress(fields[2]), tx);
@@ -57,13 +65,16 @@ export function parseProcNetTcp(
   return into;
 }
 
-/** Reads the send queues of every established TCP connection, or undefined off Linux. */
-export function readTcpSendQueues(): SendQueues | undefined {
+/**
+ * Reads the send queues of established TCP connections (those of `localPort`, when given), or
+ * undefined off Linux.
+ */
+export function readTcpSendQueues(localPort?: number): SendQueues | undefined {
   const queues: SendQueues = new Map();
   let found = false;
   for (const path of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     try {
-      parseProcNetTcp(Deno.readTextFileSync(path), queues);
+      parseProcNetTcp(Deno.readTextFileSync(path), queues, localPort);
       found = true;
     } catch { /* not Linux, or no IPv6 */ }
   }
