@@ -120,3 +120,13 @@ Deno.test("ClientStream.close ends the viewer's stream from the server side", as
   assertEquals((await reader.read()).done, true);
   assertEquals(ring.newest!.refs, 0);
 });
+
+Deno.test("ClientStream created on an empty ring gets every GOP, however late it first reads", async () => {
+  const ring = new GopRing();
+  const client = new ClientStream(ring, HEADER);
+  ring.append(cluster(1, true));
+  ring.append(cluster(2, true));
+  ring.append(cluster(3, true));
+  ring.end();
+  assertEquals(await readN(client.readable.getReader(), 10), [0xEE, 1, 2, 3]);
+});

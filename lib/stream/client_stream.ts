@@ -76,6 +76,9 @@ export class ClientStream {
     this.#ring = ring;
     this.#header = header;
     this.#options = options;
+    // A viewer that joins before any GOP is owed every GOP from the first one on, however late
+    // its first pull runs.
+    if (ring.newest === undefined) this.#startSeq = ring.nextSeq;
     this.readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
