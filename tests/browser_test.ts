@@ -178,25 +178,22 @@ async function openPlaying(
 
 /** Asserts the video keeps playing in real time: ≥ 2 s of media over 4 s of wall time. */
 async function assertAdvances(page: Page): Promise<void> {
-  // Playback must keep going: at least 1 s more of the stream played within 12 s of wall time.
-  // (A fixed rate would fail on a loaded 2-core machine, where the decoder runs late.)
-  const before = await videoState(page);
-  const t0 = performance.now();
-  let after = before;
-  while (performance.now() - t0 < 12_000) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    after = await videoState(page);
-    if (after.currentTime - before.currentTime >= 1) break;
-  }
-  const wall = (performance.now() - t0) / 1000;
-  assertGreaterOrEqual(
-    after.currentTime - before.currentTime,
-    1,
-    `currentTime went from ${before.currentTime} to ${after.currentTime} in ${
+  // The issue's check: currentTime advances by >= 2 s over 4 s of wall time. A loaded 2-core
+  // machine can stall the decoder for a moment, so up to three 4 s windows are tried.
+  let last = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await videoState(page);
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const after = await videoState(page);
+    assertEquals(after.error, null);
+    const wall = (performance.now() - t0) / 1000;
+    if (after.currentTime - before.currentTime >= 2) return;
+    last = `currentTime went from ${before.currentTime} to ${after.currentTime} in ${
       wall.toFixed(1)
-    } s of wall time (${JSON.stringify(after)})`,
-  );
-  assertEquals(after.error, null);
+    } s of wall time (${JSON.stringify(after)})`;
+  }
+  assertGreaterOrEqual(0, 1, last);
 }
 
 /** `/status` of the server's one mount. */
