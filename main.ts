@@ -127,6 +127,7 @@ async function openInput(
   if (/^https?:\/\//i.test(input)) {
     const source = await openUrlSource(input, {
       reconnect: options.reconnect,
+      idleTimeout: options.sourceTimeout,
       onConnect,
       signal,
       log,
@@ -144,6 +145,7 @@ async function openInput(
     const listener = listenTcpSource({
       hostname: tcp[1].replace(/^\[|\]$/g, ""),
       port: Number(tcp[2]),
+      idleTimeout: options.sourceTimeout,
       onConnect,
       signal,
       log,
@@ -308,6 +310,7 @@ async function run(
       log,
       signal: stop.signal,
       reconnect: options.reconnect,
+      idleTimeout: options.sourceTimeout,
     });
   }
   if (sourceToken !== undefined) {

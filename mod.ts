@@ -15,7 +15,7 @@
  * reader.push(bytes, (event) =>
  *   demuxer.push(event, (m) => {
  *     if (m.type === "header") segmenter = new GopSegmenter(m.header);
- *     else if (segmenter?.push(m.block)?.keyframe) gops++;
+ *     else if (m.type === "block" && segmenter?.push(m.block)?.keyframe) gops++;
  *   }));
  * assertEquals(gops > 0, true);
  * ```

@@ -624,6 +624,7 @@ export function runOne(
         segmenter = new GopSegmenter(m.header);
         return;
       }
+      if (m.type === "clusterEnd") return;
       if (segmenter === undefined) throw new FuzzBug("Block before the header");
       const before = segmenter.droppedBlocks;
       const summary = summarize(m.block);

@@ -39,7 +39,7 @@ function parseAndSegment(parts: Uint8Array[]): number {
   const emit = (e: Parameters<MatroskaDemuxer["push"]>[0]) =>
     demuxer.push(e, (m) => {
       if (m.type === "header") segmenter = new GopSegmenter(m.header);
-      else bytes += segmenter!.push(m.block)?.byteLength ?? 0;
+      else if (m.type === "block") bytes += segmenter!.push(m.block)?.byteLength ?? 0;
     });
   for (const part of parts) reader.push(part, emit);
   reader.end(emit);

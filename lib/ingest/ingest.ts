@@ -99,6 +99,12 @@ export async function ingest(
   const drain = async () => {
     for (let i = 0; i < queue.length; i++) {
       const event = queue[i];
+      if (event.type === "clusterEnd") {
+        // Unpaced sources (a relay, a pipe): cut our Cluster where the source cut its own, so
+        // each relay tier adds no Cluster's worth of delay. Files keep their paced cutting.
+        if (pacer === undefined) mount.endCluster?.();
+        continue;
+      }
       if (event.type === "header") {
         mount.setHeader(event.header);
         msPerUnit = event.header.timestampScale / 1e6;

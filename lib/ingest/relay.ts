@@ -58,6 +58,8 @@ export interface RelayOptions {
   interval?: number;
   /** Reconnect a dropped pull (default true). */
   reconnect?: boolean;
+  /** A pull that delivers nothing for this long (ms) counts as dropped (see `openUrlSource`). */
+  idleTimeout?: number;
   /** The `fetch` to use (tests). */
   fetch?: typeof fetch;
 }
@@ -114,6 +116,7 @@ export async function relayMount(
   let restart = false;
   const source = await openUrlSource(url, {
     reconnect: options.reconnect ?? true,
+    idleTimeout: options.idleTimeout,
     log,
     signal: options.signal,
     fetch: options.fetch,

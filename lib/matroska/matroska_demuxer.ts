@@ -14,7 +14,9 @@ import { buildLiveHeader, type LiveHeader, type ReceivedElement } from "./live_h
 /** What the demuxer reports: the header once, then blocks. */
 export type MatroskaEvent =
   | { type: "header"; header: LiveHeader }
-  | { type: "block"; block: Block };
+  | { type: "block"; block: Block }
+  /** The source's Cluster ended: what arrived so far can go out (a relay adds no delay). */
+  | { type: "clusterEnd" };
 
 /**
  * Turns EBML events into the live header (once, when the first Cluster begins) and blocks with
@@ -118,6 +120,8 @@ export class MatroskaDemuxer {
         this.#ready(event.offset, emit);
         this.#clusterTime = 0;
       }
+    } else if (event.id === ID.Cluster && this.#segmentReady) {
+      emit({ type: "clusterEnd" });
     } else if (event.id === ID.Segment && this.#tracks && !this.#segmentReady) {
       this.#ready(event.offset, emit);
     }

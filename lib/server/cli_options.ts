@@ -31,6 +31,7 @@ export const STRING_FLAGS: readonly string[] = [
   "key",
   "source-token",
   "source-grace",
+  "source-timeout",
 ];
 
 /** Flags that are on or off. */
@@ -75,6 +76,8 @@ export interface CliOptions {
   sourceToken?: string;
   /** Milliseconds a mount whose source ended keeps its viewers for a returning source. */
   sourceGrace: number;
+  /** Milliseconds an http(s) or tcp:// source may send nothing before it counts as dropped. */
+  sourceTimeout: number;
   /** Reconnect to an http(s) INPUT when it drops (default true). */
   reconnect: boolean;
   /** Mirror every mount the origin (an http(s) INPUT) lists in its /status. */
@@ -110,6 +113,8 @@ Options
   --host ADDR          address to listen on (default 0.0.0.0)
   --loop               replay a FILE forever, timestamps increasing across loops
   --no-reconnect       end when an http(s) INPUT drops instead of reconnecting
+  --source-timeout S   an http(s) or tcp:// source that sends nothing for S seconds counts as
+                       dropped (reconnect, or let the next TCP source in) (default 30)
   --relay-all          with INPUT http://ORIGIN/...: an edge mirroring every mount the origin
                        (another mkserver) lists in /status, following mounts as they come and go
 
@@ -396,6 +401,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
       ? 10_000
       : parseSeconds(String(parsed["source-grace"]), "--source-grace"),
     reconnect: parsed.reconnect !== false,
+    sourceTimeout: parsed["source-timeout"] === undefined
+      ? 30_000
+      : parseSeconds(String(parsed["source-timeout"]), "--source-timeout"),
     relayAll: Boolean(parsed["relay-all"]),
     adminToken: parsed["admin-token"] === undefined ? undefined : String(parsed["admin-token"]),
     cert: parsed.cert === undefined ? undefined : String(parsed.cert),

@@ -237,6 +237,13 @@ export class Mount {
     return this.#sources;
   }
 
+  /** Sends the open Cluster now (the source's own Cluster ended). */
+  endCluster(): void {
+    if (this.#ended) return;
+    const cluster = this.#segmenter?.flush();
+    if (cluster !== undefined) this.ring.append(cluster);
+  }
+
   /** Ends the stream: the open Cluster is cut, viewers drain the ring and close. */
   end(): void {
     if (this.#ended) return;

@@ -14,6 +14,8 @@ export interface IngestSink {
   setHeader(header: LiveHeader): void;
   pushBlock(block: Block): void;
   countBytesIn(n: number): void;
+  /** The source's Cluster ended: send the open Cluster now. */
+  endCluster?(): void;
 }
 
 /** Options of `MountRegistry`. */
@@ -179,6 +181,7 @@ export class MountRegistry {
         mount!.setHeader(header);
       },
       pushBlock: (block) => mount!.pushBlock(block),
+      endCluster: () => mount!.endCluster(),
       countBytesIn: (n) => mount!.countBytesIn(n),
       finish: () => {
         if (finished) return;
