@@ -79,3 +79,29 @@ Deno.test("GopRing rejects bad options with TypeError", () => {
   assertThrows(() => new GopRing({ maxGops: 0 }), TypeError);
   assertThrows(() => new GopRing({ maxBytes: -1 }), TypeError);
 });
+
+Deno.test("GopRing trims a GOP in progress over the byte cap (a source without keyframes stays bounded)", async () => {
+  const { ClientStream } = await import("../lib/stream/client_stream.ts");
+  const ring = new GopRing({ maxBytes: 350 });
+  ring.append(cluster(0, true));
+  const early = new ClientStream(ring, new Uint8Array([0xEE]));
+  const reader = early.readable.getReader();
+  await reader.read(); // header
+  await reader.read(); // the keyframe Cluster
+  for (let t = 1; t <= 10; t++) ring.append(cluster(t * 1000, false));
+  assert(ring.stats.bytes <= 350, `${ring.stats.bytes} bytes kept`);
+  assert(ring.newest!.offset > 0);
+  // A new viewer cannot start on a GOP whose keyframe is gone: it waits for the next one.
+  const late = new ClientStream(ring, new Uint8Array([0xEE]));
+  const lateReader = late.readable.getReader();
+  await lateReader.read(); // header
+  const lateNext = lateReader.read();
+  // The early viewer's next Cluster was trimmed: it waits for the next keyframe too.
+  const earlyNext = reader.read();
+  ring.append(cluster(20_000, true));
+  assertEquals((await lateNext).value?.[0], 20_000 & 0xff);
+  assertEquals((await earlyNext).value?.[0], 20_000 & 0xff);
+  assertEquals(early.skips, 1);
+  await reader.cancel();
+  await lateReader.cancel();
+});

@@ -133,6 +133,11 @@ export class ClientStream {
         } else {
           gop = ring.firstFrom(this.#startSeq);
         }
+        if (gop !== undefined && gop.offset > 0) {
+          // Its keyframe is gone (trimmed over the byte cap): wait for the next one.
+          this.#startSeq = gop.seq + 1;
+          gop = ring.after(gop);
+        }
         if (gop !== undefined) this.#hold(gop);
       } else if (gop.evicted) {
         // Fell behind the oldest GOP: jump to the newest keyframe (Icecast and GStreamer's
@@ -147,11 +152,26 @@ export class ClientStream {
         this.#hold(gop);
         this.#skips++;
         this.#options.onSkip?.(this);
+      } else if (this.#index < gop.offset) {
+        // What it was about to read was trimmed (a GOP in progress over the byte cap): it waits
+        // for the next keyframe, or is disconnected with the drop policy.
+        if (this.#options.slowPolicy === "drop") {
+          controller.error(new RangeError("The viewer fell behind the buffer"));
+          this.#finish("drop");
+          return;
+        }
+        gop.release();
+        this.#gop = gop = undefined;
+        this.#startSeq = ring.nextSeq;
+        this.#skips++;
+        this.#options.onSkip?.(this);
       }
       if (gop !== undefined) {
         const clusters = this.#options.framing === "chunked" ? gop.framedClusters : gop.clusters;
-        if (this.#index < clusters.length) {
-          this.#send(controller, clusters[this.#index++]);
+        const at = this.#index - gop.offset;
+        if (at < clusters.length) {
+          this.#send(controller, clusters[at]);
+          this.#index++;
           return;
         }
         if (gop.complete) {

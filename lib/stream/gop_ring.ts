@@ -14,6 +14,7 @@ export class Gop {
   readonly time: number;
   #clusters: Uint8Array[] = [];
   #framed: Uint8Array[] = [];
+  #offset = 0;
   #bytes = 0;
   #refs = 0;
   #complete = false;
@@ -63,6 +64,27 @@ export class Gop {
   release(): void {
     if (this.#refs > 0) this.#refs--;
     if (this.#refs === 0 && this.#evicted) this.#free();
+  }
+
+  /**
+   * How many Clusters were dropped from its front (a GOP in progress over the byte cap: a
+   * source that stopped sending keyframes). Cluster `i` of the GOP is `clusters[i - offset]`;
+   * while `offset > 0` the GOP has lost its keyframe and no viewer can start on it.
+   */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** @internal Drops Clusters from the front until `excess` bytes are freed (keeps one). */
+  _trim(excess: number): number {
+    let freed = 0;
+    while (freed < excess && this.#clusters.length > 1) {
+      freed += this.#clusters.shift()!.length;
+      this.#framed.shift();
+      this.#offset++;
+    }
+    this.#bytes -= freed;
+    return freed;
   }
 
   /** @internal */
@@ -339,6 +361,12 @@ export class GopRing {
       this.#evictedGops++;
       gop._evict();
       if (gop.refs > 0) this.#pinned.add(gop);
+    }
+    // A GOP in progress over the cap on its own (a source that stopped sending keyframes):
+    // drop its oldest Clusters, so memory stays within the cap whatever the source does.
+    const newest = gops[gops.length - 1];
+    if (newest !== undefined && this.#bytes > this.#maxBytes) {
+      this.#bytes -= newest._trim(this.#bytes - this.#maxBytes);
     }
   }
 
