@@ -4,6 +4,7 @@
  * @module
  */
 
+import { sleep } from "./_timing.ts";
 import { EbmlReader } from "../ebml/ebml_reader.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { type Logger, SILENT } from "../log.ts";
@@ -51,19 +52,6 @@ export interface IngestResult {
   blocks: number;
   /** Set when the input stopped inside an element (a cut file, a killed encoder). */
   truncated?: EbmlSyntaxError;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { sleep } from "./_timing.ts";
 import { type Logger, SILENT } from "../log.ts";
 import type { Mount, RelayStatus } from "../stream/mount.ts";
 import type { MountRegistry } from "../stream/mount_registry.ts";
@@ -62,18 +63,6 @@ export interface RelayOptions {
   idleTimeout?: number;
   /** The `fetch` to use (tests). */
   fetch?: typeof fetch;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
