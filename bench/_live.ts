@@ -160,6 +160,19 @@ export async function makeMedia(
 }
 
 /** A spawned mkserver. */
+/**
+ * The tool's input: `--input` when given, else media generated for `seconds` of stream at
+ * `--bitrate` (`dir` is then the temp folder to clean up).
+ */
+export async function inputOrMedia(
+  args: BenchFlags,
+  seconds: number,
+): Promise<{ input: string; dir: string | undefined }> {
+  if (args.input !== undefined) return { input: args.input, dir: undefined };
+  const media = await makeMedia({ seconds, bitrate: args.bitrate });
+  return { input: media.path, dir: media.dir };
+}
+
 export interface Server {
   pid: number;
   port: number;

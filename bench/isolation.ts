@@ -19,7 +19,7 @@ import {
   cpuSeconds,
   fileRate,
   HttpViewer,
-  makeMedia,
+  inputOrMedia,
   type MountStatus,
   parseBenchFlags,
   percentile,
@@ -58,15 +58,9 @@ if (args.seconds * 1000 <= WARMUP_MS + 2000) {
 
 let dir: string | undefined;
 try {
-  let input = args.input;
-  if (input === undefined) {
-    const media = await makeMedia({
-      seconds: Math.ceil(args.seconds) + 15,
-      bitrate: args.bitrate,
-    });
-    input = media.path;
-    dir = media.dir;
-  }
+  const media = await inputOrMedia(args, Math.ceil(args.seconds) + 15);
+  const input = media.input;
+  dir = media.dir;
   const rate = fileRate(await Deno.readFile(input));
   const bytesPerSecond = rate.bitrate / 8;
 

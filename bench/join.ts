@@ -16,7 +16,7 @@
 import {
   cleanup,
   HttpViewer,
-  makeMedia,
+  inputOrMedia,
   MkvWatcher,
   parseBenchFlags,
   percentile,
@@ -177,15 +177,9 @@ const args = parseBenchFlags(Deno.args, {
 const modes = String(args.flags.modes ?? "normal,low-latency").split(",");
 let dir: string | undefined;
 try {
-  let input = args.input;
-  if (input === undefined) {
-    const media = await makeMedia({
-      seconds: Math.ceil(args.seconds) + 15,
-      bitrate: args.bitrate,
-    });
-    input = media.path;
-    dir = media.dir;
-  }
+  const media = await inputOrMedia(args, Math.ceil(args.seconds) + 15);
+  const input = media.input;
+  dir = media.dir;
   const results: Record<string, ReturnType<typeof summarize>> = {};
   for (const mode of modes) {
     results[mode] = await runMode(

@@ -16,7 +16,7 @@ import {
   frameInterval,
   HttpViewer,
   indexFile,
-  makeMedia,
+  inputOrMedia,
   MkvWatcher,
   parseBenchFlags,
   percentile,
@@ -166,15 +166,9 @@ const args = parseBenchFlags(Deno.args, {
 const modes = String(args.flags.modes ?? "normal,low-latency").split(",");
 let dir: string | undefined;
 try {
-  let input = args.input;
-  if (input === undefined) {
-    const media = await makeMedia({
-      seconds: Math.ceil(args.seconds) + 2,
-      bitrate: args.bitrate,
-    });
-    input = media.path;
-    dir = media.dir;
-  }
+  const media = await inputOrMedia(args, Math.ceil(args.seconds) + 2);
+  const input = media.input;
+  dir = media.dir;
   const bytes = await Deno.readFile(input);
   const index = indexFile(bytes);
   if (index.firstCluster < 0 || index.blocks.length === 0) {

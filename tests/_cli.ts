@@ -325,3 +325,31 @@ export class CliServer implements AsyncDisposable {
     }
   }
 }
+
+/**
+ * Pushes a fixture at real time with ffmpeg (`-re -c copy -f matroska`) to `url`: an
+ * `http://…/live/NAME` mount (PUT with `token` as a bearer token) or a `tcp://HOST:PORT`.
+ */
+export function ffmpegPush(
+  fixture: string,
+  url: string,
+  options: { token?: string; timeout?: number } = {},
+): Promise<RunResult> {
+  const put = options.token === undefined
+    ? []
+    : ["-method", "PUT", "-headers", `Authorization: Bearer ${options.token}\r\n`];
+  return run("ffmpeg", [
+    "-nostdin",
+    "-v",
+    "error",
+    "-re",
+    "-i",
+    fixturePath(fixture),
+    "-c",
+    "copy",
+    "-f",
+    "matroska",
+    ...put,
+    url,
+  ], { timeout: options.timeout ?? 60_000 });
+}

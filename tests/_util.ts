@@ -1,4 +1,5 @@
-// Shared helpers for the tests: fixtures, chunking, and whole-file parsing.
+// Shared helpers for the tests: fixtures, chunking, whole-file parsing, and a recording logger.
+import type { Logger } from "../lib/log.ts";
 import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import type { Block } from "../lib/matroska/block.ts";
@@ -149,4 +150,27 @@ export function segment(
 /** Hex of a byte array, for messages. */
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/**
+ * A logger that keeps lines and lets a test wait for one. With `matchPast`, `waitFor` also
+ * resolves on a line logged before the call; otherwise only on a later one.
+ */
+export function recorder(options: { matchPast?: boolean } = {}) {
+  const lines: string[] = [];
+  let waiters: { re: RegExp; resolve: () => void }[] = [];
+  const add = (level: string) => (message: string) => {
+    lines.push(`${level} ${message}`);
+    waiters = waiters.filter((w) => {
+      if (!w.re.test(message)) return true;
+      w.resolve();
+      return false;
+    });
+  };
+  const log: Logger = { error: add("error"), warn: add("warn"), info: add("info"), debug() {} };
+  const waitFor = (re: RegExp) =>
+    options.matchPast && lines.some((l) => re.test(l))
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiters.push({ re, resolve }));
+  return { log, lines, waitFor };
 }

@@ -2,7 +2,7 @@
 // tcp:// listener, and one mkserver relaying another through a restart of its source.
 import { assert, assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
-import { CliServer, fixturePath, run } from "./_cli.ts";
+import { CliServer, ffmpegPush, fixturePath, run } from "./_cli.ts";
 import { demux } from "./_util.ts";
 
 const TOKEN = "push-token-for-tests";
@@ -53,23 +53,7 @@ Deno.test("ingest: ffmpeg -method PUT pushes to /live/NAME; viewers before and a
   ]);
   const url = server.url("/live/cam1");
   const early = capture(url); // before any source: waits for it
-  const push = run("ffmpeg", [
-    "-nostdin",
-    "-v",
-    "error",
-    "-re",
-    "-i",
-    fixturePath("sample.webm"),
-    "-c",
-    "copy",
-    "-f",
-    "matroska",
-    "-method",
-    "PUT",
-    "-headers",
-    `Authorization: Bearer ${TOKEN}\r\n`,
-    url,
-  ], { timeout: 60_000 });
+  const push = ffmpegPush("sample.webm", url, { token: TOKEN });
   await server.waitForLine(/Stream header/);
   await new Promise((r) => setTimeout(r, 2500));
   const late = capture(url);
@@ -139,19 +123,7 @@ Deno.test("ingest: ffmpeg -f matroska tcp:// into the TCP listener is served and
   probe.close();
   await using server = await CliServer.start(["--port", "0", `tcp://127.0.0.1:${port}`]);
   const viewer = capture(server.url());
-  const push = await run("ffmpeg", [
-    "-nostdin",
-    "-v",
-    "error",
-    "-re",
-    "-i",
-    fixturePath("h264_aac.mkv"),
-    "-c",
-    "copy",
-    "-f",
-    "matroska",
-    `tcp://127.0.0.1:${port}`,
-  ], { timeout: 60_000 });
+  const push = await ffmpegPush("h264_aac.mkv", `tcp://127.0.0.1:${port}`);
   assertEquals(push.code, 0, push.stderr);
   await server.waitForLine(/Stream header/);
   server.kill("SIGTERM"); // the listener waits for the next source: stop it

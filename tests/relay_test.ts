@@ -2,7 +2,7 @@
 // /status tells where each mount pulls from and how far behind it is.
 import { assert, assertEquals } from "@std/assert";
 import { mountUrl, originOf } from "../lib/ingest/relay.ts";
-import { CliServer, fixturePath, run } from "./_cli.ts";
+import { CliServer, ffmpegPush, fixturePath, run } from "./_cli.ts";
 
 interface StatusMount {
   name: string;
@@ -47,23 +47,10 @@ Deno.test("--relay-all mirrors every mount of the origin, reports its lag, and f
     "--loop",
     fixturePath("sample.webm"),
   ]);
-  const push = run("ffmpeg", [
-    "-nostdin",
-    "-v",
-    "error",
-    "-re",
-    "-i",
-    fixturePath("h264_aac.mkv"),
-    "-c",
-    "copy",
-    "-f",
-    "matroska",
-    "-method",
-    "PUT",
-    "-headers",
-    `Authorization: Bearer ${TOKEN}\r\n`,
-    origin.url("/live/cam"),
-  ], { timeout: 30_000 });
+  const push = ffmpegPush("h264_aac.mkv", origin.url("/live/cam"), {
+    token: TOKEN,
+    timeout: 30_000,
+  });
   await origin.waitForLine(/Source connected to \/live\/cam/);
   await using edge = await CliServer.start(["--port", "0", "--relay-all", origin.url()]);
   // Both mounts appear on the edge, relayed, with a known lag.

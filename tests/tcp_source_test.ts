@@ -3,31 +3,8 @@ import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { listenTcpSource } from "../lib/ingest/tcp_source.ts";
-import type { Logger } from "../lib/log.ts";
-import { demux, randomChunks, readFixture } from "./_util.ts";
+import { demux, randomChunks, readFixture, recorder } from "./_util.ts";
 import { fixturePath } from "./_cli.ts";
-
-/** A logger that keeps lines and lets a test wait for one. */
-function recorder() {
-  const lines: string[] = [];
-  let waiters: { re: RegExp; resolve: () => void }[] = [];
-  const add = (level: string) => (message: string) => {
-    lines.push(`${level} ${message}`);
-    waiters = waiters.filter((w) => {
-      if (!w.re.test(message)) return true;
-      w.resolve();
-      return false;
-    });
-  };
-  const log: Logger = {
-    error: add("error"),
-    warn: add("warn"),
-    info: add("info"),
-    debug() {},
-  };
-  const waitFor = (re: RegExp) => new Promise<void>((resolve) => waiters.push({ re, resolve }));
-  return { log, lines, waitFor };
-}
 
 /** Collects everything `readable` yields, in the background, until it ends or is cancelled. */
 function collect(readable: ReadableStream<Uint8Array>) {
