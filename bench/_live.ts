@@ -15,6 +15,12 @@ import { readBlockGroup, readSimpleBlock } from "../lib/matroska/block.ts";
 import { readTracks, type TrackInfo } from "../lib/matroska/live_header.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url);
+
+/**
+ * The V8 flags mkserver runs with (`deno task serve`, `deno task start`, the compiled binary): a
+ * young generation of at most 2 MiB per semi-space instead of V8's 16 (README, "Memory").
+ */
+export const MKSERVER_V8_FLAGS = "--max-semi-space-size=2";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -206,7 +212,7 @@ export interface MountStatus {
 }
 
 /**
- * Starts `deno run -A main.ts --port 0 --host 127.0.0.1 ...args INPUT` and waits for its
+ * Starts `deno run -A --v8-flags=… main.ts --port 0 --host 127.0.0.1 ...args INPUT` and waits for its
  * "Serving … at http://HOST:PORT/stream" line. `stdin: "piped"` for INPUT `-`.
  */
 export async function startServer(
@@ -218,6 +224,7 @@ export async function startServer(
     args: [
       "run",
       "-A",
+      `--v8-flags=${MKSERVER_V8_FLAGS}`,
       MAIN.pathname,
       "--port",
       "0",

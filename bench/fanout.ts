@@ -9,9 +9,12 @@
 //   mkserver  main.ts (normal mode) and Icecast 2 (when `icecast2` is installed), with the ratio
 //   icecast   Icecast 2 alone
 //   engines   bench/_serve_engine.ts with engine "listen" (Deno.listen) vs "deno" (Deno.serve)
-//   modes     main.ts normal vs --low-latency, and with --stall-timeout 0 (no stall watchdog)
+//   modes     main.ts normal vs --low-latency, with --stall-timeout 0 (no stall watchdog), and
+//             with V8's default young generation (mkserver-v8default)
 // `--configs` picks configurations by name instead (mkserver, icecast, engine-listen,
-// engine-deno, mkserver-lowlat, mkserver-nostall), e.g. `--viewers 5000 --configs mkserver`.
+// engine-deno, mkserver-lowlat, mkserver-nostall, mkserver-v8default), e.g.
+// `--viewers 5000 --configs mkserver`. Deno servers run with `--v8-flags=--max-semi-space-size=2`
+// as `deno task serve` does (bench/_live.ts MKSERVER_V8_FLAGS), except mkserver-v8default.
 // Per configuration: the server plays a ~2.1 Mbit/s VP8 + Opus WebM (2 s GOP, generated once
 // with ffmpeg into /tmp/mkserver-bench-cache/) in a loop; bench/loadclient.c (compiled with gcc
 // into a temp dir) opens N viewers from one epoll process; once all have their response head
@@ -25,7 +28,7 @@
 // Prints one JSON line per configuration, then a table.
 
 import { parseArgs } from "@std/cli/parse-args";
-import { fileRate, MkvWatcher, round, sleep } from "./_live.ts";
+import { fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round, sleep } from "./_live.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -311,7 +314,17 @@ interface Config {
   start(file: string, dir: string): Promise<Target>;
 }
 
-function denoServer(name: string, script: string, extra: string[]): Config {
+function v8FlagArgs(flags: string[]): string[] {
+  const list = flags.filter((f) => f !== "");
+  return list.length > 0 ? [`--v8-flags=${list.join(",")}`] : [];
+}
+
+function denoServer(
+  name: string,
+  script: string,
+  extra: string[],
+  v8Flags = MKSERVER_V8_FLAGS,
+): Config {
   return {
     name,
     kind: "mkserver",
@@ -320,7 +333,7 @@ function denoServer(name: string, script: string, extra: string[]): Config {
         Deno.execPath(),
         "run",
         "-A",
-        ...(PERF > 0 ? ["--v8-flags=--perf-basic-prof"] : []),
+        ...v8FlagArgs([v8Flags, ...(PERF > 0 ? ["--perf-basic-prof"] : [])]),
         `${ROOT}${script}`,
         "--port",
         "0",
@@ -789,6 +802,8 @@ try {
     add(denoServer("mkserver-lowlat", "main.ts", ["--low-latency"]));
     // The stall watchdog (default 30 s) reads /proc/net/tcp every second: its cost apart.
     add(denoServer("mkserver-nostall", "main.ts", ["--stall-timeout", "0"]));
+    // V8's default young generation (16 MiB semi-spaces): what the flag saves.
+    add(denoServer("mkserver-v8default", "main.ts", [], ""));
   }
 
   if (parsed.configs !== undefined) {
@@ -799,6 +814,7 @@ try {
       ENGINE_DENO,
       denoServer("mkserver-lowlat", "main.ts", ["--low-latency"]),
       denoServer("mkserver-nostall", "main.ts", ["--stall-timeout", "0"]),
+      denoServer("mkserver-v8default", "main.ts", [], ""),
     ];
     configs.length = 0;
     for (const name of String(parsed.configs).split(",").map((x) => x.trim())) {

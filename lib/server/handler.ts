@@ -9,6 +9,7 @@ import { accepts } from "@std/http/negotiation";
 import { STATUS_CODE } from "@std/http/status";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
+import type { ClientStream } from "../stream/client_stream.ts";
 import { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
 import { handleAdmin } from "./admin.ts";
@@ -29,12 +30,35 @@ export interface HandlerOptions {
   defaultMount?: string;
   /** Most viewers at once; more get 503 with Retry-After (default 0: no limit). */
   maxClients?: number;
-  /** Called with every stream response's body before it is returned (for completion tracking). */
-  onStream?: (response: Response, mount: Mount) => void;
+  /**
+   * Called with every stream response and its viewer before it is returned (for completion
+   * tracking, and for a server that writes the body from the viewer directly).
+   */
+  onStream?: (response: Response, mount: Mount, client: ClientStream) => void;
 }
 
 /** Other paths the handler answers. */
 const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
+
+/** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
+export interface ProcessStatus {
+  /** Resident set size. */
+  rss: number;
+  /** V8 heap in use and reserved. */
+  heapUsed: number;
+  heapTotal: number;
+  /** Memory outside the V8 heap held by JS objects (ArrayBuffers). */
+  external: number;
+  uptimeSeconds: number;
+}
+
+const STARTED = performance.now();
+
+function processStatus(): ProcessStatus {
+  const { rss, heapUsed, heapTotal, external } = Deno.memoryUsage();
+  const uptimeSeconds = Math.round((performance.now() - STARTED) / 100) / 10;
+  return { rss, heapUsed, heapTotal, external, uptimeSeconds };
+}
 
 /** A mount's own path: `/live/NAME`. */
 const LIVE_PATH = /^\/live\/([^/]+)$/;
@@ -56,6 +80,11 @@ export interface HandlerInfo {
    * HTTP/1.1 chunks (mkserver's own server); otherwise plain bytes (e.g. `Deno.serve`).
    */
   framing?: "chunked" | "none";
+  /**
+   * The server writes stream bodies straight from the viewer's `ClientStream` (passed to
+   * `onStream`), so the stream response is made without a body.
+   */
+  direct?: boolean;
 }
 
 function text(
@@ -190,8 +219,8 @@ export function createHandler(
     })!;
     id = mount.viewerId(client)!;
     log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
-    const response = new Response(client.readable, { headers });
-    options.onStream?.(response, mount);
+    const response = new Response(info?.direct ? null : client.readable, { headers });
+    options.onStream?.(response, mount, client);
     return response;
   }
 
@@ -235,7 +264,11 @@ export function createHandler(
     if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
     try {
       if (pathname === "/status") {
-        const body = JSON.stringify({ mounts: registry.list().map((m) => m.status()) }, null, 2);
+        const body = JSON.stringify(
+          { mounts: registry.list().map((m) => m.status()), process: processStatus() },
+          null,
+          2,
+        );
         return new Response(method === "HEAD" ? null : body, {
           headers: {
             "content-type": "application/json",

@@ -45,14 +45,37 @@ export interface HttpServerOptions {
   stallTimeout?: number;
   /** Called with the response of a stalled viewer it disconnects. */
   onEvict?: (response: Response) => void;
-  /** Tells which responses are endless streams (close-delimited, watched for stalls). */
-  isStream?: (response: Response) => boolean;
+  /**
+   * Tells which responses are endless streams (the connection ends with them; watched for
+   * stalls): returns `true` to write the response's body, or a `StreamBody` to write from
+   * directly (the response then needs no body). Default: none is.
+   */
+  streamBody?: (response: Response) => StreamBody | boolean;
   /** Largest request head in bytes (default 16 KiB): larger gets 431. */
   maxHeadSize?: number;
   /** Certificate and key (PEM) to serve HTTPS. */
   tls?: { cert: string; key: string };
   /** Reads the kernel's unacknowledged send queues (tests inject one). Default: /proc/net/tcp*. */
   readSendQueues?: (localPort: number) => SendQueues | undefined;
+}
+
+/**
+ * A stream response's body, written chunk by chunk with no `ReadableStream` in between (see
+ * `ClientStream.next()`).
+ */
+export interface StreamBody {
+  /** The next chunk, now or later; `null` at the end. A rejection cuts the response off. */
+  next(): Uint8Array | null | Promise<Uint8Array | null>;
+  /** The peer left or a write failed: no more chunks will be asked for. */
+  cancel(): void;
+}
+
+function readerBody(body: ReadableStream<Uint8Array>): StreamBody {
+  const reader = body.getReader();
+  return {
+    next: () => reader.read().then((r) => r.done ? null : r.value),
+    cancel: () => void reader.cancel().catch(() => {}),
+  };
 }
 
 /** A running server. */
@@ -81,6 +104,16 @@ class BadRequest extends Error {
   }
 }
 
+/** What `dispatch` made of a request. */
+interface Dispatched {
+  method: string;
+  response: Response;
+  /** False when the client asked to close, or left part of a request body unread. */
+  keepAlive: boolean;
+  completed: PromiseWithResolvers<void>;
+  minor: string;
+}
+
 /** Buffered reading from a connection: request heads, then body bytes. */
 class ConnReader {
   #conn: Deno.Conn;
@@ -96,6 +129,13 @@ class ConnReader {
     this.#max = max;
     // Most request heads fit in 2 KiB: grow only for larger ones (memory per viewer counts).
     this.#buf = new Uint8Array(Math.min(2048, max));
+  }
+
+  /** Frees the buffer of a connection that will read no more requests (a viewer's). */
+  release(): void {
+    this.#buf = new Uint8Array(0);
+    this.#start = this.#end = 0;
+    this.#eof = true;
   }
 
   async #fill(): Promise<boolean> {
@@ -305,7 +345,7 @@ export function serveHttp(
   const log = options.log ?? SILENT;
   const maxHead = options.maxHeadSize ?? 16 * 1024;
   const stallTimeout = options.stallTimeout ?? 0;
-  const isStream = options.isStream ?? (() => false);
+  const streamBody = options.streamBody ?? (() => false);
   const readQueues = options.readSendQueues ?? readTcpSendQueues;
   const listener: Deno.Listener = options.tls
     ? Deno.listenTls({
@@ -360,14 +400,15 @@ export function serveHttp(
 
   async function respond(
     conn: Deno.Conn,
-    request: Request,
+    method: string,
     response: Response,
     keepAlive: boolean,
     completed: PromiseWithResolvers<void>,
     chunked: boolean,
   ): Promise<boolean> {
-    const head = request.method === "HEAD";
-    if (isStream(response) && !head) {
+    const head = method === "HEAD";
+    const source = head ? false : streamBody(response);
+    if (source !== false) {
       // An endless stream, watched for stalls; the connection ends with it. Its body comes
       // framed as chunks already (shared by every viewer), or plain for HTTP/1.0, whose end is
       // the connection's end. An error leaves the chunked body unterminated, so the peer can
@@ -382,7 +423,7 @@ export function serveHttp(
         label: `Viewer ${connKey(conn.remoteAddr as Deno.NetAddr)}`,
         response,
       };
-      const body = response.body!.getReader();
+      const body = source === true ? readerBody(response.body!) : source;
       streams.add(state);
       // A viewer sends nothing after its request: a read that ends means it left. Noticing it
       // here releases its place at once, not at the next write (up to a Cluster later).
@@ -393,9 +434,7 @@ export function serveHttp(
             (await conn.read(scratch)) !== null
           ) { /* ignore pipelined bytes */ }
         } catch { /* reset or closed */ }
-        body.cancel(new Error("The viewer closed the connection")).catch(
-          () => {},
-        );
+        body.cancel();
       })();
       try {
         await writeAll(
@@ -407,8 +446,9 @@ export function serveHttp(
           ),
         );
         for (;;) {
-          const { value, done } = await body.read();
-          if (done) {
+          let value = body.next();
+          if (value instanceof Promise) value = await value;
+          if (value === null) {
             if (chunked) await writeAll(conn, LAST_CHUNK);
             break;
           }
@@ -421,7 +461,7 @@ export function serveHttp(
         log.debug(
           `Stream to ${state.key} ended: ${(error as Error)?.message ?? error}`,
         );
-        await body.cancel(error).catch(() => {});
+        body.cancel();
       } finally {
         streams.delete(state);
         completed.resolve();
@@ -445,10 +485,84 @@ export function serveHttp(
     return keepAlive;
   }
 
+  /**
+   * Parses a request head and runs the handler. Apart from `serveConn`'s loop, so the request,
+   * its headers and URL are garbage once the handler has answered (a viewer's response lasts).
+   */
+  async function dispatch(
+    head: string,
+    reader: ConnReader,
+    remoteAddr: Deno.NetAddr,
+  ): Promise<Dispatched> {
+    const scheme = options.tls ? "https" : "http";
+    const [requestLine, ...lines] = head.split("\r\n");
+    const match = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(requestLine);
+    if (!match) throw new BadRequest(400, "Malformed request line");
+    const [, method, target, minor] = match;
+    const headers = new Headers();
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) throw new BadRequest(400, "Malformed header line");
+      headers.append(
+        line.slice(0, colon).trim(),
+        line.slice(colon + 1).trim(),
+      );
+    }
+    const connection = headers.get("connection")?.toLowerCase() ?? "";
+    const keepAlive = minor === "1"
+      ? !connection.includes("close")
+      : connection.includes("keep-alive");
+    const host = headers.get("host") ??
+      `${options.hostname}:${options.port}`;
+    let url: URL;
+    try {
+      url = new URL(
+        target.startsWith("/") ? `${scheme}://${host}${target}` : target,
+      );
+    } catch {
+      throw new BadRequest(400, "Malformed request target");
+    }
+    const chunked = headers.get("transfer-encoding")?.toLowerCase().includes("chunked") ??
+      false;
+    const lengthHeader = headers.get("content-length");
+    const length = lengthHeader === null ? 0 : Number(lengthHeader);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new BadRequest(400, "Invalid Content-Length");
+    }
+    let bodyDone = !chunked && length === 0;
+    let body: ReadableStream<Uint8Array> | null = null;
+    if (chunked || length > 0) {
+      if (method === "GET" || method === "HEAD") {
+        throw new BadRequest(
+          400,
+          `A ${method} request must not have a body`,
+        );
+      }
+      const done = () => bodyDone = true;
+      body = chunked ? chunkedBody(reader, done) : lengthBody(reader, length, done);
+    }
+    const completed = Promise.withResolvers<void>();
+    completed.promise.catch(() => {});
+    const request = new Request(url, { method, headers, body });
+    let response: Response;
+    try {
+      response = await handler(request, {
+        remoteAddr,
+        completed: completed.promise,
+        framing: minor === "1" ? "chunked" : "none",
+      });
+    } catch (error) {
+      log.error(
+        `Handler failed for ${method} ${url.pathname}: ${(error as Error)?.message ?? error}`,
+      );
+      response = new Response("Internal server error\n", { status: 500 });
+    }
+    return { method, response, keepAlive: keepAlive && bodyDone, completed, minor };
+  }
+
   async function serveConn(conn: Deno.Conn): Promise<void> {
     const reader = new ConnReader(conn, maxHead);
     const remoteAddr = conn.remoteAddr as Deno.NetAddr;
-    const scheme = options.tls ? "https" : "http";
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       for (;;) {
@@ -456,73 +570,15 @@ export function serveHttp(
         const head = await reader.readHead();
         idle.delete(conn);
         if (head === null || closing) break;
-        const [requestLine, ...lines] = head.split("\r\n");
-        const match = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(requestLine);
-        if (!match) throw new BadRequest(400, "Malformed request line");
-        const [, method, target, minor] = match;
-        const headers = new Headers();
-        for (const line of lines) {
-          const colon = line.indexOf(":");
-          if (colon <= 0) throw new BadRequest(400, "Malformed header line");
-          headers.append(
-            line.slice(0, colon).trim(),
-            line.slice(colon + 1).trim(),
-          );
-        }
-        const connection = headers.get("connection")?.toLowerCase() ?? "";
-        let keepAlive = minor === "1"
-          ? !connection.includes("close")
-          : connection.includes("keep-alive");
-        const host = headers.get("host") ??
-          `${options.hostname}:${options.port}`;
-        let url: URL;
-        try {
-          url = new URL(
-            target.startsWith("/") ? `${scheme}://${host}${target}` : target,
-          );
-        } catch {
-          throw new BadRequest(400, "Malformed request target");
-        }
-        const chunked = headers.get("transfer-encoding")?.toLowerCase().includes("chunked") ??
-          false;
-        const lengthHeader = headers.get("content-length");
-        const length = lengthHeader === null ? 0 : Number(lengthHeader);
-        if (!Number.isSafeInteger(length) || length < 0) {
-          throw new BadRequest(400, "Invalid Content-Length");
-        }
-        let bodyDone = !chunked && length === 0;
-        let body: ReadableStream<Uint8Array> | null = null;
-        if (chunked || length > 0) {
-          if (method === "GET" || method === "HEAD") {
-            throw new BadRequest(
-              400,
-              `A ${method} request must not have a body`,
-            );
-          }
-          const done = () => bodyDone = true;
-          body = chunked ? chunkedBody(reader, done) : lengthBody(reader, length, done);
-        }
-        const completed = Promise.withResolvers<void>();
-        completed.promise.catch(() => {});
-        const request = new Request(url, { method, headers, body });
-        let response: Response;
-        try {
-          response = await handler(request, {
-            remoteAddr,
-            completed: completed.promise,
-            framing: minor === "1" ? "chunked" : "none",
-          });
-        } catch (error) {
-          log.error(
-            `Handler failed for ${method} ${url.pathname}: ${(error as Error)?.message ?? error}`,
-          );
-          response = new Response("Internal server error\n", { status: 500 });
-        }
-        // A request body the handler did not read to its end leaves the connection unusable.
-        if (!bodyDone) keepAlive = false;
+        const { method, response, keepAlive, completed, minor } = await dispatch(
+          head,
+          reader,
+          remoteAddr,
+        );
+        if (streamBody(response) !== false) reader.release();
         const again = await respond(
           conn,
-          request,
+          method,
           response,
           keepAlive && !closing,
           completed,

@@ -5,6 +5,7 @@
  */
 
 import { type Logger, SILENT } from "../log.ts";
+import type { ClientStream } from "../stream/client_stream.ts";
 import type { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
 import { createHandler } from "./handler.ts";
@@ -61,7 +62,7 @@ export interface MountServer {
  */
 export function serveMount(target: Mount | MountRegistry, options: ServeMountOptions): MountServer {
   const log = options.log ?? SILENT;
-  const streams = new WeakMap<Response, Mount>();
+  const streams = new WeakMap<Response, { mount: Mount; client: ClientStream }>();
   const mounts = (): Mount[] => target instanceof MountRegistry ? target.list() : [target];
   let active = 0;
   let waiters: Array<() => void> = [];
@@ -71,7 +72,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     maxClients: options.maxClients,
     adminToken: options.adminToken,
     sourceToken: options.sourceToken,
-    onStream: (response, mount) => streams.set(response, mount),
+    onStream: (response, mount, client) => streams.set(response, { mount, client }),
   });
   const track = async (
     request: Request,
@@ -79,6 +80,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
       completed: Promise<void>;
       remoteAddr: Deno.NetAddr;
       framing?: "chunked" | "none";
+      direct?: boolean;
     },
   ) => {
     const response = await handler(request, info);
@@ -115,13 +117,13 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     evictions = () => 0;
     close = () => server.shutdown();
   } else {
-    const server = serveHttp(track, {
+    const server = serveHttp((request, info) => track(request, { ...info, direct: true }), {
       hostname: options.hostname,
       port: options.port,
       log,
       stallTimeout: options.stallTimeout,
-      isStream: (response) => streams.has(response),
-      onEvict: (response) => streams.get(response)?.countEviction(),
+      streamBody: (response) => streams.get(response)?.client ?? false,
+      onEvict: (response) => streams.get(response)?.mount.countEviction(),
       tls: options.tls,
     });
     addr = server.addr;

@@ -53,8 +53,6 @@ export type CloseReason = "end" | "cancel" | "close" | "drop";
  * ```
  */
 export class ClientStream {
-  /** The bytes for the response body. */
-  readonly readable: ReadableStream<Uint8Array>;
   #ring: GopRing;
   #header: Uint8Array;
   #gop: Gop | undefined;
@@ -66,7 +64,9 @@ export class ClientStream {
   #skips = 0;
   #closed = false;
   #options: ClientStreamOptions;
-  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  /** Wakes a `next()` waiting for the ring, when the stream is closed meanwhile. */
+  #wake: (() => void) | undefined;
 
   constructor(
     ring: GopRing,
@@ -76,16 +76,31 @@ export class ClientStream {
     this.#ring = ring;
     this.#header = header;
     this.#options = options;
-    // A viewer that joins before any GOP is owed every GOP from the first one on, however late
-    // its first pull runs.
     if (ring.newest === undefined) this.#startSeq = ring.nextSeq;
-    this.readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#controller = controller;
+  }
+
+  /**
+   * The bytes for the response body as a `ReadableStream` (made on first use; a server that
+   * writes from `next()` needs none).
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        const deliver = (chunk: Uint8Array | null) => {
+          if (chunk !== null) controller.enqueue(chunk);
+          else {
+            try {
+              controller.close();
+            } catch { /* cancelled meanwhile */ }
+          }
+        };
+        const chunk = this.next();
+        if (chunk instanceof Promise) return chunk.then(deliver);
+        return deliver(chunk);
       },
-      pull: (controller) => this.#pull(controller),
-      cancel: () => this.#finish("cancel"),
+      cancel: () => this.cancel(),
     }, { highWaterMark: 0 });
+    return this.#readable;
   }
 
   /** Bytes handed to the response so far. */
@@ -105,28 +120,29 @@ export class ClientStream {
 
   /** Ends this viewer's stream from the server side (what was handed out is still sent). */
   close(): void {
-    if (this.#closed) return;
-    try {
-      this.#controller?.close();
-    } catch { /* already closed or errored */ }
     this.#finish("close");
   }
 
-  #pull(
-    controller: ReadableStreamDefaultController<Uint8Array>,
-  ): Promise<void> | void {
-    if (this.#closed) return;
+  /** The viewer left: releases its place in the ring. */
+  cancel(): void {
+    this.#finish("cancel");
+  }
+
+  /**
+   * The next chunk of the body: at once when the ring has it, else a promise that settles when
+   * it arrives; `null` once the stream has ended (or was closed or cancelled). Rejects with a
+   * `RangeError` when the viewer fell behind with the `"drop"` policy. One call at a time.
+   */
+  next(): Uint8Array | null | Promise<Uint8Array | null> {
+    if (this.#closed) return null;
     if (!this.#headerSent) {
       this.#headerSent = true;
-      this.#send(controller, this.#header);
-      return;
+      return this.#count(this.#header);
     }
     const ring = this.#ring;
     for (;;) {
       let gop = this.#gop;
       if (gop === undefined) {
-        // Join at the newest keyframe; a viewer that joined before any GOP gets every GOP from
-        // the first one after it joined (a burst of several must not be skipped).
         if (this.#startSeq === undefined) {
           gop = ring.startFor(this.#options.start ?? { gops: 1 });
           if (gop === undefined) this.#startSeq = ring.nextSeq;
@@ -134,35 +150,24 @@ export class ClientStream {
           gop = ring.firstFrom(this.#startSeq);
         }
         if (gop !== undefined && gop.offset > 0) {
-          // Its keyframe is gone (trimmed over the byte cap): wait for the next one.
           this.#startSeq = gop.seq + 1;
           gop = ring.after(gop);
         }
         if (gop !== undefined) this.#hold(gop);
-      } else if (gop.evicted) {
-        // Fell behind the oldest GOP: jump to the newest keyframe (Icecast and GStreamer's
-        // "skip" policy) or disconnect ("drop"), rather than pin memory or slow the source.
+      } else if (gop.evicted || this.#index < gop.offset) {
         if (this.#options.slowPolicy === "drop") {
-          controller.error(new RangeError("The viewer fell behind the buffer"));
           this.#finish("drop");
-          return;
+          return Promise.reject(new RangeError("The viewer fell behind the buffer"));
         }
         gop.release();
-        gop = ring.newest!;
-        this.#hold(gop);
-        this.#skips++;
-        this.#options.onSkip?.(this);
-      } else if (this.#index < gop.offset) {
-        // What it was about to read was trimmed (a GOP in progress over the byte cap): it waits
-        // for the next keyframe, or is disconnected with the drop policy.
-        if (this.#options.slowPolicy === "drop") {
-          controller.error(new RangeError("The viewer fell behind the buffer"));
-          this.#finish("drop");
-          return;
+        if (gop.evicted) {
+          gop = ring.newest!;
+          this.#hold(gop);
+        } else {
+          // Its position in the GOP in progress was trimmed: wait for the next keyframe.
+          this.#gop = gop = undefined;
+          this.#startSeq = ring.nextSeq;
         }
-        gop.release();
-        this.#gop = gop = undefined;
-        this.#startSeq = ring.nextSeq;
         this.#skips++;
         this.#options.onSkip?.(this);
       }
@@ -170,9 +175,8 @@ export class ClientStream {
         const clusters = this.#options.framing === "chunked" ? gop.framedClusters : gop.clusters;
         const at = this.#index - gop.offset;
         if (at < clusters.length) {
-          this.#send(controller, clusters[at]);
           this.#index++;
-          return;
+          return this.#count(clusters[at]);
         }
         if (gop.complete) {
           const next = ring.after(gop);
@@ -184,11 +188,16 @@ export class ClientStream {
         }
       }
       if (ring.ended) {
-        controller.close();
         this.#finish("end");
-        return;
+        return null;
       }
-      return ring.wait().then(() => this.#pull(controller));
+      return new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        ring.wait().then(resolve);
+      }).then(() => {
+        this.#wake = undefined;
+        return this.next();
+      });
     }
   }
 
@@ -198,12 +207,9 @@ export class ClientStream {
     this.#index = 0;
   }
 
-  #send(
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    bytes: Uint8Array,
-  ): void {
+  #count(bytes: Uint8Array): Uint8Array {
     this.#bytes += bytes.length;
-    controller.enqueue(bytes);
+    return bytes;
   }
 
   #finish(reason: CloseReason): void {
@@ -211,6 +217,7 @@ export class ClientStream {
     this.#closed = true;
     this.#gop?.release();
     this.#gop = undefined;
+    this.#wake?.();
     this.#options.onClose?.(this, reason);
   }
 }
