@@ -93,7 +93,7 @@ async function processMemory(port: number): Promise<{ external: number }> {
 const media = flags.input === undefined
   ? await makeMedia({ seconds: 30, bitrate: 2_000_000 })
   : undefined;
-const input = flags.input ?? media!.path;
+const input: string = flags.input === undefined ? media!.path : String(flags.input);
 const dir = await Deno.makeTempDir({ prefix: "mkserver-heap-" });
 const client = `${dir}/loadclient`;
 const gcc = await new Deno.Command("gcc", {
