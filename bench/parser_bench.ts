@@ -1,8 +1,11 @@
-// Parser and segmenter throughput on the bundled fixtures: `deno task bench`.
-// Deno reports time per iteration; MB/s = fixture size / that time (printed once below).
+// Parser and segmenter throughput on the bundled fixtures and on two generated 100 MB files
+// (bench/_big_file.ts, made once with ffmpeg; skipped with a note without it): `deno task bench`.
+// Deno reports time per iteration; MB/s = file size / that time. The comparison with ffmpeg on
+// the 100 MB files is bench/scan.ts.
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { GopSegmenter } from "../lib/matroska/gop_segmenter.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+import { bigMatroska } from "./_big_file.ts";
 
 const FILES = ["sample.webm", "h264_blockgroups.mkv", "long_gop.webm"];
 const data = new Map<string, Uint8Array>();
@@ -11,6 +14,14 @@ for (const name of FILES) {
     name,
     await Deno.readFile(new URL(`../testdata/${name}`, import.meta.url)),
   );
+}
+for (const shape of ["8M", "2M"] as const) {
+  try {
+    const path = await bigMatroska(shape);
+    data.set(path.slice(path.lastIndexOf("/") + 1), await Deno.readFile(path));
+  } catch (error) {
+    console.error(`Skipping the 100 MB ${shape} file: ${(error as Error).message}`);
+  }
 }
 
 /** Splits like a 64 KiB read loop would. */
