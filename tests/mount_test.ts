@@ -1,7 +1,7 @@
 // A mount across sources: a new source with the same tracks continues the stream.
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { Mount } from "../lib/stream/mount.ts";
-import { demux, readFixture } from "./_util.ts";
+import { demux, readFixture, recorder } from "./_util.ts";
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks = await Array.fromAsync(stream);
@@ -63,4 +63,28 @@ Deno.test("Mount refuses a new source whose tracks differ", async () => {
   const mount = new Mount("stream");
   mount.setHeader(a.header);
   assertThrows(() => mount.setHeader(b.header), TypeError, "tracks differ");
+});
+
+Deno.test("Mount warns once when the source's video goes 10 s without a keyframe, and says when one comes", async () => {
+  const { header, blocks } = demux(await readFixture("sample.webm"));
+  const { log, lines } = recorder();
+  const mount = new Mount("stream", { log });
+  mount.setHeader(header);
+  const video = header.tracks.find((t) => t.kind === "video")!.number;
+  const first = blocks.find((b) => b.track === video && b.keyframe)!;
+  const frame = blocks.find((b) => b.track === video && !b.keyframe)!;
+  mount.pushBlock(first);
+  // Delta frames only, 40 ms apart, for 12 s of media.
+  for (let t = 40; t <= 12_000; t += 40) mount.pushBlock({ ...frame, time: first.time + t });
+  const warnings = lines.filter((l) => l.startsWith("warn "));
+  assertEquals(warnings.length, 1, lines.join("\n"));
+  assertMatch(warnings[0], /source of stream sent no video keyframe for 10 s: new viewers wait/);
+  mount.pushBlock({ ...first, time: first.time + 12_040 });
+  assertMatch(lines.at(-1)!, /^info The source of stream sent a video keyframe again after 12 s$/);
+  // A source with keyframes says nothing.
+  const quiet = recorder();
+  const steady = new Mount("stream", { log: quiet.log });
+  steady.setHeader(header);
+  for (const b of blocks) steady.pushBlock(b);
+  assertEquals(quiet.lines, []);
 });

@@ -54,6 +54,8 @@ interface Run {
   stdout: ReadableStreamDefaultReader<Uint8Array>;
   /** ffmpeg's error lines, the last few. */
   lines: string[];
+  /** Error lines said before its output started, not logged yet. */
+  pending: string[];
   /** Set once ffmpeg said `AAC_WITHOUT_CONFIG`. */
   aacWithoutConfig: boolean;
   /** Resolves when ffmpeg has exited and its error output is read. */
@@ -125,11 +127,18 @@ export function openFfmpegSource(
       child,
       stdout: child.stdout.getReader(),
       lines: [],
+      pending: [],
       aacWithoutConfig: false,
       exited: child.status,
     };
     const stderrDone = readLines(child.stderr, (line) => {
-      log.warn(`ffmpeg: ${line}`);
+      // Until ffmpeg has written its header, what it says may be why it fails: then it goes
+      // into the one error, not into log lines of its own.
+      if (held === undefined) log.warn(`ffmpeg: ${line}`);
+      else {
+        log.debug(`ffmpeg: ${line}`);
+        run.pending.push(line);
+      }
       if (line.includes(AAC_WITHOUT_CONFIG)) run.aacWithoutConfig = true;
       run.lines.push(line.replace(/ @ 0x[0-9a-f]+\]/, "]"));
       if (run.lines.length > ERROR_LINES) run.lines.shift();
@@ -139,10 +148,10 @@ export function openFfmpegSource(
     return run;
   };
 
-  let run = start(false);
-  let restarted = false;
   /** Output not yet let through (until ffmpeg has written Tracks); undefined after. */
   let held: Uint8Array[] | undefined = [];
+  let run = start(false);
+  let restarted = false;
   let killed = false;
   let cancelled = false;
   let pulling: Promise<void> | undefined;
@@ -191,6 +200,7 @@ export function openFfmpegSource(
         }
         held = undefined;
         feeder?.commit(); // ffmpeg has written its header: no restart from here
+        for (const line of run.pending.splice(0)) log.warn(`ffmpeg: ${line}`);
         return controller.enqueue(head);
       }
       const status = await run.exited;
@@ -209,8 +219,10 @@ export function openFfmpegSource(
         continue;
       }
       await finish();
-      if (status.success && held?.length) {
-        controller.enqueue(concat(held)); // a short output without Tracks: let it be judged
+      if (status.success) {
+        for (const line of run.pending.splice(0)) log.warn(`ffmpeg: ${line}`);
+        // A short output without Tracks: let it be judged.
+        if (held?.length) controller.enqueue(concat(held));
       }
       held = undefined;
       if (killed) return controller.close(); // ended by `signal`

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Logger } from "../log.ts";
 import type { Block } from "../matroska/block.ts";
 import { GopSegmenter, type GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
@@ -18,6 +19,14 @@ export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
   slowPolicy?: "skip" | "drop";
   /** Gives viewer ids (default: a counter of this mount's own); a registry shares one. */
   nextViewerId?: () => number;
+  /** Where the mount says what its source does wrong (a source without keyframes). */
+  log?: Logger;
+  /**
+   * Milliseconds of media without a video keyframe before a warning is logged (default 10 s;
+   * 0: never). New viewers wait for the next keyframe meanwhile, and the ring trims the GOP in
+   * progress to its caps.
+   */
+  keyframeWarning?: number;
 }
 
 /** A summary of a mount, for `/status`. */
@@ -130,6 +139,11 @@ export class Mount {
   #bytesOutClosed = 0;
   #blocks = 0;
   #skips = 0;
+  #video: number | undefined;
+  #msPerUnit = 1;
+  /** Media time (ms) of the newest video keyframe, or of the first video block before any. */
+  #keySince = -Infinity;
+  #keyWarned = false;
 
   constructor(name: string, options: MountOptions = {}) {
     this.name = name;
@@ -170,7 +184,9 @@ export class Mount {
       return;
     }
     this.#header = header;
-    this.#primary = (header.tracks.find((t) => t.kind === "video") ?? header.tracks[0])?.number;
+    this.#video = header.tracks.find((t) => t.kind === "video")?.number;
+    this.#primary = this.#video ?? header.tracks[0]?.number;
+    this.#msPerUnit = header.timestampScale / 1e6;
     this.#framedHeader = frameChunk([header.bytes]).framed;
     this.#segmenter = new GopSegmenter(header, this.#options);
     this.ring.setTimestampScale(header.timestampScale);
@@ -203,8 +219,33 @@ export class Mount {
       if (delta > 0 && delta !== Infinity) this.#delta = delta;
       this.#lastPrimary = block.time;
     }
+    if (block.track === this.#video) this.#watchKeyframes(block);
     const cluster = segmenter.push(block);
     if (cluster !== undefined) this.ring.append(cluster);
+  }
+
+  /** Warns once when the source's video goes `keyframeWarning` ms without a keyframe. */
+  #watchKeyframes(block: Block): void {
+    const ms = block.time * this.#msPerUnit;
+    const seconds = () => Math.round((ms - this.#keySince) / 100) / 10;
+    if (block.keyframe) {
+      if (this.#keyWarned) {
+        this.#options.log?.info(
+          `The source of ${this.name} sent a video keyframe again after ${seconds()} s`,
+        );
+      }
+      this.#keySince = ms;
+      this.#keyWarned = false;
+      return;
+    }
+    if (this.#keySince === -Infinity) this.#keySince = ms;
+    const limit = this.#options.keyframeWarning ?? 10_000;
+    if (this.#keyWarned || limit <= 0 || ms - this.#keySince < limit) return;
+    this.#keyWarned = true;
+    this.#options.log?.warn(
+      `The source of ${this.name} sent no video keyframe for ${seconds()} s: new viewers wait ` +
+        `for one, and the buffer keeps at most its cap (--buffer)`,
+    );
   }
 
   /**
