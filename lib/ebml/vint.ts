@@ -82,16 +82,34 @@ export function readVint(
   return { value, length };
 }
 
+/** `LIMITS[n]`: the all-ones value of an `n`-byte vint (7 value bits per byte), reserved. */
+const LIMITS = [
+  0,
+  2 ** 7 - 1,
+  2 ** 14 - 1,
+  2 ** 21 - 1,
+  2 ** 28 - 1,
+  2 ** 35 - 1,
+  2 ** 42 - 1,
+  2 ** 49 - 1,
+  2 ** 56 - 1,
+];
+
 /** Smallest width in bytes that encodes `value` as a size (all-ones patterns are reserved). */
 export function measureVint(value: number): number {
+  // The common sizes first: a block's track number, a frame's size.
+  if (value >= 0 && value < LIMITS[2]) {
+    if (value < LIMITS[1]) return 1;
+    if (Number.isInteger(value)) return 2;
+  }
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(
       `Cannot encode vint: ${value} is not a non-negative safe integer`,
     );
   }
   for (let length = 1; length <= 8; length++) {
-    // 7 value bits per byte; the all-ones value is reserved for "unknown".
-    if (value < 2 ** (7 * length) - 1) return length;
+    // The all-ones value is reserved for "unknown".
+    if (value < LIMITS[length]) return length;
   }
   throw new RangeError(`Cannot encode vint: ${value} needs more than 8 bytes`);
 }
@@ -109,10 +127,20 @@ export function writeVintInto(
   if (length < 1 || length > 8) {
     throw new RangeError(`Invalid vint width: ${length}`);
   }
-  if (value >= 2 ** (7 * length) - 1 || value < 0) {
+  if (!(value >= 0 && value < LIMITS[length])) {
     throw new RangeError(
       `Cannot encode vint: ${value} does not fit in ${length} bytes`,
     );
+  }
+  if (length <= 4) {
+    // Below 2^28: integer arithmetic.
+    let v = value | 0;
+    for (let i = length - 1; i > 0; i--) {
+      target[offset + i] = v & 0xff;
+      v >>>= 8;
+    }
+    target[offset] = v | (0x80 >> (length - 1));
+    return length;
   }
   let v = value;
   for (let i = length - 1; i > 0; i--) {

@@ -38,6 +38,12 @@ function readBlockHeader(
   data: Uint8Array,
   base: number,
 ): { track: number; relative: number; flags: number; length: number } {
+  if (data.length >= 4 && data[0] > 0x80 && data[0] < 0xff) {
+    // The usual case: a one-byte track number (1 to 126).
+    let relative = (data[1] << 8) | data[2];
+    if (relative & 0x8000) relative -= 0x10000;
+    return { track: data[0] & 0x7f, relative, flags: data[3], length: 4 };
+  }
   const track = readVint(data, 0, base);
   if (track === undefined || track.length + 3 > data.length) {
     throw new EbmlSyntaxError("Block too short for its header", base);

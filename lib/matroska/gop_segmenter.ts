@@ -10,6 +10,8 @@ import { writeElementHeader, writeIdInto, writeUintElement } from "../ebml/write
 import type { Block } from "./block.ts";
 import type { LiveHeader } from "./live_header.ts";
 
+const SIMPLE_BLOCK_ID = 0xA3;
+
 /** A Cluster written by the segmenter: new header arrays beside views of the source's payloads. */
 export interface OutputCluster {
   /** The Cluster's Timestamp, in TimestampScale units. */
@@ -216,7 +218,8 @@ export class GopSegmenter {
     } else {
       const sizeLength = measureVint(blockSize);
       header = new Uint8Array(1 + sizeLength + trackLength + 3);
-      at = writeIdInto(header, 0, ID.SimpleBlock);
+      header[0] = SIMPLE_BLOCK_ID; // one byte: ID.SimpleBlock
+      at = 1;
       at += writeVintInto(header, at, blockSize, sizeLength);
       this.#size += 1 + sizeLength + blockSize;
     }
