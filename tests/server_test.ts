@@ -97,6 +97,9 @@ Deno.test("handler serves a player page to browsers at /, JSON at /status and Pr
       "A_AAC",
     ]);
     assert(mount.bytesIn > 0);
+    // The process's memory, as the server's own figures.
+    const { rss, heapUsed, heapTotal, external } = json.process;
+    assert(rss > heapTotal && heapTotal >= heapUsed && heapUsed > 0 && external > 0, json.process);
     const metrics = await (await handler(new Request("http://x/metrics")))
       .text();
     assertStringIncludes(metrics, "# TYPE mkserver_bytes_in_total counter");
