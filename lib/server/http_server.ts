@@ -400,6 +400,7 @@ export function serveHttp(
 
   async function respond(
     conn: Deno.Conn,
+    reader: ConnReader,
     method: string,
     response: Response,
     keepAlive: boolean,
@@ -409,6 +410,7 @@ export function serveHttp(
     const head = method === "HEAD";
     const source = head ? false : streamBody(response);
     if (source !== false) {
+      reader.release(); // a viewer sends no more requests
       // An endless stream, watched for stalls; the connection ends with it. Its body comes
       // framed as chunks already (shared by every viewer), or plain for HTTP/1.0, whose end is
       // the connection's end. An error leaves the chunked body unterminated, so the peer can
@@ -575,9 +577,9 @@ export function serveHttp(
           reader,
           remoteAddr,
         );
-        if (streamBody(response) !== false) reader.release();
         const again = await respond(
           conn,
+          reader,
           method,
           response,
           keepAlive && !closing,
