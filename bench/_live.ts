@@ -102,11 +102,12 @@ export function parseBenchFlags(
 
 /**
  * Makes a test stream with ffmpeg in a new temporary directory: H.264 (x264 ultrafast, no
- * B-frames, a keyframe every `gop` frames, no scene-cut keyframes) and Opus in Matroska, 640x360.
+ * B-frames, a keyframe every `gop` frames, no scene-cut keyframes) and Opus in Matroska, 640x360
+ * unless `size` says otherwise.
  * x264 ultrafast encodes a minute in about 2 s here (libvpx realtime takes about 11 s).
  */
 export async function makeMedia(
-  options: { seconds: number; bitrate: number; fps?: number; gop?: number },
+  options: { seconds: number; bitrate: number; fps?: number; gop?: number; size?: string },
 ): Promise<{ path: string; dir: string }> {
   const fps = options.fps ?? 25;
   const gop = options.gop ?? 2 * fps;
@@ -121,7 +122,7 @@ export async function makeMedia(
     "-f",
     "lavfi",
     "-i",
-    `testsrc2=size=640x360:rate=${fps}`,
+    `testsrc2=size=${options.size ?? "640x360"}:rate=${fps}`,
     "-f",
     "lavfi",
     "-i",
@@ -318,6 +319,18 @@ export async function waitLive(server: Server, ms = 10_000): Promise<void> {
     await sleep(20);
   }
   throw new Error("the mount did not go live in time");
+}
+
+/** Compiles bench/loadclient.c (the many-viewer epoll client) into `dir`; returns its path. */
+export async function buildClient(dir: string): Promise<string> {
+  const out = `${dir}/loadclient`;
+  const r = await new Deno.Command("gcc", {
+    args: ["-O2", "-Wall", "-o", out, new URL("./loadclient.c", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!r.success) throw new Error(`gcc failed:\n${decoder.decode(r.stderr)}`);
+  return out;
 }
 
 /** VmRSS of a process in MiB (from /proc/PID/status), or NaN when it is gone. */

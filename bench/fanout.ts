@@ -28,7 +28,7 @@
 // Prints one JSON line per configuration, then a table.
 
 import { parseArgs } from "@std/cli/parse-args";
-import { fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round, sleep } from "./_live.ts";
+import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round, sleep } from "./_live.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -274,19 +274,6 @@ async function media(): Promise<string> {
   if (!r.ok) throw new Error(`ffmpeg failed: ${r.out}`);
   await Deno.rename(tmp, path);
   return path;
-}
-
-async function buildClient(dir: string): Promise<string> {
-  const out = `${dir}/loadclient`;
-  const r = await run("gcc", [
-    "-O2",
-    "-Wall",
-    "-o",
-    out,
-    new URL("./loadclient.c", import.meta.url).pathname,
-  ]);
-  if (!r.ok) throw new Error(`gcc failed:\n${r.out}`);
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 // includes the inspector's and the snapshots' own memory (use bench/fanout.ts for RSS).
 
 import { parseArgs } from "@std/cli/parse-args";
-import { cleanup, makeMedia, MKSERVER_V8_FLAGS, rssMiB, sleep } from "./_live.ts";
+import { buildClient, cleanup, makeMedia, MKSERVER_V8_FLAGS, rssMiB, sleep } from "./_live.ts";
 
 const flags = parseArgs(Deno.args, {
   string: ["viewers", "input", "top"],
@@ -95,11 +95,7 @@ const media = flags.input === undefined
   : undefined;
 const input: string = flags.input === undefined ? media!.path : String(flags.input);
 const dir = await Deno.makeTempDir({ prefix: "mkserver-heap-" });
-const client = `${dir}/loadclient`;
-const gcc = await new Deno.Command("gcc", {
-  args: ["-O2", "-o", client, `${ROOT}bench/loadclient.c`],
-}).output();
-if (!gcc.success) throw new Error(`gcc failed: ${decoder.decode(gcc.stderr)}`);
+const client = await buildClient(dir);
 
 const server = new Deno.Command("bash", {
   args: [

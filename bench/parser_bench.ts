@@ -3,9 +3,8 @@
 // Deno reports time per iteration; MB/s = file size / that time. The comparison with ffmpeg on
 // the 100 MB files is bench/scan.ts.
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
-import { GopSegmenter } from "../lib/matroska/gop_segmenter.ts";
-import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { bigMatroska } from "./_big_file.ts";
+import { segmentAll } from "./_segment_all.ts";
 
 const FILES = ["sample.webm", "h264_blockgroups.mkv", "long_gop.webm"];
 const data = new Map<string, Uint8Array>();
@@ -42,21 +41,6 @@ function parseOnly(parts: Uint8Array[]): number {
   return n;
 }
 
-function parseAndSegment(parts: Uint8Array[]): number {
-  const reader = new EbmlReader();
-  const demuxer = new MatroskaDemuxer();
-  let segmenter: GopSegmenter | undefined;
-  let bytes = 0;
-  const emit = (e: Parameters<MatroskaDemuxer["push"]>[0]) =>
-    demuxer.push(e, (m) => {
-      if (m.type === "header") segmenter = new GopSegmenter(m.header);
-      else if (m.type === "block") bytes += segmenter!.push(m.block)?.byteLength ?? 0;
-    });
-  for (const part of parts) reader.push(part, emit);
-  reader.end(emit);
-  return bytes + (segmenter!.flush()?.byteLength ?? 0);
-}
-
 for (const [name, bytes] of data) {
   const parts = chunks(bytes);
   Deno.bench({
@@ -71,7 +55,7 @@ for (const [name, bytes] of data) {
     name: `EbmlReader + MatroskaDemuxer + GopSegmenter ${name}`,
     group: name,
     fn: () => {
-      parseAndSegment(parts);
+      segmentAll(parts);
     },
   });
 }

@@ -15,12 +15,10 @@
 // The worker also reports its own times without start-up (`readMs`, `scanMs`).
 
 import { parseArgs } from "@std/cli/parse-args";
-import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ingest } from "../lib/ingest/ingest.ts";
-import { GopSegmenter } from "../lib/matroska/gop_segmenter.ts";
-import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { bigMatroska } from "./_big_file.ts";
+import { segmentAll } from "./_segment_all.ts";
 
 const flags = parseArgs(Deno.args, { string: ["runs", "input", "worker"], boolean: ["help"] });
 if (flags.help) {
@@ -42,29 +40,6 @@ function readChunks(path: string): Uint8Array[] {
   return chunks;
 }
 
-/** Parser, demuxer and segmenter over the chunks; counts the Clusters made and their bytes. */
-function scanCore(chunks: readonly Uint8Array[]): { clusters: number; out: number } {
-  const reader = new EbmlReader();
-  const demuxer = new MatroskaDemuxer();
-  let segmenter: GopSegmenter | undefined;
-  let clusters = 0;
-  let out = 0;
-  const count = (c: { byteLength: number } | undefined) => {
-    if (c === undefined) return;
-    clusters++;
-    out += c.byteLength;
-  };
-  const emit = (e: Parameters<MatroskaDemuxer["push"]>[0]) =>
-    demuxer.push(e, (m) => {
-      if (m.type === "header") segmenter = new GopSegmenter(m.header);
-      else if (m.type === "block") count(segmenter!.push(m.block));
-    });
-  for (const chunk of chunks) reader.push(chunk, emit);
-  reader.end(emit);
-  count(segmenter?.flush());
-  return { clusters, out };
-}
-
 async function scanIngest(path: string): Promise<{ blocks: number; bytes: number }> {
   const mount = new Mount("scan");
   const file = await Deno.open(path);
@@ -81,7 +56,7 @@ if (flags.worker !== undefined) {
     const chunks = readChunks(path);
     const readMs = ms(t0);
     t0 = performance.now();
-    const r = scanCore(chunks);
+    const r = segmentAll(chunks);
     console.log(JSON.stringify({ ...r, readMs, scanMs: ms(t0) }));
   } else {
     const r = await scanIngest(path);
