@@ -6,6 +6,7 @@ import type { Block } from "../lib/matroska/block.ts";
 import { GopSegmenter, type OutputCluster } from "../lib/matroska/gop_segmenter.ts";
 import type { LiveHeader } from "../lib/matroska/live_header.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+import { mulberry32 } from "../bench/fuzz_harness.ts";
 
 /** The complete fixtures in testdata/ (truncated.webm is left out: it is cut on purpose). */
 export const FIXTURES = [
@@ -24,17 +25,8 @@ export function readFixture(name: string): Promise<Uint8Array> {
   return Deno.readFile(new URL(name, TESTDATA));
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG: the fuzzer's mulberry32. */
+export const prng: (seed: number) => () => number = mulberry32;
 
 /** Splits `bytes` into chunks of sizes drawn from 1..max (copies, like separate reads). */
 export function randomChunks(
