@@ -7,7 +7,7 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { type InputAddress, parseInputAddress } from "../ingest/input_address.ts";
-import type { LogLevel } from "../log.ts";
+import { errorMessage, type LogLevel } from "../log.ts";
 import { type ConfigFlag, configToArgs, loadConfigFile } from "./config_file.ts";
 import { type Burst, type SlowPolicy, UsageError } from "./flag_parsers.ts";
 import { CONFIG_FLAG, FLAG, FLAGS, type ValueFlag } from "./flags.ts";
@@ -155,7 +155,7 @@ function parseInput(
     address = parseInputAddress(input);
   } catch (error) {
     if (parsed.loop) throw new UsageError("--loop needs a FILE input");
-    throw new UsageError((error as TypeError).message);
+    throw new UsageError(errorMessage(error));
   }
   if (parsed.loop && address.kind !== "file") throw new UsageError("--loop needs a FILE input");
   if (parsed["relay-all"] && address.kind !== "http") {
