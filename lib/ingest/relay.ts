@@ -106,6 +106,8 @@ export interface PullOptions extends RelayOptions {
    * stream is Matroska, which hands anything else to ffmpeg. Default: none.
    */
   remux?: (source: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>;
+  /** Where to ask for the lag: an origin's base URL and mount name (default `originOf(url)`). */
+  origin?: { base: string; mount: string };
 }
 
 /** A connected pull from an origin (see `openPull`). */
@@ -116,6 +118,8 @@ export interface OriginPull {
   readonly status: RelayStatus;
   /** Its bytes, across reconnections. */
   readonly source: ReadableStream<Uint8Array>;
+  /** The origin whose `/status` tells the lag. */
+  readonly origin: { base: string; mount: string };
   /** For `ingest`: true once per reconnection, so the parser starts over on the new header. */
   shouldRestart(): boolean;
 }
@@ -148,7 +152,7 @@ export async function openPull(url: string, options: PullOptions = {}): Promise<
     restart = false;
     return r;
   };
-  return { url, status, source, shouldRestart };
+  return { url, status, source, origin: options.origin ?? originOf(url), shouldRestart };
 }
 
 /** Options of `feedPull`: the ingest's, and how to ask the origin for its lag. */
@@ -168,7 +172,7 @@ export async function feedPull(
 ): Promise<IngestResult> {
   const lagStop = new AbortController();
   publication.mount.relay = pull.status;
-  const lag = trackLag(() => publication.mount, pull.status, originOf(pull.url), {
+  const lag = trackLag(() => publication.mount, pull.status, pull.origin, {
     interval: options.interval,
     fetch: options.fetch,
     signal: options.signal ? AbortSignal.any([lagStop.signal, options.signal]) : lagStop.signal,
@@ -230,7 +234,11 @@ export async function relayAll(
         const signal = options.signal
           ? AbortSignal.any([stop.signal, options.signal])
           : stop.signal;
-        const done = relayMount(registry, mountUrl(base, name), name, { ...options, signal })
+        const done = relayMount(registry, mountUrl(base, name), name, {
+          ...options,
+          origin: { base, mount: name },
+          signal,
+        })
           .then(() => {}, (error) => log.warn(`Relay of ${name} failed: ${errorMessage(error)}`))
           .finally(() => running.delete(name));
         running.set(name, { stop, done });
