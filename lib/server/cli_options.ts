@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "@std/cli/parse-args";
+import { assert } from "../_assert.ts";
 import { type InputAddress, parseInputAddress } from "../ingest/input_address.ts";
 import { errorMessage, type LogLevel } from "../log.ts";
 import { type ConfigFlag, configToArgs, loadConfigFile } from "./config_file.ts";
@@ -82,6 +83,9 @@ export interface CliOptions {
   version: boolean;
 }
 
+/** The flag naming the config file, as written on the command line. */
+const CONFIG = `--${CONFIG_FLAG.name}`;
+
 /** Settings that are one setting under two names: the command line's overrides the file's. */
 const SAME_SETTING: Record<string, string> = { quiet: "log-level", "log-level": "quiet" };
 
@@ -107,12 +111,10 @@ export async function applyConfigFile(
       rest.push(...args.slice(i));
       break;
     }
-    if (arg === "--config" || arg.startsWith("--config=")) {
-      if (path !== undefined) {
-        throw new UsageError("--config given more than once");
-      }
-      path = arg === "--config" ? args[++i] : arg.slice("--config=".length);
-      if (!path) throw new UsageError("--config needs a file");
+    if (arg === CONFIG || arg.startsWith(`${CONFIG}=`)) {
+      if (path !== undefined) throw new UsageError(`${CONFIG} given more than once`);
+      path = arg === CONFIG ? args[++i] : arg.slice(CONFIG.length + 1);
+      if (!path) throw new UsageError(`${CONFIG} needs a file`);
       continue;
     }
     rest.push(arg);
@@ -141,7 +143,7 @@ function valueOf<T>(parsed: Record<string, unknown>, flag: ValueFlag<T>): T | un
 /** The value of a flag the table gives a default: never undefined. */
 function withDefault<T>(parsed: Record<string, unknown>, flag: ValueFlag<T>): T {
   const value = valueOf(parsed, flag);
-  if (value === undefined) throw new TypeError(`--${flag.name} has no default`);
+  assert(value !== undefined, `--${flag.name} has a default in the flag table`);
   return value;
 }
 
