@@ -1,23 +1,18 @@
 /**
  * mkserver: serve live Matroska/WebM streams over HTTP to many viewers.
  *
+ * A run goes through phases: read the config, open the input, start the server, feed the input
+ * into its mount, drain the viewers. What a failure prints and the exit code it ends with come
+ * from one table, `failure()`.
+ *
  * @module
  */
 
 import denoJson from "./deno.json" with { type: "json" };
-import {
-  describeFfmpegMissing,
-  ffmpegAvailable,
-  openFfmpegSource,
-} from "./lib/ingest/ffmpeg_source.ts";
-import { openFileSource } from "./lib/ingest/file_source.ts";
-import { ingest, InputFormatError } from "./lib/ingest/ingest.ts";
-import { hexPrefix, peekBytes, sniffFormat } from "./lib/ingest/sniff_format.ts";
-import { listenTcpSource } from "./lib/ingest/tcp_source.ts";
-import { openUrlSource } from "./lib/ingest/url_source.ts";
-import { originOf, relayAll, trackLag } from "./lib/ingest/relay.ts";
-import type { RelayStatus } from "./lib/stream/mount.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
+import { InputFormatError } from "./lib/ingest/ingest.ts";
+import { describeOpenError, type Input, InputError, openInput } from "./lib/ingest/open_input.ts";
+import { originOf, relayAll } from "./lib/ingest/relay.ts";
+import { createLogger, errorMessage, type Logger } from "./lib/log.ts";
 import {
   applyConfigFile,
   type CliOptions,
@@ -26,22 +21,15 @@ import {
   UsageError,
 } from "./lib/server/cli_options.ts";
 import { ConfigFileError } from "./lib/server/config_file.ts";
-import { serveMount } from "./lib/server/serve.ts";
-import { MountRegistry } from "./lib/stream/mount_registry.ts";
+import { SUMMARY_INTERVAL } from "./lib/server/flags.ts";
+import { type MountServer, serveMount } from "./lib/server/serve.ts";
+import { MountRegistry, type Publication } from "./lib/stream/mount_registry.ts";
 
 /** mkserver's version, from deno.json. */
 export const VERSION: string = denoJson.version;
 
 /** Milliseconds of a file played at once at the start, to fill the viewers' fast-start window. */
 const FILE_PREROLL_MS = 2000;
-
-function describeOpenError(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "no such file";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "is a directory";
-  if (error instanceof Deno.errors.AddrInUse) return "the address is already in use";
-  return (error as Error)?.message ?? String(error);
-}
 
 /** Reads an environment variable when mkserver may (`--allow-env`); else undefined. */
 function env(name: string): string | undefined {
@@ -52,127 +40,244 @@ function env(name: string): string | undefined {
   }
 }
 
-/** An opened input: its bytes, and how to ingest them. */
-interface Input {
-  source: ReadableStream<Uint8Array>;
-  /** Pace by block timestamps (files). */
-  realtime: boolean;
-  /** For reconnecting sources: true once per new connection (see `ingest`). */
-  shouldRestart?: () => boolean;
-  /** How the log names it. */
-  label: string;
-  /** For an http(s) input: the pull's state, shown in /status. */
-  relay?: RelayStatus;
+/** The settings of a run: the command line over the config file, and the environment. */
+interface Config {
+  options: CliOptions;
+  sourceToken?: string;
+  adminToken?: string;
+  /** Pushing is on and no INPUT was given: the server waits for pushed sources only. */
+  pushOnly: boolean;
 }
 
-/** Why an input cannot be served: one log line, exit 1. */
-class InputError extends Error {}
+/** A runtime failure whose message is its one log line (exit 1). */
+class FatalError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "FatalError";
+  }
+}
 
 /**
- * Recognizes a stream from its first bytes: Matroska/WebM passes through; anything else goes
- * through `ffmpeg -c copy -f matroska` when ffmpeg is installed (the seed opened whatever
- * libavformat opens), or fails with one line saying what is needed.
+ * How a failure ends mkserver: usage mistakes (the command line, the config file) exit 2 with
+ * a `mkserver: …` line on standard error; runtime failures exit 1 with one log line. Undefined
+ * for anything else, which is a bug and surfaces with its stack.
  */
-async function matroskaOrRemux(
-  stream: ReadableStream<Uint8Array>,
-  label: string,
-  remux: (stream: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>,
-): Promise<ReadableStream<Uint8Array>> {
-  const { head, stream: all } = await peekBytes(stream, 192);
-  if (head.length === 0) throw new InputError(`Cannot serve ${label}: it is empty`);
-  const format = sniffFormat(head);
-  if (format === "ebml") return all;
-  if (format === "text" || !(await ffmpegAvailable())) {
-    await all.cancel().catch(() => {});
-    const found = format === "unknown" ? `data starting with ${hexPrefix(head)}` : format;
-    throw new InputError(
-      format === "text"
-        ? `Cannot serve ${label}: it is not Matroska or WebM: it starts with ${
-          hexPrefix(head)
-        } (looks like text)`
-        : describeFfmpegMissing(found, label),
-    );
+function failure(error: unknown, input: string): { code: 1 | 2; line: string } | undefined {
+  if (error instanceof UsageError) {
+    return { code: 2, line: `mkserver: ${error.message}\nTry 'mkserver --help' for usage.` };
   }
-  return remux(all);
+  if (error instanceof ConfigFileError) return { code: 2, line: `mkserver: ${error.message}` };
+  if (error instanceof FatalError || error instanceof InputError) {
+    return { code: 1, line: error.message };
+  }
+  if (error instanceof InputFormatError) {
+    return { code: 1, line: `Cannot serve ${input}: ${error.message}` };
+  }
+  return undefined;
 }
 
-async function openInput(
-  options: CliOptions,
+/** Phase 1: the settings, or the text `--help` or `--version` prints. Throws usage mistakes. */
+async function readConfig(args: readonly string[]): Promise<Config | { print: string }> {
+  let options: CliOptions;
+  try {
+    options = parseCliOptions(await applyConfigFile(args));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new ConfigFileError("cannot read the --config file: no such file", {
+      path: "",
+      cause: error,
+    });
+  }
+  if (options.help) return { print: USAGE };
+  if (options.version) return { print: `mkserver ${VERSION}` };
+  const sourceToken = options.sourceToken ?? env("MKSERVER_SOURCE_TOKEN");
+  const adminToken = options.adminToken ?? env("MKSERVER_ADMIN_TOKEN");
+  const pushOnly = sourceToken !== undefined && !options.inputGiven;
+  if (!pushOnly && !options.inputGiven && Deno.stdin.isTerminal()) {
+    throw new UsageError(
+      "no INPUT given and standard input is a terminal: pipe a stream in or name a file.",
+    );
+  }
+  return { options, sourceToken, adminToken, pushOnly };
+}
+
+/** The PEM files of `--cert` and `--key`, when given. */
+async function readTls(options: CliOptions): Promise<{ cert: string; key: string } | undefined> {
+  if (options.cert === undefined || options.key === undefined) return undefined;
+  try {
+    return {
+      cert: await Deno.readTextFile(options.cert),
+      key: await Deno.readTextFile(options.key),
+    };
+  } catch (error) {
+    throw new FatalError(`Cannot read the TLS certificate or key: ${describeOpenError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Phase 2: the INPUT, opened (none when serving pushed sources only or relaying an origin). */
+async function openStreamInput(
+  config: Config,
   log: Logger,
   signal: AbortSignal,
-): Promise<Input> {
-  const input = options.input;
-  let restart = false;
-  const shouldRestart = () => {
-    const r = restart;
-    restart = false;
-    return r;
-  };
-  const relay: RelayStatus = { url: input, state: "connecting", lagSeconds: null, reconnects: 0 };
-  const onConnect = (n: number) => {
-    relay.state = "live";
-    if (n > 1) {
-      restart = true;
-      relay.reconnects++;
-    }
-  };
-  const remux = (label: string) => (stream: ReadableStream<Uint8Array>) => {
-    log.info(`${label} is not Matroska: remuxing it with ffmpeg`);
-    return openFfmpegSource(stream, { log, signal });
-  };
-  if (input === "-") {
-    // Checked as it arrives (a pipe from an encoder may start late), after listening.
-    return { source: Deno.stdin.readable, realtime: false, label: "standard input" };
-  }
-  if (/^https?:\/\//i.test(input)) {
-    const source = await openUrlSource(input, {
+): Promise<Input | undefined> {
+  const options = config.options;
+  if (config.pushOnly || options.relayAll) return undefined;
+  try {
+    return await openInput(options.address, {
+      loop: options.loop,
       reconnect: options.reconnect,
       idleTimeout: options.sourceTimeout,
-      onConnect,
-      signal,
+      preroll: FILE_PREROLL_MS,
       log,
+      signal,
     });
-    return {
-      source: await matroskaOrRemux(source, input, remux(input)),
-      realtime: false,
-      shouldRestart,
-      label: input,
-      relay,
-    };
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new FatalError(`Cannot open input ${options.input}: ${describeOpenError(error)}`, {
+      cause: error,
+    });
   }
-  const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/i.exec(input);
-  if (tcp) {
-    const listener = listenTcpSource({
-      hostname: tcp[1].replace(/^\[|\]$/g, ""),
-      port: Number(tcp[2]),
+}
+
+/** Phase 3: the server, listening. */
+function startServer(
+  config: Config,
+  registry: MountRegistry,
+  tls: { cert: string; key: string } | undefined,
+  log: Logger,
+): MountServer {
+  const options = config.options;
+  try {
+    return serveMount(registry, {
+      port: options.port,
+      hostname: options.host,
+      log,
+      maxClients: options.maxClients,
+      stallTimeout: options.stallTimeout,
+      tls,
+      adminToken: config.adminToken,
+      sourceToken: config.sourceToken,
+      summaryInterval: SUMMARY_INTERVAL,
+    });
+  } catch (error) {
+    throw new FatalError(
+      `Cannot listen on ${options.host}:${options.port}: ${describeOpenError(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Says where everything is served, and starts mirroring the origin with `--relay-all`. */
+function announce(
+  config: Config,
+  registry: MountRegistry,
+  base: string,
+  run: { input?: Input; log: Logger; signal: AbortSignal },
+): Promise<void> | undefined {
+  const { options } = config;
+  const log = run.log;
+  if (run.input) log.info(`Serving ${run.input.label} at ${base}/stream`);
+  let relaying: Promise<void> | undefined;
+  if (options.relayAll) {
+    const origin = originOf(options.input).base;
+    log.info(
+      `Serving every mount of ${origin} at ${base}/live/NAME (its default mount at /stream)`,
+    );
+    relaying = relayAll(registry, origin, {
+      log,
+      signal: run.signal,
+      reconnect: options.reconnect,
       idleTimeout: options.sourceTimeout,
-      onConnect,
-      signal,
-      log,
     });
-    const where = `${listener.addr.hostname}:${listener.addr.port}`;
-    return {
-      source: listener.readable,
-      realtime: false,
-      shouldRestart,
-      label: `sources on tcp://${where}`,
-    };
   }
-  const file = await openFileSource(input, { loop: options.loop });
-  return {
-    source: await matroskaOrRemux(file, input, (stream) => {
-      log.info(`${input} is not Matroska: remuxing it with ffmpeg`);
-      stream.cancel().catch(() => {});
-      // Let ffmpeg read the file itself (it may need to seek, e.g. an MP4's index at its end).
-      return openFfmpegSource(input, {
-        log,
-        signal,
-        inputArgs: options.loop ? ["-stream_loop", "-1"] : [],
-      });
-    }),
-    realtime: true,
-    label: input,
-  };
+  if (config.sourceToken !== undefined) {
+    log.info(`Serving pushed sources at ${base}/live/NAME (PUT or POST with the source token)`);
+  }
+  return relaying;
+}
+
+/** Phase 4: the input, read into its mount until it ends; resolves with the exit code. */
+async function feed(
+  input: Input,
+  publication: Publication,
+  run: { name: string; log: Logger; signal: AbortSignal },
+): Promise<number> {
+  const log = run.log;
+  let code = 0;
+  try {
+    const signal = AbortSignal.any([run.signal, publication.mount.stopSignal]);
+    const result = await input.feed(publication, signal);
+    if (result.truncated) {
+      log.warn(`Input ended mid-element: ${result.truncated.message}; ending the stream there`);
+    }
+    log.info(`Input ended after ${result.bytes} bytes and ${result.blocks} blocks`);
+  } catch (error) {
+    code = 1;
+    log.error(failure(error, run.name)?.line ?? `Input failed: ${errorMessage(error)}`);
+  }
+  // The CLI's own stream ends with its input: no grace.
+  publication.mount.end();
+  publication.finish();
+  return code;
+}
+
+/**
+ * Phase 5: with pushing or relaying, waits to be stopped; then ends every mount and lets each
+ * viewer receive the rest of its stream before the server closes.
+ */
+async function drain(
+  server: MountServer,
+  registry: MountRegistry,
+  run: { waits: boolean; relaying?: Promise<void>; log: Logger; signal: AbortSignal },
+): Promise<void> {
+  const signal = run.signal;
+  if (run.waits && !signal.aborted) {
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  }
+  await run.relaying;
+  registry.endAll();
+  if (server.activeStreams > 0) {
+    run.log.info(`Waiting for ${server.activeStreams} viewer(s) to receive the rest of the stream`);
+  }
+  await server.idle();
+  await server.shutdown();
+}
+
+/** Phases 2 to 5, once the settings are read; resolves with the exit code. */
+async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<number> {
+  const options = config.options;
+  const tls = await readTls(options);
+  const input = await openStreamInput(config, log, signal);
+  const registry = new MountRegistry({
+    mountOptions: {
+      start: options.burst,
+      slowPolicy: options.slowPolicy,
+      lowLatency: options.lowLatency,
+      maxDuration: options.bufferMs,
+      maxBytes: options.bufferBytes,
+    },
+    grace: options.sourceGrace,
+    log,
+  });
+  const publication = input ? registry.publish("stream") : undefined;
+  let server: MountServer;
+  try {
+    server = startServer(config, registry, tls, log);
+  } catch (error) {
+    await input?.cancel();
+    throw error;
+  }
+  const base = `${tls ? "https" : "http"}://${server.addr.hostname}:${server.addr.port}`;
+  const relaying = announce(config, registry, base, { input, log, signal });
+  const code = input && publication
+    ? await feed(input, publication, { name: options.input, log, signal })
+    : 0;
+  // With pushing enabled, the server runs until it is stopped; otherwise it ends with its input.
+  const waits = config.sourceToken !== undefined || relaying !== undefined;
+  await drain(server, registry, { waits, relaying, log, signal });
+  return code;
 }
 
 /** Runs mkserver with command-line `args`; resolves with the exit code. */
@@ -197,180 +302,28 @@ export async function main(args: readonly string[], log?: Logger): Promise<numbe
   }
 }
 
-/** The work of `main`, once its signal listeners are in place. */
+/** The work of `main`, once its signal listeners are in place: the phases, and one catch. */
 async function run(
   args: readonly string[],
   context: { log?: Logger; stop: AbortController },
 ): Promise<number> {
-  const stop = context.stop;
-  let options;
   try {
-    options = parseCliOptions(await applyConfigFile(args));
+    const config = await readConfig(args);
+    if ("print" in config) {
+      console.log(config.print);
+      return 0;
+    }
+    context.log ??= createLogger(config.options.logLevel);
+    return await serve(config, context.log, context.stop.signal);
   } catch (error) {
-    if (error instanceof ConfigFileError) {
-      console.error(`mkserver: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof Deno.errors.NotFound) {
-      console.error("mkserver: cannot read the --config file: no such file");
-      return 2;
-    }
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`mkserver: ${error.message}\nTry 'mkserver --help' for usage.`);
-    return 2;
+    const failed = failure(error, "");
+    if (failed === undefined) throw error;
+    if (failed.code === 2 || context.log === undefined) console.error(failed.line);
+    else context.log.error(failed.line);
+    return failed.code;
+  } finally {
+    context.stop.abort(); // stops whatever the input started (ffmpeg, a TCP listener, a fetch)
   }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (options.version) {
-    console.log(`mkserver ${VERSION}`);
-    return 0;
-  }
-  const sourceToken = options.sourceToken ?? env("MKSERVER_SOURCE_TOKEN");
-  const adminToken = options.adminToken ?? env("MKSERVER_ADMIN_TOKEN");
-  // With pushing enabled and no INPUT, the server waits for pushed sources only.
-  const pushOnly = sourceToken !== undefined && !options.inputGiven;
-  if (!pushOnly && !options.inputGiven && Deno.stdin.isTerminal()) {
-    console.error(
-      "mkserver: no INPUT given and standard input is a terminal: pipe a stream in or name a file.\nTry 'mkserver --help' for usage.",
-    );
-    return 2;
-  }
-  const log = context.log ??= createLogger(options.logLevel);
-
-  let tls: { cert: string; key: string } | undefined;
-  if (options.cert !== undefined && options.key !== undefined) {
-    try {
-      tls = {
-        cert: await Deno.readTextFile(options.cert),
-        key: await Deno.readTextFile(options.key),
-      };
-    } catch (error) {
-      log.error(`Cannot read the TLS certificate or key: ${describeOpenError(error)}`);
-      return 1;
-    }
-  }
-
-  let input: Input | undefined;
-  if (!pushOnly && !options.relayAll) {
-    try {
-      input = await openInput(options, log, stop.signal);
-    } catch (error) {
-      if (error instanceof InputError) log.error(error.message);
-      else log.error(`Cannot open input ${options.input}: ${describeOpenError(error)}`);
-      stop.abort();
-      return 1;
-    }
-  }
-
-  const registry = new MountRegistry({
-    mountOptions: {
-      start: options.burst,
-      slowPolicy: options.slowPolicy,
-      lowLatency: options.lowLatency,
-      maxDuration: options.bufferMs,
-      maxBytes: options.bufferBytes,
-    },
-    grace: options.sourceGrace,
-    log,
-  });
-  const publication = input ? registry.publish("stream") : undefined;
-  let server;
-  try {
-    server = serveMount(registry, {
-      port: options.port,
-      hostname: options.host,
-      log,
-      maxClients: options.maxClients,
-      stallTimeout: options.stallTimeout,
-      tls,
-      adminToken,
-      sourceToken,
-      summaryInterval: 30_000,
-    });
-  } catch (error) {
-    const why = error instanceof Deno.errors.AddrInUse
-      ? "the address is already in use"
-      : describeOpenError(error);
-    log.error(`Cannot listen on ${options.host}:${options.port}: ${why}`);
-    stop.abort();
-    await input?.source.cancel().catch(() => {});
-    return 1;
-  }
-  const base = `${tls ? "https" : "http"}://${server.addr.hostname}:${server.addr.port}`;
-  if (input) log.info(`Serving ${input.label} at ${base}/stream`);
-  let relaying: Promise<void> | undefined;
-  if (options.relayAll) {
-    const origin = originOf(options.input).base;
-    log.info(
-      `Serving every mount of ${origin} at ${base}/live/NAME (its default mount at /stream)`,
-    );
-    relaying = relayAll(registry, origin, {
-      log,
-      signal: stop.signal,
-      reconnect: options.reconnect,
-      idleTimeout: options.sourceTimeout,
-    });
-  }
-  if (sourceToken !== undefined) {
-    log.info(`Serving pushed sources at ${base}/live/NAME (PUT or POST with the source token)`);
-  }
-
-  let code = 0;
-  if (input && publication) {
-    const lagStop = new AbortController();
-    if (input.relay) {
-      publication.mount.relay = input.relay;
-      trackLag(() => publication.mount, input.relay, originOf(options.input), {
-        signal: AbortSignal.any([lagStop.signal, stop.signal]),
-      });
-    }
-    try {
-      let source = input.source;
-      if (options.input === "-") {
-        source = await matroskaOrRemux(source, "standard input", (stream) => {
-          log.info("Standard input is not Matroska: remuxing it with ffmpeg");
-          return openFfmpegSource(stream, { log, signal: stop.signal });
-        });
-      }
-      const result = await ingest(source, publication, {
-        realtime: input.realtime,
-        preroll: FILE_PREROLL_MS,
-        log,
-        signal: AbortSignal.any([stop.signal, publication.mount.stopSignal]),
-        shouldRestart: input.shouldRestart,
-      });
-      if (result.truncated) {
-        log.warn(`Input ended mid-element: ${result.truncated.message}; ending the stream there`);
-      }
-      log.info(`Input ended after ${result.bytes} bytes and ${result.blocks} blocks`);
-    } catch (error) {
-      code = 1;
-      if (error instanceof InputError) log.error(error.message);
-      else if (error instanceof InputFormatError) {
-        log.error(`Cannot serve ${options.input}: ${error.message}`);
-      } else log.error(`Input failed: ${(error as Error)?.message ?? error}`);
-    }
-    lagStop.abort();
-    if (input.relay) input.relay.state = "ended";
-    // The CLI's own stream ends with its input: no grace.
-    publication.mount.end();
-    publication.finish();
-  }
-  // With pushing enabled, the server runs until it is stopped; otherwise it ends with its input.
-  if ((sourceToken !== undefined || relaying) && !stop.signal.aborted) {
-    await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
-  }
-  await relaying;
-  registry.endAll();
-  if (server.activeStreams > 0) {
-    log.info(`Waiting for ${server.activeStreams} viewer(s) to receive the rest of the stream`);
-  }
-  await server.idle();
-  await server.shutdown();
-  stop.abort(); // stops whatever the input started (ffmpeg, a TCP listener, a fetch)
-  return code;
 }
 
 if (import.meta.main) {

@@ -303,3 +303,43 @@ Deno.test("`mkserver --config` exits 2 naming an unknown key, a bad value or a m
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("`mkserver URL` exits 1 with one log line, before listening, when the URL does not answer", async () => {
+  // A port nothing listens on: bind one, note it, close it.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const url = `http://127.0.0.1:${port}/stream`;
+  const result = await runCli(["--port", "0", "--no-reconnect", url]);
+  const error = assertRuntimeError(result, `Cannot open input ${url}`);
+  assertEquals(lines(result.stderr), [error]);
+});
+
+Deno.test("`mkserver URL` shows the pull in /status while it is live, and with --no-reconnect exits 0 when it ends", async () => {
+  const fixture = await Deno.readFile(fixturePath("sample.webm"));
+  const end = Promise.withResolvers<void>();
+  const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(fixture);
+          await end.promise; // held open until the test has looked at /status
+          controller.close();
+        },
+      }),
+    ));
+  try {
+    const url = `http://127.0.0.1:${origin.addr.port}/stream`;
+    await using server = await CliServer.start(["--port", "0", "--no-reconnect", url]);
+    assertStringIncludes(server.log, `Serving ${url} at`);
+    const status = await (await fetch(server.url("/status"))).json();
+    const relay = status.mounts.find((m: { name: string }) => m.name === "stream")?.relay;
+    assertEquals([relay?.url, relay?.state, relay?.reconnects], [url, "live", 0]);
+    end.resolve();
+    assertEquals(await server.exit(), 0);
+    assertMatch(server.log, /Input ended after \d+ bytes/);
+  } finally {
+    end.resolve();
+    await origin.shutdown();
+  }
+});

@@ -1,8 +1,10 @@
 // Edges on loopback: --relay-all mirrors every mount of an origin and follows them as they end;
 // /status tells where each mount pulls from and how far behind it is.
-import { assert, assertEquals } from "@std/assert";
-import { mountUrl, originOf } from "../lib/ingest/relay.ts";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { feedPull, mountUrl, openPull, originOf, relayMount } from "../lib/ingest/relay.ts";
+import { MountRegistry } from "../lib/stream/mount_registry.ts";
 import { CliServer, ffmpegPush, fixturePath, run } from "./_cli.ts";
+import { readFixture } from "./_util.ts";
 
 interface StatusMount {
   name: string;
@@ -33,6 +35,68 @@ Deno.test("originOf and mountUrl map stream URLs to an origin's mounts", () => {
   assertEquals(originOf("http://h:8080/live/cam%201"), { base: "http://h:8080", mount: "cam 1" });
   assertEquals(mountUrl("http://h:8080", "stream"), "http://h:8080/stream");
   assertEquals(mountUrl("http://h:8080", "cam"), "http://h:8080/live/cam");
+});
+
+/** An origin on loopback that answers every request with `body` and counts the requests. */
+function fakeOrigin(body: Uint8Array<ArrayBuffer>) {
+  const paths: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    paths.push(new URL(request.url).pathname);
+    if (new URL(request.url).pathname === "/status") return Response.json({ mounts: [] });
+    return new Response(body);
+  });
+  return { base: `http://127.0.0.1:${server.addr.port}`, paths, server };
+}
+
+Deno.test("relayMount pulls a URL into a mount of its name, and frees the name when the pull ends", async () => {
+  const fixture = (await readFixture("sample.webm")).slice();
+  const origin = fakeOrigin(fixture);
+  const registry = new MountRegistry({ grace: 0 });
+  try {
+    const url = `${origin.base}/live/cam`;
+    const result = await relayMount(registry, url, "edge-cam", { reconnect: false });
+    assertEquals(result.bytes, fixture.length);
+    assert(result.blocks > 0);
+    assert(origin.paths.includes("/live/cam"));
+    // The pull ended for good (no reconnect): the name is free for the next relay.
+    assertEquals(registry.isPublishing("edge-cam"), false);
+    assertEquals(registry.get("edge-cam")?.relay?.state ?? "ended", "ended");
+  } finally {
+    registry.endAll();
+    await origin.server.shutdown();
+  }
+});
+
+Deno.test("openPull connects before anything is published and runs remux once; feedPull shows the status on the mount and ends it", async () => {
+  const fixture = (await readFixture("sample.webm")).slice();
+  const origin = fakeOrigin(fixture);
+  const registry = new MountRegistry({ grace: 0 });
+  try {
+    let remuxed = 0;
+    const pull = await openPull(`${origin.base}/stream`, {
+      reconnect: false,
+      remux: (source) => {
+        remuxed++;
+        return Promise.resolve(source);
+      },
+    });
+    // "live" comes with the first bytes read, not with the response's head.
+    assertEquals([pull.status.state, pull.status.reconnects, remuxed], ["connecting", 0, 1]);
+    assertEquals(registry.isPublishing("stream"), false);
+    const publication = registry.publish("stream");
+    const fed = feedPull(pull, publication, {});
+    assertEquals(publication.mount.relay, pull.status);
+    const result = await fed;
+    assertEquals([result.bytes, pull.status.state], [fixture.length, "ended"]);
+    publication.finish();
+    await assertRejects(
+      () => openPull(`${origin.base.replace(/:\d+$/, ":1")}/stream`, { reconnect: false }),
+      Error,
+    );
+  } finally {
+    registry.endAll();
+    await origin.server.shutdown();
+  }
 });
 
 Deno.test("--relay-all mirrors every mount of the origin, reports its lag, and follows a mount that ends", async () => {

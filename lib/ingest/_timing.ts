@@ -5,6 +5,14 @@
  * @module
  */
 
+import { errorMessage } from "../log.ts";
+
+/**
+ * Milliseconds a network source (an http(s) pull, a tcp:// listener) may send nothing before it
+ * counts as dropped, unless told otherwise: the CLI's `--source-timeout` default too.
+ */
+export const DEFAULT_IDLE_TIMEOUT = 30_000;
+
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -58,7 +66,7 @@ export function durationOption(
   return value;
 }
 
-/** The message of an error-like value, for a log line. */
+/** The message of an error-like value, for a log line: `errorMessage` under its older name. */
 export function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -6,11 +6,21 @@
  */
 
 import { sleep } from "./_timing.ts";
-import { type Logger, SILENT } from "../log.ts";
-import type { Mount, RelayStatus } from "../stream/mount.ts";
-import type { MountRegistry } from "../stream/mount_registry.ts";
-import { ingest } from "./ingest.ts";
+import { errorMessage, type Logger, SILENT } from "../log.ts";
+import type { Mount } from "../stream/mount.ts";
+import type { MountRegistry, Publication } from "../stream/mount_registry.ts";
+import { ingest, type IngestOptions, type IngestResult } from "./ingest.ts";
 import { openUrlSource } from "./url_source.ts";
+
+/** Where a relayed mount pulls from (an edge's view of its origin), as `/status` shows it. */
+export interface RelayStatus {
+  url: string;
+  state: "connecting" | "live" | "reconnecting" | "ended";
+  /** Seconds the mount's newest block is behind the origin's newest, or null when unknown. */
+  lagSeconds: number | null;
+  /** Times the pull reconnected. */
+  reconnects: number;
+}
 
 /** An origin mount as its `/status` lists it. */
 interface OriginMount {
@@ -89,24 +99,43 @@ export async function trackLag(
   }
 }
 
+/** Options of `openPull` and `relayMount`. */
+export interface PullOptions extends RelayOptions {
+  /**
+   * A step between the pull and the parser, run once connected: e.g. the CLI's check that the
+   * stream is Matroska, which hands anything else to ffmpeg. Default: none.
+   */
+  remux?: (source: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>;
+  /** Where to ask for the lag: an origin's base URL and mount name (default `originOf(url)`). */
+  origin?: { base: string; mount: string };
+}
+
+/** A connected pull from an origin (see `openPull`). */
+export interface OriginPull {
+  /** Where it pulls from. */
+  readonly url: string;
+  /** Its state, for the mount's `/status`. */
+  readonly status: RelayStatus;
+  /** Its bytes, across reconnections. */
+  readonly source: ReadableStream<Uint8Array>;
+  /** The origin whose `/status` tells the lag. */
+  readonly origin: { base: string; mount: string };
+  /** For `ingest`: true once per reconnection, so the parser starts over on the new header. */
+  shouldRestart(): boolean;
+}
+
 /**
- * Pulls one origin mount into `registry` under the same name until `signal` aborts or the
- * origin drops it for good; reconnects meanwhile, and the mount continues across reconnects.
+ * Connects to `url` (resolving once the origin answered; reconnects afterwards as
+ * `openUrlSource` does), counting reconnections in the pull's status. Throws when the first
+ * attempt fails, or what `options.remux` throws.
  */
-export async function relayMount(
-  registry: MountRegistry,
-  base: string,
-  name: string,
-  options: RelayOptions = {},
-): Promise<void> {
-  const log = options.log ?? SILENT;
-  const url = mountUrl(base, name);
+export async function openPull(url: string, options: PullOptions = {}): Promise<OriginPull> {
   const status: RelayStatus = { url, state: "connecting", lagSeconds: null, reconnects: 0 };
   let restart = false;
-  const source = await openUrlSource(url, {
+  const pulled = await openUrlSource(url, {
     reconnect: options.reconnect ?? true,
     idleTimeout: options.idleTimeout,
-    log,
+    log: options.log ?? SILENT,
     signal: options.signal,
     fetch: options.fetch,
     onConnect: (n) => {
@@ -117,23 +146,67 @@ export async function relayMount(
       }
     },
   });
-  const publication = registry.publish(name);
-  publication.mount.relay = status;
-  const lag = trackLag(() => registry.get(name), status, { base, mount: name }, options);
+  const source = options.remux ? await options.remux(pulled) : pulled;
+  const shouldRestart = () => {
+    const r = restart;
+    restart = false;
+    return r;
+  };
+  return { url, status, source, origin: options.origin ?? originOf(url), shouldRestart };
+}
+
+/** Options of `feedPull`: the ingest's, and how to ask the origin for its lag. */
+export type FeedOptions =
+  & Omit<IngestOptions, "shouldRestart">
+  & Pick<RelayOptions, "interval" | "fetch">;
+
+/**
+ * Ingests a pull into `publication`, showing its state on the mount and keeping its lag behind
+ * the origin current meanwhile; the state is "ended" once the ingest ends. Leaves the
+ * publication to the caller (an edge keeps a grace period; the CLI ends its stream at once).
+ */
+export async function feedPull(
+  pull: OriginPull,
+  publication: Publication,
+  options: FeedOptions = {},
+): Promise<IngestResult> {
+  const lagStop = new AbortController();
+  publication.mount.relay = pull.status;
+  const lag = trackLag(() => publication.mount, pull.status, pull.origin, {
+    interval: options.interval,
+    fetch: options.fetch,
+    signal: options.signal ? AbortSignal.any([lagStop.signal, options.signal]) : lagStop.signal,
+  });
   try {
-    await ingest(source, publication, {
-      log,
-      signal: options.signal,
-      shouldRestart: () => {
-        const r = restart;
-        restart = false;
-        return r;
-      },
+    return await ingest(pull.source, publication, {
+      ...options,
+      shouldRestart: pull.shouldRestart,
     });
   } finally {
-    status.state = "ended";
-    publication.finish();
+    lagStop.abort();
+    pull.status.state = "ended";
     await lag;
+  }
+}
+
+/**
+ * Pulls `url` (an origin's mount, or any stream) into `registry` as mount `name` until `signal`
+ * aborts or the pull ends for good; reconnects meanwhile, and the mount continues across
+ * reconnects. `relayAll` runs one per origin mount; the CLI's http(s) INPUT runs the same two
+ * halves, `openPull` before it listens and `feedPull` after.
+ */
+export async function relayMount(
+  registry: MountRegistry,
+  url: string,
+  name: string,
+  options: PullOptions = {},
+): Promise<IngestResult> {
+  const pull = await openPull(url, options);
+  const publication = registry.publish(name);
+  try {
+    return await feedPull(pull, publication, options);
+  } finally {
+    publication.finish();
   }
 }
 
@@ -161,10 +234,12 @@ export async function relayAll(
         const signal = options.signal
           ? AbortSignal.any([stop.signal, options.signal])
           : stop.signal;
-        const done = relayMount(registry, base, name, { ...options, signal })
-          .catch((error) =>
-            log.warn(`Relay of ${name} failed: ${(error as Error)?.message ?? error}`)
-          )
+        const done = relayMount(registry, mountUrl(base, name), name, {
+          ...options,
+          origin: { base, mount: name },
+          signal,
+        })
+          .then(() => {}, (error) => log.warn(`Relay of ${name} failed: ${errorMessage(error)}`))
           .finally(() => running.delete(name));
         running.set(name, { stop, done });
       }

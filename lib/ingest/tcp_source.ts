@@ -6,7 +6,13 @@
  */
 
 import { type Logger, SILENT } from "../log.ts";
-import { durationOption, formatDelay, readWithin, reasonOf } from "./_timing.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT,
+  durationOption,
+  formatDelay,
+  readWithin,
+  reasonOf,
+} from "./_timing.ts";
 
 /** Options of `listenTcpSource`. */
 export interface TcpSourceOptions {
@@ -88,7 +94,7 @@ export function listenTcpSource(options: TcpSourceOptions): TcpSource {
   const idleTimeout = durationOption(
     "idleTimeout",
     options.idleTimeout,
-    30_000,
+    DEFAULT_IDLE_TIMEOUT,
   );
   const takeoverWait = durationOption(
     "takeoverWait",

@@ -6,7 +6,14 @@
  */
 
 import { type Logger, SILENT } from "../log.ts";
-import { durationOption, formatDelay, readWithin, reasonOf, sleep } from "./_timing.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT,
+  durationOption,
+  formatDelay,
+  readWithin,
+  reasonOf,
+  sleep,
+} from "./_timing.ts";
 
 /** Options of `openUrlSource`. */
 export interface UrlSourceOptions {
@@ -105,7 +112,7 @@ export async function openUrlSource(
   const idleTimeout = durationOption(
     "idleTimeout",
     options.idleTimeout,
-    30_000,
+    DEFAULT_IDLE_TIMEOUT,
   );
   const log = options.log ?? SILENT;
   const fetchFn = options.fetch ?? fetch;

@@ -8,6 +8,7 @@
  */
 
 import { parse as parseJsonc } from "@std/jsonc/parse";
+import { errorMessage } from "../log.ts";
 
 /** A flag a config file may set: its long name (`port`, `log-level`) and its kind of value. */
 export interface ConfigFlag {
@@ -144,7 +145,7 @@ export function parseConfig(
     json = parseJsonc(text);
   } catch (error) {
     throw new ConfigFileError(
-      `Invalid JSON in ${path}: ${locate((error as Error).message, text)}`,
+      `Invalid JSON in ${path}: ${locate(errorMessage(error), text)}`,
       { path, cause: error },
     );
   }
@@ -222,7 +223,7 @@ export async function loadConfigFile(
       ? "permission denied"
       : error instanceof Deno.errors.IsADirectory
       ? "it is a directory"
-      : (error as Error).message;
+      : errorMessage(error);
     throw new ConfigFileError(`Cannot read config file ${path}: ${why}`, {
       path,
       cause: error,

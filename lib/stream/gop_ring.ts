@@ -139,6 +139,12 @@ export function frameChunk(
   return { framed, bytes: framed.subarray(prefix.length, at) };
 }
 
+/** `GopRingOptions.maxBytes` when not given: 64 MiB (also the CLI's `--buffer` default). */
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** `GopRingOptions.maxDuration` when not given: 20 s (also the CLI's `--buffer` default). */
+export const DEFAULT_MAX_DURATION = 20_000;
+
 /** Options of `GopRing`. */
 export interface GopRingOptions {
   /** Most GOPs kept (default: no limit but the others). */
@@ -206,8 +212,8 @@ export class GopRing {
 
   constructor(options: GopRingOptions = {}) {
     const maxGops = options.maxGops ?? Infinity;
-    const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-    const maxDuration = options.maxDuration ?? 20_000;
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    const maxDuration = options.maxDuration ?? DEFAULT_MAX_DURATION;
     if (maxGops !== Infinity && (!Number.isInteger(maxGops) || maxGops < 1)) {
       throw new TypeError(
         `Invalid maxGops: ${maxGops} (expected an integer >= 1)`,

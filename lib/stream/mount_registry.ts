@@ -18,6 +18,9 @@ export interface IngestSink {
   endCluster?(): void;
 }
 
+/** `MountRegistryOptions.grace` when not given: 10 s (also the CLI's `--source-grace` default). */
+export const DEFAULT_GRACE = 10_000;
+
 /** Options of `MountRegistry`. */
 export interface MountRegistryOptions {
   /** Options of every mount the registry creates. */
@@ -81,7 +84,7 @@ export class MountRegistry {
       ...options.mountOptions,
       nextViewerId: () => id++,
     };
-    this.#grace = options.grace ?? 10_000;
+    this.#grace = options.grace ?? DEFAULT_GRACE;
     if (!(this.#grace >= 0)) throw new TypeError(`Invalid grace: ${this.#grace}`);
     this.#log = options.log ?? SILENT;
   }
