@@ -13,6 +13,7 @@ import { readElements } from "../lib/ebml/read_elements.ts";
 import { readUint } from "../lib/ebml/values.ts";
 import { readBlockGroup, readSimpleBlock } from "../lib/matroska/block.ts";
 import { readTracks, type TrackInfo } from "../lib/matroska/live_header.ts";
+import { sleep } from "./_proc.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url);
 
@@ -23,11 +24,6 @@ const MAIN = new URL("../main.ts", import.meta.url);
 export const MKSERVER_V8_FLAGS = "--max-semi-space-size=2";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
 
 /** The `p`-th percentile (0–100, nearest rank) of `values`; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {
@@ -331,28 +327,6 @@ export async function buildClient(dir: string): Promise<string> {
   }).output();
   if (!r.success) throw new Error(`gcc failed:\n${decoder.decode(r.stderr)}`);
   return out;
-}
-
-/** VmRSS of a process in MiB (from /proc/PID/status), or NaN when it is gone. */
-export function rssMiB(pid: number): number {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(text);
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU seconds (user + system) of a process, from /proc/PID/stat, assuming 100 ticks/s. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /**

@@ -28,7 +28,8 @@
 // Prints one JSON line per configuration, then a table.
 
 import { parseArgs } from "@std/cli/parse-args";
-import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round, sleep } from "./_live.ts";
+import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round } from "./_live.ts";
+import { clockTicksPerSecond, cpuSeconds, rssMiB, sleep } from "./_proc.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -74,33 +75,6 @@ for (const o of ONLY) {
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-const CLK_TCK = Number(
-  decoder.decode(
-    (await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output()).stdout,
-  ).trim(),
-) || 100;
-
-/** CPU seconds (user + system, all threads) of a process. */
-function cpuOf(pid: number): number {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-/** VmRSS in MiB. */
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 /** The soft open-file limit of this process. */
 function nofileLimit(): number {
@@ -578,10 +552,10 @@ async function measure(
     await sleep(SETTLE * 1000);
     const pid = target.server.pid;
     const feederPid = target.feeder?.pid;
-    const cpu0 = cpuOf(pid);
-    const client0 = cpuOf(load.pid);
-    const feeder0 = feederPid ? cpuOf(feederPid) : NaN;
-    const rss0 = rssOf(pid);
+    const cpu0 = cpuSeconds(pid);
+    const client0 = cpuSeconds(load.pid);
+    const feeder0 = feederPid ? cpuSeconds(feederPid) : NaN;
+    const rss0 = rssMiB(pid);
     let rssMax = rss0;
     const mark0 = load.waitFor(/^MARK 0 ([\d.]+)/, 10_000);
     await load.send("m\n");
@@ -589,14 +563,14 @@ async function measure(
     const end = performance.now() + SECONDS * 1000;
     while (performance.now() < end) {
       await sleep(Math.min(500, end - performance.now()));
-      rssMax = Math.max(rssMax, rssOf(pid));
+      rssMax = Math.max(rssMax, rssMiB(pid));
     }
     const mark1 = load.waitFor(/^MARK 1 ([\d.]+)/, 10_000);
     await load.send("m\n");
-    const cpu1 = cpuOf(pid);
-    const client1 = cpuOf(load.pid);
-    const feeder1 = feederPid ? cpuOf(feederPid) : NaN;
-    const rss1 = rssOf(pid);
+    const cpu1 = cpuSeconds(pid);
+    const client1 = cpuSeconds(load.pid);
+    const feeder1 = feederPid ? cpuSeconds(feederPid) : NaN;
+    const rss1 = rssMiB(pid);
     rssMax = Math.max(rssMax, rss1);
     const t1 = Number((await mark1)[1]);
     const memory = target.server.lines.findLast((l) => l.startsWith("MEM "))?.slice(4);
@@ -768,7 +742,7 @@ try {
   const haveIcecast = (await which("icecast2")) !== undefined;
   console.error(
     `stream ${file}: ${(streamBps / 1e6).toFixed(3)} Mbit/s; ${VIEWERS} viewers, ${SECONDS} s ` +
-      `window, CLK_TCK ${CLK_TCK}, HTTP/1.${HTTP10 ? 0 : 1}`,
+      `window, CLK_TCK ${clockTicksPerSecond()}, HTTP/1.${HTTP10 ? 0 : 1}`,
   );
 
   const configs: Config[] = [];

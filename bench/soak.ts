@@ -24,16 +24,14 @@
 import { parseArgs } from "@std/cli/parse-args";
 import {
   cleanup,
-  cpuSeconds,
   makeMedia,
   type MountStatus,
   percentile,
   round,
-  rssMiB,
-  sleep,
   startServer,
   waitLive,
 } from "./_live.ts";
+import { cpuSeconds, rssMiB, sleep } from "./_proc.ts";
 
 const SAMPLE_MS = 5000;
 /** Viewers' rates are measured from this long after the last one joined. */

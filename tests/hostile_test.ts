@@ -12,6 +12,7 @@
  */
 
 import { assert, assertEquals, assertGreaterOrEqual, assertLessOrEqual } from "@std/assert";
+import { fdCount, rssMiB, sleep, until } from "../bench/_proc.ts";
 import { CliServer, run } from "./_cli.ts";
 import { prng } from "./_util.ts";
 
@@ -54,36 +55,6 @@ const FD_TOLERANCE = 2;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeout: number,
-  every = 100,
-): Promise<boolean> {
-  const end = performance.now() + timeout;
-  while (!(await condition())) {
-    if (performance.now() > end) return false;
-    await sleep(every);
-  }
-  return true;
-}
-
-/** VmRSS of a process in MiB. */
-function rssMiB(pid: number): number {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(text)![1]) / 1024;
-}
-
-/** Open file descriptors of a process. */
-function fdCount(pid: number): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  return n;
-}
 
 /**
  * `GET path` over HTTP/1.0 on a fresh connection, read to its end: the server closes it after

@@ -1,6 +1,7 @@
 // Edges on loopback: --relay-all mirrors every mount of an origin and follows them as they end;
 // /status tells where each mount pulls from and how far behind it is.
 import { assert, assertEquals } from "@std/assert";
+import { untilDefined as until } from "../bench/_proc.ts";
 import { mountUrl, originOf } from "../lib/ingest/relay.ts";
 import { CliServer, ffmpegPush, fixturePath, run } from "./_cli.ts";
 
@@ -12,20 +13,6 @@ interface StatusMount {
 
 async function mounts(server: CliServer): Promise<StatusMount[]> {
   return (await (await fetch(server.url("/status"))).json()).mounts;
-}
-
-async function until<T>(
-  check: () => Promise<T | undefined>,
-  timeout: number,
-  what: string,
-): Promise<T> {
-  const end = performance.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 Deno.test("originOf and mountUrl map stream URLs to an origin's mounts", () => {
