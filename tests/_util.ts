@@ -25,6 +25,32 @@ export function readFixture(name: string): Promise<Uint8Array> {
   return Deno.readFile(new URL(name, TESTDATA));
 }
 
+/**
+ * A count from the environment variable `name` (an integer of at least `min`), or `fallback`
+ * when it is unset: the scenario tests run small in CI and at the issue's size on demand.
+ */
+export function envCount(name: string, fallback: number, min: number): number {
+  const value = Deno.env.get(name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new TypeError(`Invalid ${name}: ${value}`);
+  return n;
+}
+
+/**
+ * Every Matroska and WebM file in testdata/ (truncated.webm too: a cut file is a good seed),
+ * sorted by name so that the fuzz inputs built from them are the same on every machine.
+ */
+export async function readMediaFiles(): Promise<{ name: string; bytes: Uint8Array }[]> {
+  const files: { name: string; bytes: Uint8Array }[] = [];
+  for await (const entry of Deno.readDir(TESTDATA)) {
+    if (entry.isFile && /\.(webm|mkv)$/.test(entry.name)) {
+      files.push({ name: entry.name, bytes: await Deno.readFile(new URL(entry.name, TESTDATA)) });
+    }
+  }
+  return files.sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** A small deterministic PRNG: the fuzzer's mulberry32. */
 export const prng: (seed: number) => () => number = mulberry32;
 

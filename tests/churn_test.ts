@@ -11,17 +11,10 @@
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { fdCount, rssMiB, until } from "../bench/_proc.ts";
 import { CliServer, fixturePath } from "./_cli.ts";
+import { envCount } from "./_util.ts";
 
-function count(name: string, fallback: number): number {
-  const value = Deno.env.get(name);
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`Invalid ${name}: ${value}`);
-  return n;
-}
-
-const CYCLES = count("CHURN_CYCLES", 2000);
-const CONCURRENCY = count("CHURN_CONCURRENCY", 8);
+const CYCLES = envCount("CHURN_CYCLES", 2000, 1);
+const CONCURRENCY = envCount("CHURN_CONCURRENCY", 8, 1);
 /** Cycles run before the fd baseline is taken, so lazily opened things (if any) exist. */
 const WARM_UP = 100;
 /** Open fds allowed above the baseline afterwards. */

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertGreater, assertThrows } from "@std/assert";
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { readUint } from "../lib/ebml/values.ts";
+import { concatBytes } from "../lib/ebml/writer.ts";
 import { ingest } from "../lib/ingest/ingest.ts";
 import { type Block, readSimpleBlock } from "../lib/matroska/block.ts";
 import { parseCliOptions, UsageError } from "../lib/server/cli_options.ts";
@@ -149,7 +150,7 @@ Deno.test("a viewer that falls behind skips to the newest keyframe, and its stre
   assertEquals(skips, 1);
   const file = await Deno.makeTempFile({ suffix: ".webm" });
   try {
-    await Deno.writeFile(file, concat(received));
+    await Deno.writeFile(file, concatBytes(received));
     const out = await new Deno.Command("ffmpeg", {
       args: ["-v", "error", "-i", file, "-f", "null", "-"],
       stdout: "null",
@@ -260,13 +261,3 @@ Deno.test("delivery flags parse, and bad values are usage errors", () => {
     );
   }
 });
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}

@@ -14,19 +14,11 @@
 import { assert, assertEquals, assertGreaterOrEqual, assertLessOrEqual } from "@std/assert";
 import { fdCount, rssMiB, sleep, until } from "../bench/_proc.ts";
 import { CliServer, run } from "./_cli.ts";
-import { prng } from "./_util.ts";
+import { envCount, prng } from "./_util.ts";
 
-function count(name: string, fallback: number): number {
-  const value = Deno.env.get(name);
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new TypeError(`Invalid ${name}: ${value}`);
-  return n;
-}
-
-const STALLED = count("HOSTILE_STALLED", 20);
-const VANISHING = count("HOSTILE_VANISHING", 20);
-const NORMAL = count("HOSTILE_NORMAL", 20);
+const STALLED = envCount("HOSTILE_STALLED", 20, 0);
+const VANISHING = envCount("HOSTILE_VANISHING", 20, 0);
+const NORMAL = envCount("HOSTILE_NORMAL", 20, 0);
 
 /** Seconds of source media; its first 2 s go at once (the file preroll), the rest in real time. */
 const SOURCE_SECONDS = 24;
