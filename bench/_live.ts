@@ -1,6 +1,6 @@
 /**
- * Shared helpers of the delivery benchmarks (`join.ts`, `latency.ts`, `isolation.ts`): test media
- * made with ffmpeg, a spawned mkserver, a raw HTTP/1.1 viewer with chunked decoding, and a viewer
+ * Shared helpers of the delivery benchmarks (`join.ts`, `latency.ts`, `isolation.ts`): their
+ * input (`--input` or media from `_media.ts`), a spawned mkserver, a raw HTTP/1.1 viewer with chunked decoding, and a viewer
  * side Matroska parser built on the library's own EBML reader.
  *
  * @module
@@ -13,6 +13,7 @@ import { readElements } from "../lib/ebml/read_elements.ts";
 import { readUint } from "../lib/ebml/values.ts";
 import { readBlockGroup, readSimpleBlock } from "../lib/matroska/block.ts";
 import { readTracks, type TrackInfo } from "../lib/matroska/live_header.ts";
+import { makeMedia } from "./_media.ts";
 import { sleep } from "./_proc.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url);
@@ -94,72 +95,6 @@ export function parseBenchFlags(
     keep: Boolean(parsed.keep),
     flags: parsed,
   };
-}
-
-/**
- * Makes a test stream with ffmpeg in a new temporary directory: H.264 (x264 ultrafast, no
- * B-frames, a keyframe every `gop` frames, no scene-cut keyframes) and Opus in Matroska, 640x360
- * unless `size` says otherwise.
- * x264 ultrafast encodes a minute in about 2 s here (libvpx realtime takes about 11 s).
- */
-export async function makeMedia(
-  options: { seconds: number; bitrate: number; fps?: number; gop?: number; size?: string },
-): Promise<{ path: string; dir: string }> {
-  const fps = options.fps ?? 25;
-  const gop = options.gop ?? 2 * fps;
-  const dir = await Deno.makeTempDir({ prefix: "mkserver-bench-" });
-  const path = `${dir}/live.mkv`;
-  const kbps = Math.round(options.bitrate / 1000);
-  const args = [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=${options.size ?? "640x360"}:rate=${fps}`,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-    "-t",
-    String(options.seconds),
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-pix_fmt",
-    "yuv420p",
-    "-b:v",
-    `${kbps}k`,
-    "-maxrate",
-    `${kbps}k`,
-    "-bufsize",
-    `${kbps}k`,
-    "-g",
-    String(gop),
-    "-keyint_min",
-    String(gop),
-    "-sc_threshold",
-    "0",
-    "-c:a",
-    "libopus",
-    "-b:a",
-    "64k",
-    "-f",
-    "matroska",
-    path,
-  ];
-  const out = await new Deno.Command("ffmpeg", {
-    args,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`ffmpeg failed: ${decoder.decode(out.stderr)}`);
-  }
-  return { path, dir };
 }
 
 /** A spawned mkserver. */

@@ -29,12 +29,12 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round } from "./_live.ts";
+import { cachedFile, encodeMedia } from "./_media.ts";
 import { clockTicksPerSecond, cpuSeconds, rssMiB, sleep } from "./_proc.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const ROOT = new URL("..", import.meta.url).pathname;
-const CACHE = "/tmp/mkserver-bench-cache";
 
 const parsed = parseArgs(Deno.args, {
   string: ["viewers", "seconds", "only", "configs", "input", "settle", "captures", "perf"],
@@ -227,27 +227,18 @@ async function which(cmd: string): Promise<string | undefined> {
 /** A ~2.1 Mbit/s VP8 + Opus WebM, 2 s GOP, 60 s, cached across runs. */
 async function media(): Promise<string> {
   if (parsed.input !== undefined) return String(parsed.input);
-  const path = `${CACHE}/vp8-opus-2100k-gop2s-60s.webm`;
-  try {
-    if ((await Deno.stat(path)).size > 0) return path;
-  } catch { /* make it */ }
-  await Deno.mkdir(CACHE, { recursive: true });
-  console.error(`making ${path} (libvpx realtime, about 10 s)`);
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  // testsrc2 at 720p with libvpx in CBR (min = max = target rate) holds 2.0 Mbit/s within 1 %
-  // per GOP; Opus at 96 kbit/s brings the total to about 2.1 Mbit/s.
-  const r = await run("ffmpeg", [
-    ...["-hide_banner", "-loglevel", "error", "-y"],
-    ...["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"],
-    ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
-    ...["-t", "60", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"],
-    ...["-b:v", "2000k", "-minrate", "2000k", "-maxrate", "2000k", "-bufsize", "1000k"],
-    ...["-g", "50", "-keyint_min", "50", "-auto-alt-ref", "0", "-lag-in-frames", "0"],
-    ...["-threads", "2", "-c:a", "libopus", "-b:a", "96k", "-f", "webm", tmp],
-  ]);
-  if (!r.ok) throw new Error(`ffmpeg failed: ${r.out}`);
-  await Deno.rename(tmp, path);
-  return path;
+  return await cachedFile("vp8-opus-2100k-gop2s-60s.webm", (path) => {
+    console.error(`making ${path} (libvpx realtime, about 10 s)`);
+    // testsrc2 at 720p with libvpx in CBR (min = max = target rate) holds 2.0 Mbit/s within 1 %
+    // per GOP; Opus at 96 kbit/s brings the total to about 2.1 Mbit/s.
+    return encodeMedia(path, {
+      codec: "vp8",
+      seconds: 60,
+      bitrate: 2_000_000,
+      size: "1280x720",
+      audioBitrate: 96_000,
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,15 +22,8 @@
 // 8 MiB. Prints a report and one JSON line.
 
 import { parseArgs } from "@std/cli/parse-args";
-import {
-  cleanup,
-  makeMedia,
-  type MountStatus,
-  percentile,
-  round,
-  startServer,
-  waitLive,
-} from "./_live.ts";
+import { cleanup, type MountStatus, percentile, round, startServer, waitLive } from "./_live.ts";
+import { makeMedia } from "./_media.ts";
 import { cpuSeconds, rssMiB, sleep } from "./_proc.ts";
 
 const SAMPLE_MS = 5000;
