@@ -1,4 +1,5 @@
 // Shared helpers for the tests: fixtures, chunking, whole-file parsing, and a recording logger.
+import { ingest } from "../lib/ingest/ingest.ts";
 import type { Logger } from "../lib/log.ts";
 import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
@@ -6,6 +7,7 @@ import type { Block } from "../lib/matroska/block.ts";
 import { GopSegmenter, type OutputCluster } from "../lib/matroska/gop_segmenter.ts";
 import type { LiveHeader } from "../lib/matroska/live_header.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+import { Mount, type MountOptions } from "../lib/stream/mount.ts";
 import { mulberry32 } from "../bench/fuzz_harness.ts";
 
 /** The complete fixtures in testdata/ (truncated.webm is left out: it is cut on purpose). */
@@ -35,6 +37,42 @@ export function envCount(name: string, fallback: number, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new TypeError(`Invalid ${name}: ${value}`);
   return n;
+}
+
+/** Options of `liveMount`: the mount's own, and how the fixture is fed. */
+export interface LiveMountOptions extends MountOptions {
+  /** Feed the fixture at its own pace, with no preroll (default), or all at once. */
+  realtime?: boolean;
+}
+
+/** A mount named "stream" fed with a fixture by `ingest`, and how to stop the feed. */
+export interface LiveMount {
+  mount: Mount;
+  /** Stops the feed and resolves once `ingest` has ended (and the mount with it). */
+  close(): Promise<void>;
+}
+
+/** A mount fed from the fixture `name`; resolves once its header is known. */
+export async function liveMount(
+  name: string,
+  options: LiveMountOptions = {},
+): Promise<LiveMount> {
+  const { realtime = true, ...mountOptions } = options;
+  const mount = new Mount("stream", mountOptions);
+  const stop = new AbortController();
+  const done = ingest(ReadableStream.from([await readFixture(name)]), mount, {
+    realtime,
+    preroll: 0,
+    signal: stop.signal,
+  }).finally(() => mount.end());
+  await mount.ready;
+  return {
+    mount,
+    async close() {
+      stop.abort();
+      await done;
+    },
+  };
 }
 
 /**
