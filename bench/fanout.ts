@@ -29,7 +29,7 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round } from "./_live.ts";
-import { cachedFile, encodeMedia } from "./_media.ts";
+import { cachedFile, encodeMedia, MEDIA_CACHE } from "./_media.ts";
 import { clockTicksPerSecond, cpuSeconds, rssMiB, sleep } from "./_proc.ts";
 
 const decoder = new TextDecoder();
@@ -227,8 +227,9 @@ async function which(cmd: string): Promise<string | undefined> {
 /** A ~2.1 Mbit/s VP8 + Opus WebM, 2 s GOP, 60 s, cached across runs. */
 async function media(): Promise<string> {
   if (parsed.input !== undefined) return String(parsed.input);
-  return await cachedFile("vp8-opus-2100k-gop2s-60s.webm", (path) => {
-    console.error(`making ${path} (libvpx realtime, about 10 s)`);
+  const name = "vp8-opus-2100k-gop2s-60s.webm";
+  return await cachedFile(name, (path) => {
+    console.error(`making ${MEDIA_CACHE}/${name} (libvpx realtime, about 10 s)`);
     // testsrc2 at 720p with libvpx in CBR (min = max = target rate) holds 2.0 Mbit/s within 1 %
     // per GOP; Opus at 96 kbit/s brings the total to about 2.1 Mbit/s.
     return encodeMedia(path, {
