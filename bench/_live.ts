@@ -14,7 +14,7 @@ import { readUint } from "../lib/ebml/values.ts";
 import { readBlockGroup, readSimpleBlock } from "../lib/matroska/block.ts";
 import { readTracks, type TrackInfo } from "../lib/matroska/live_header.ts";
 import { makeMedia } from "./_media.ts";
-import { sleep } from "./_proc.ts";
+import { until } from "./_proc.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url);
 
@@ -243,13 +243,11 @@ export async function startServer(
 
 /** Polls `/status` until the mount is live (the header is known), for at most `ms`. */
 export async function waitLive(server: Server, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
+  const live = async () => {
     const s = await server.status().catch(() => undefined);
-    if (s?.state === "live" && s.blocks > 0) return;
-    await sleep(20);
-  }
-  throw new Error("the mount did not go live in time");
+    return s?.state === "live" && s.blocks > 0;
+  };
+  if (!(await until(live, ms, { every: 20 }))) throw new Error("the mount did not go live in time");
 }
 
 /** Compiles bench/loadclient.c (the many-viewer epoll client) into `dir`; returns its path. */

@@ -30,7 +30,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round } from "./_live.ts";
 import { cachedFile, encodeMedia, MEDIA_CACHE } from "./_media.ts";
-import { clockTicksPerSecond, cpuSeconds, rssMiB, sleep } from "./_proc.ts";
+import { clockTicksPerSecond, cpuSeconds, rssMiB, sleep, until } from "./_proc.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -300,14 +300,12 @@ function denoServer(
       const m = await server.waitFor(/Serving .* at http:\/\/[^:]+:(\d+)\/stream/, 20_000);
       const port = Number(m[1]);
       // Live once the ring has a GOP: /status reports blocks.
-      const deadline = performance.now() + 15_000;
-      for (;;) {
+      const live = async () => {
         const s = await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.json())
           .catch(() => undefined);
-        if (s?.mounts?.[0]?.state === "live" && s.mounts[0].ring?.gops > 0) break;
-        if (performance.now() > deadline) throw new Error(`${name} did not go live`);
-        await sleep(50);
-      }
+        return s?.mounts?.[0]?.state === "live" && s.mounts[0].ring?.gops > 0;
+      };
+      if (!(await until(live, 15_000, { every: 50 }))) throw new Error(`${name} did not go live`);
       return { server, port, path: "/stream", pending: 256, stop: () => server.stop(3000) };
     },
   };
@@ -402,17 +400,14 @@ const ICECAST: Config = {
     );
     // Icecast logs to its files, not to stderr: wait for the port.
     const deadline = performance.now() + 10_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/status-json.xsl`).then(async (r) => {
+    const listening = () =>
+      fetch(`http://127.0.0.1:${port}/status-json.xsl`).then(async (r) => {
         await r.body?.cancel();
         return r.ok;
       }).catch(() => false);
-      if (ok) break;
-      if (performance.now() > deadline) {
-        await server.stop(1000);
-        throw new Error(`icecast2 did not start:\n${server.lines.join("\n")}`);
-      }
-      await sleep(100);
+    if (!(await until(listening, 10_000))) {
+      await server.stop(1000);
+      throw new Error(`icecast2 did not start:\n${server.lines.join("\n")}`);
     }
     const feeder = new Proc("ffmpeg feeder", [
       "ffmpeg",
@@ -422,8 +417,8 @@ const ICECAST: Config = {
       `icecast://source:${password}@127.0.0.1:${port}/live.webm`,
     ], { keepLines: 200 });
     // Live once the mount answers 200 with bytes.
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/live.webm`).then(async (r) => {
+    const live = () =>
+      fetch(`http://127.0.0.1:${port}/live.webm`).then(async (r) => {
         if (!r.ok || r.body === null) {
           await r.body?.cancel();
           return false;
@@ -433,13 +428,10 @@ const ICECAST: Config = {
         await reader.cancel();
         return (value?.length ?? 0) > 0;
       }).catch(() => false);
-      if (ok) break;
-      if (performance.now() > deadline + 10_000) {
-        await feeder.stop(1000);
-        await server.stop(1000);
-        throw new Error(`the Icecast mount did not go live:\n${feeder.lines.join("\n")}`);
-      }
-      await sleep(100);
+    if (!(await until(live, deadline + 10_000 - performance.now()))) {
+      await feeder.stop(1000);
+      await server.stop(1000);
+      throw new Error(`the Icecast mount did not go live:\n${feeder.lines.join("\n")}`);
     }
     // Let the feeder's -re pacing and Icecast's queue reach a steady state.
     await sleep(2000);
