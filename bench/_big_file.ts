@@ -4,9 +4,7 @@
 // 5 times: 100 s, about 104 MB, 40 KB video frames); "2M" is 360p at 2 Mbit/s, the fan-out
 // benchmark's rate (40 s looped 10 times: 400 s, about 107 MB, 4x the packets).
 
-import { makeMedia } from "./_live.ts";
-
-const CACHE = "/tmp/mkserver-bench-cache";
+import { cachedFile, makeMedia } from "./_media.ts";
 
 const SHAPES = {
   "8M": { size: "1280x720", bitrate: 8e6, seconds: 20, loops: 5 },
@@ -19,26 +17,18 @@ export type BigShape = keyof typeof SHAPES;
 /** The path of a 100 MB file, generating it when missing (a few seconds). */
 export async function bigMatroska(shape: BigShape = "8M"): Promise<string> {
   const { size, bitrate, seconds, loops } = SHAPES[shape];
-  const path = `${CACHE}/h264-opus-${shape}-${seconds * loops}s.mkv`;
-  try {
-    if ((await Deno.stat(path)).size >= 100e6) return path;
-  } catch { /* not made yet */ }
-  await Deno.mkdir(CACHE, { recursive: true });
-  const piece = await makeMedia({ seconds, bitrate, size });
-  const tmp = `${path}.part`;
-  try {
-    const out = await new Deno.Command("ffmpeg", {
-      args: ["-hide_banner", "-loglevel", "error", "-y", "-stream_loop", String(loops - 1)]
-        .concat(["-i", piece.path, "-c", "copy", "-f", "matroska", tmp]),
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
-  } finally {
-    await Deno.remove(piece.dir, { recursive: true });
-  }
-  const bytes = (await Deno.stat(tmp)).size;
-  if (bytes < 100e6) throw new Error(`the generated file has only ${bytes} bytes`);
-  await Deno.rename(tmp, path);
-  return path;
+  return await cachedFile(`h264-opus-${shape}-${seconds * loops}s.mkv`, async (path) => {
+    const piece = await makeMedia({ seconds, bitrate, size });
+    try {
+      const out = await new Deno.Command("ffmpeg", {
+        args: ["-hide_banner", "-loglevel", "error", "-y", "-stream_loop", String(loops - 1)]
+          .concat(["-i", piece.path, "-c", "copy", "-f", "matroska", path]),
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (!out.success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
+    } finally {
+      await Deno.remove(piece.dir, { recursive: true });
+    }
+  }, { minBytes: 100e6 });
 }

@@ -1,6 +1,6 @@
 /**
- * Shared helpers of the delivery benchmarks (`join.ts`, `latency.ts`, `isolation.ts`): test media
- * made with ffmpeg, a spawned mkserver, a raw HTTP/1.1 viewer with chunked decoding, and a viewer
+ * Shared helpers of the delivery benchmarks (`join.ts`, `latency.ts`, `isolation.ts`): their
+ * input (`--input` or media from `_media.ts`), a spawned mkserver, a raw HTTP/1.1 viewer with chunked decoding, and a viewer
  * side Matroska parser built on the library's own EBML reader.
  *
  * @module
@@ -13,6 +13,8 @@ import { readElements } from "../lib/ebml/read_elements.ts";
 import { readUint } from "../lib/ebml/values.ts";
 import { readBlockGroup, readSimpleBlock } from "../lib/matroska/block.ts";
 import { readTracks, type TrackInfo } from "../lib/matroska/live_header.ts";
+import { makeMedia } from "./_media.ts";
+import { until } from "./_proc.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url);
 
@@ -23,11 +25,6 @@ const MAIN = new URL("../main.ts", import.meta.url);
 export const MKSERVER_V8_FLAGS = "--max-semi-space-size=2";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
 
 /** The `p`-th percentile (0–100, nearest rank) of `values`; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {
@@ -98,72 +95,6 @@ export function parseBenchFlags(
     keep: Boolean(parsed.keep),
     flags: parsed,
   };
-}
-
-/**
- * Makes a test stream with ffmpeg in a new temporary directory: H.264 (x264 ultrafast, no
- * B-frames, a keyframe every `gop` frames, no scene-cut keyframes) and Opus in Matroska, 640x360
- * unless `size` says otherwise.
- * x264 ultrafast encodes a minute in about 2 s here (libvpx realtime takes about 11 s).
- */
-export async function makeMedia(
-  options: { seconds: number; bitrate: number; fps?: number; gop?: number; size?: string },
-): Promise<{ path: string; dir: string }> {
-  const fps = options.fps ?? 25;
-  const gop = options.gop ?? 2 * fps;
-  const dir = await Deno.makeTempDir({ prefix: "mkserver-bench-" });
-  const path = `${dir}/live.mkv`;
-  const kbps = Math.round(options.bitrate / 1000);
-  const args = [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=${options.size ?? "640x360"}:rate=${fps}`,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-    "-t",
-    String(options.seconds),
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-pix_fmt",
-    "yuv420p",
-    "-b:v",
-    `${kbps}k`,
-    "-maxrate",
-    `${kbps}k`,
-    "-bufsize",
-    `${kbps}k`,
-    "-g",
-    String(gop),
-    "-keyint_min",
-    String(gop),
-    "-sc_threshold",
-    "0",
-    "-c:a",
-    "libopus",
-    "-b:a",
-    "64k",
-    "-f",
-    "matroska",
-    path,
-  ];
-  const out = await new Deno.Command("ffmpeg", {
-    args,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`ffmpeg failed: ${decoder.decode(out.stderr)}`);
-  }
-  return { path, dir };
 }
 
 /** A spawned mkserver. */
@@ -312,13 +243,11 @@ export async function startServer(
 
 /** Polls `/status` until the mount is live (the header is known), for at most `ms`. */
 export async function waitLive(server: Server, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
+  const live = async () => {
     const s = await server.status().catch(() => undefined);
-    if (s?.state === "live" && s.blocks > 0) return;
-    await sleep(20);
-  }
-  throw new Error("the mount did not go live in time");
+    return s?.state === "live" && s.blocks > 0;
+  };
+  if (!(await until(live, ms, { every: 20 }))) throw new Error("the mount did not go live in time");
 }
 
 /** Compiles bench/loadclient.c (the many-viewer epoll client) into `dir`; returns its path. */
@@ -331,28 +260,6 @@ export async function buildClient(dir: string): Promise<string> {
   }).output();
   if (!r.success) throw new Error(`gcc failed:\n${decoder.decode(r.stderr)}`);
   return out;
-}
-
-/** VmRSS of a process in MiB (from /proc/PID/status), or NaN when it is gone. */
-export function rssMiB(pid: number): number {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(text);
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU seconds (user + system) of a process, from /proc/PID/stat, assuming 100 ticks/s. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /**

@@ -28,12 +28,13 @@
 // Prints one JSON line per configuration, then a table.
 
 import { parseArgs } from "@std/cli/parse-args";
-import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round, sleep } from "./_live.ts";
+import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round } from "./_live.ts";
+import { cachedFile, encodeMedia, MEDIA_CACHE } from "./_media.ts";
+import { clockTicksPerSecond, cpuSeconds, rssMiB, sleep, until } from "./_proc.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const ROOT = new URL("..", import.meta.url).pathname;
-const CACHE = "/tmp/mkserver-bench-cache";
 
 const parsed = parseArgs(Deno.args, {
   string: ["viewers", "seconds", "only", "configs", "input", "settle", "captures", "perf"],
@@ -74,33 +75,6 @@ for (const o of ONLY) {
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-const CLK_TCK = Number(
-  decoder.decode(
-    (await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output()).stdout,
-  ).trim(),
-) || 100;
-
-/** CPU seconds (user + system, all threads) of a process. */
-function cpuOf(pid: number): number {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-/** VmRSS in MiB. */
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 /** The soft open-file limit of this process. */
 function nofileLimit(): number {
@@ -253,27 +227,19 @@ async function which(cmd: string): Promise<string | undefined> {
 /** A ~2.1 Mbit/s VP8 + Opus WebM, 2 s GOP, 60 s, cached across runs. */
 async function media(): Promise<string> {
   if (parsed.input !== undefined) return String(parsed.input);
-  const path = `${CACHE}/vp8-opus-2100k-gop2s-60s.webm`;
-  try {
-    if ((await Deno.stat(path)).size > 0) return path;
-  } catch { /* make it */ }
-  await Deno.mkdir(CACHE, { recursive: true });
-  console.error(`making ${path} (libvpx realtime, about 10 s)`);
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  // testsrc2 at 720p with libvpx in CBR (min = max = target rate) holds 2.0 Mbit/s within 1 %
-  // per GOP; Opus at 96 kbit/s brings the total to about 2.1 Mbit/s.
-  const r = await run("ffmpeg", [
-    ...["-hide_banner", "-loglevel", "error", "-y"],
-    ...["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"],
-    ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
-    ...["-t", "60", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"],
-    ...["-b:v", "2000k", "-minrate", "2000k", "-maxrate", "2000k", "-bufsize", "1000k"],
-    ...["-g", "50", "-keyint_min", "50", "-auto-alt-ref", "0", "-lag-in-frames", "0"],
-    ...["-threads", "2", "-c:a", "libopus", "-b:a", "96k", "-f", "webm", tmp],
-  ]);
-  if (!r.ok) throw new Error(`ffmpeg failed: ${r.out}`);
-  await Deno.rename(tmp, path);
-  return path;
+  const name = "vp8-opus-2100k-gop2s-60s.webm";
+  return await cachedFile(name, (path) => {
+    console.error(`making ${MEDIA_CACHE}/${name} (libvpx realtime, about 10 s)`);
+    // testsrc2 at 720p with libvpx in CBR (min = max = target rate) holds 2.0 Mbit/s within 1 %
+    // per GOP; Opus at 96 kbit/s brings the total to about 2.1 Mbit/s.
+    return encodeMedia(path, {
+      codec: "vp8",
+      seconds: 60,
+      bitrate: 2_000_000,
+      size: "1280x720",
+      audioBitrate: 96_000,
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,14 +300,12 @@ function denoServer(
       const m = await server.waitFor(/Serving .* at http:\/\/[^:]+:(\d+)\/stream/, 20_000);
       const port = Number(m[1]);
       // Live once the ring has a GOP: /status reports blocks.
-      const deadline = performance.now() + 15_000;
-      for (;;) {
+      const live = async () => {
         const s = await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.json())
           .catch(() => undefined);
-        if (s?.mounts?.[0]?.state === "live" && s.mounts[0].ring?.gops > 0) break;
-        if (performance.now() > deadline) throw new Error(`${name} did not go live`);
-        await sleep(50);
-      }
+        return s?.mounts?.[0]?.state === "live" && s.mounts[0].ring?.gops > 0;
+      };
+      if (!(await until(live, 15_000, { every: 50 }))) throw new Error(`${name} did not go live`);
       return { server, port, path: "/stream", pending: 256, stop: () => server.stop(3000) };
     },
   };
@@ -436,17 +400,14 @@ const ICECAST: Config = {
     );
     // Icecast logs to its files, not to stderr: wait for the port.
     const deadline = performance.now() + 10_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/status-json.xsl`).then(async (r) => {
+    const listening = () =>
+      fetch(`http://127.0.0.1:${port}/status-json.xsl`).then(async (r) => {
         await r.body?.cancel();
         return r.ok;
       }).catch(() => false);
-      if (ok) break;
-      if (performance.now() > deadline) {
-        await server.stop(1000);
-        throw new Error(`icecast2 did not start:\n${server.lines.join("\n")}`);
-      }
-      await sleep(100);
+    if (!(await until(listening, 10_000))) {
+      await server.stop(1000);
+      throw new Error(`icecast2 did not start:\n${server.lines.join("\n")}`);
     }
     const feeder = new Proc("ffmpeg feeder", [
       "ffmpeg",
@@ -456,8 +417,8 @@ const ICECAST: Config = {
       `icecast://source:${password}@127.0.0.1:${port}/live.webm`,
     ], { keepLines: 200 });
     // Live once the mount answers 200 with bytes.
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/live.webm`).then(async (r) => {
+    const live = () =>
+      fetch(`http://127.0.0.1:${port}/live.webm`).then(async (r) => {
         if (!r.ok || r.body === null) {
           await r.body?.cancel();
           return false;
@@ -467,13 +428,10 @@ const ICECAST: Config = {
         await reader.cancel();
         return (value?.length ?? 0) > 0;
       }).catch(() => false);
-      if (ok) break;
-      if (performance.now() > deadline + 10_000) {
-        await feeder.stop(1000);
-        await server.stop(1000);
-        throw new Error(`the Icecast mount did not go live:\n${feeder.lines.join("\n")}`);
-      }
-      await sleep(100);
+    if (!(await until(live, deadline + 10_000 - performance.now()))) {
+      await feeder.stop(1000);
+      await server.stop(1000);
+      throw new Error(`the Icecast mount did not go live:\n${feeder.lines.join("\n")}`);
     }
     // Let the feeder's -re pacing and Icecast's queue reach a steady state.
     await sleep(2000);
@@ -578,10 +536,10 @@ async function measure(
     await sleep(SETTLE * 1000);
     const pid = target.server.pid;
     const feederPid = target.feeder?.pid;
-    const cpu0 = cpuOf(pid);
-    const client0 = cpuOf(load.pid);
-    const feeder0 = feederPid ? cpuOf(feederPid) : NaN;
-    const rss0 = rssOf(pid);
+    const cpu0 = cpuSeconds(pid);
+    const client0 = cpuSeconds(load.pid);
+    const feeder0 = feederPid ? cpuSeconds(feederPid) : NaN;
+    const rss0 = rssMiB(pid);
     let rssMax = rss0;
     const mark0 = load.waitFor(/^MARK 0 ([\d.]+)/, 10_000);
     await load.send("m\n");
@@ -589,14 +547,14 @@ async function measure(
     const end = performance.now() + SECONDS * 1000;
     while (performance.now() < end) {
       await sleep(Math.min(500, end - performance.now()));
-      rssMax = Math.max(rssMax, rssOf(pid));
+      rssMax = Math.max(rssMax, rssMiB(pid));
     }
     const mark1 = load.waitFor(/^MARK 1 ([\d.]+)/, 10_000);
     await load.send("m\n");
-    const cpu1 = cpuOf(pid);
-    const client1 = cpuOf(load.pid);
-    const feeder1 = feederPid ? cpuOf(feederPid) : NaN;
-    const rss1 = rssOf(pid);
+    const cpu1 = cpuSeconds(pid);
+    const client1 = cpuSeconds(load.pid);
+    const feeder1 = feederPid ? cpuSeconds(feederPid) : NaN;
+    const rss1 = rssMiB(pid);
     rssMax = Math.max(rssMax, rss1);
     const t1 = Number((await mark1)[1]);
     const memory = target.server.lines.findLast((l) => l.startsWith("MEM "))?.slice(4);
@@ -768,7 +726,7 @@ try {
   const haveIcecast = (await which("icecast2")) !== undefined;
   console.error(
     `stream ${file}: ${(streamBps / 1e6).toFixed(3)} Mbit/s; ${VIEWERS} viewers, ${SECONDS} s ` +
-      `window, CLK_TCK ${CLK_TCK}, HTTP/1.${HTTP10 ? 0 : 1}`,
+      `window, CLK_TCK ${clockTicksPerSecond()}, HTTP/1.${HTTP10 ? 0 : 1}`,
   );
 
   const configs: Config[] = [];

@@ -19,9 +19,9 @@ import {
   makeInput,
   runOne,
 } from "./fuzz_harness.ts";
+import { readMediaFiles, TESTDATA } from "../tests/_util.ts";
 
 const WORKER_NAME = "mkserver-fuzz";
-const TESTDATA = new URL("../testdata/", import.meta.url);
 const CRASH_DIR = new URL("fuzz/", TESTDATA);
 /** A worker silent for this long is hung (inputs that still emit are stopped at 2 s by the harness). */
 const HANG_MS = 3 * FUZZ_TIME_LIMIT;
@@ -159,19 +159,6 @@ function printUsage(): void {
   console.log(USAGE);
 }
 
-async function loadCorpus(): Promise<{ name: string; bytes: Uint8Array }[]> {
-  const files: { name: string; bytes: Uint8Array }[] = [];
-  for await (const entry of Deno.readDir(TESTDATA)) {
-    if (entry.isFile && /\.(webm|mkv)$/.test(entry.name)) {
-      files.push({
-        name: entry.name,
-        bytes: await Deno.readFile(new URL(entry.name, TESTDATA)),
-      });
-    }
-  }
-  return files.sort((a, b) => a.name.localeCompare(b.name));
-}
-
 async function saveCrash(seed: number, bytes: Uint8Array): Promise<string> {
   await Deno.mkdir(CRASH_DIR, { recursive: true });
   const url = new URL(`crash-${seed}.bin`, CRASH_DIR);
@@ -202,7 +189,7 @@ export async function main(args: string[]): Promise<number> {
     printUsage();
     return 2;
   }
-  const files = await loadCorpus();
+  const files = await readMediaFiles();
   const corpus = makeCorpus(files);
   console.log(
     `fuzz: seed ${seed}, count ${count}, time ${

@@ -11,7 +11,9 @@
 // includes the inspector's and the snapshots' own memory (use bench/fanout.ts for RSS).
 
 import { parseArgs } from "@std/cli/parse-args";
-import { buildClient, cleanup, makeMedia, MKSERVER_V8_FLAGS, rssMiB, sleep } from "./_live.ts";
+import { buildClient, cleanup, MKSERVER_V8_FLAGS } from "./_live.ts";
+import { makeMedia } from "./_media.ts";
+import { rssMiB, sleep } from "./_proc.ts";
 
 const flags = parseArgs(Deno.args, {
   string: ["viewers", "input", "top"],

@@ -16,7 +16,6 @@
 
 import {
   cleanup,
-  cpuSeconds,
   fileRate,
   HttpViewer,
   inputOrMedia,
@@ -24,11 +23,10 @@ import {
   parseBenchFlags,
   percentile,
   round,
-  rssMiB,
-  sleep,
   startServer,
   waitLive,
 } from "./_live.ts";
+import { cpuSeconds, rssMiB, sleep } from "./_proc.ts";
 
 type Kind = "normal" | "slow" | "stalled";
 

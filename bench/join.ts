@@ -22,10 +22,10 @@ import {
   percentile,
   round,
   type Server,
-  sleep,
   startServer,
   waitLive,
 } from "./_live.ts";
+import { sleep } from "./_proc.ts";
 
 interface Join {
   /** ms from request to the response head. */

@@ -21,9 +21,9 @@ import {
   parseBenchFlags,
   percentile,
   round,
-  sleep,
   startServer,
 } from "./_live.ts";
+import { sleep } from "./_proc.ts";
 
 const TAIL_MS = 2000;
 

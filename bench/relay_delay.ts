@@ -22,6 +22,7 @@ import { parseArgs } from "@std/cli/parse-args";
 import type { Block } from "../lib/matroska/block.ts";
 import { demux } from "../tests/_util.ts";
 import { lastClusterEnd, netnsSupport, NsProcess, NsServer, Topology } from "../tests/_netns.ts";
+import { sleep } from "./_proc.ts";
 
 const HEAD_MS = 3000;
 const TAIL_MS = 2000;
@@ -36,10 +37,6 @@ const UPSTREAM: Record<Exclude<Host, "origin">, Host> = {
 /** The host's clock, ms with sub-ms precision, the same in every process. */
 function now(): number {
   return performance.timeOrigin + performance.now();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**

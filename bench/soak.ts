@@ -22,18 +22,9 @@
 // 8 MiB. Prints a report and one JSON line.
 
 import { parseArgs } from "@std/cli/parse-args";
-import {
-  cleanup,
-  cpuSeconds,
-  makeMedia,
-  type MountStatus,
-  percentile,
-  round,
-  rssMiB,
-  sleep,
-  startServer,
-  waitLive,
-} from "./_live.ts";
+import { cleanup, type MountStatus, percentile, round, startServer, waitLive } from "./_live.ts";
+import { makeMedia } from "./_media.ts";
+import { cpuSeconds, rssMiB, sleep, until } from "./_proc.ts";
 
 const SAMPLE_MS = 5000;
 /** Viewers' rates are measured from this long after the last one joined. */
@@ -176,19 +167,17 @@ try {
     input = media.path;
   }
   const fileBytes = (await Deno.stat(input)).size;
-  server = await startServer(["--loop"], input);
-  await waitLive(server);
-  const pid = server.pid;
+  const live = await startServer(["--loop"], input);
+  server = live; // for the cleanup below
+  await waitLive(live);
+  const pid = live.pid;
   const rssStart = rssMiB(pid);
 
   for (let i = 0; i < VIEWERS; i++) {
     viewers.push(new Viewer(server.port));
     if ((i + 1) % RAMP_BATCH === 0) await sleep(100);
   }
-  const deadline = performance.now() + 15_000;
-  while ((await server.status()).viewers < VIEWERS && performance.now() < deadline) {
-    await sleep(100);
-  }
+  await until(async () => (await live.status()).viewers >= VIEWERS, 15_000);
   const t0 = performance.now();
   const end = t0 + MINUTES * 60_000;
   console.error(
@@ -240,10 +229,7 @@ try {
   const connectFailures = viewers.reduce((n, v) => n + v.connectFailures, 0);
   const viewerErrors = viewers.filter((v) => v.lastError !== "").map((v) => v.lastError);
   viewers.length = 0;
-  const idleDeadline = performance.now() + 10_000;
-  while ((await server.status()).viewers > 0 && performance.now() < idleDeadline) {
-    await sleep(100);
-  }
+  await until(async () => (await live.status()).viewers === 0, 10_000);
   const stopped = await server.stop(5000);
 
   // The RSS slope over the second half of the run.

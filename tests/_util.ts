@@ -1,4 +1,5 @@
 // Shared helpers for the tests: fixtures, chunking, whole-file parsing, and a recording logger.
+import { ingest } from "../lib/ingest/ingest.ts";
 import type { Logger } from "../lib/log.ts";
 import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
@@ -6,6 +7,7 @@ import type { Block } from "../lib/matroska/block.ts";
 import { GopSegmenter, type OutputCluster } from "../lib/matroska/gop_segmenter.ts";
 import type { LiveHeader } from "../lib/matroska/live_header.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+import { Mount, type MountOptions } from "../lib/stream/mount.ts";
 import { mulberry32 } from "../bench/fuzz_harness.ts";
 
 /** The complete fixtures in testdata/ (truncated.webm is left out: it is cut on purpose). */
@@ -23,6 +25,68 @@ export const TESTDATA = new URL("../testdata/", import.meta.url);
 
 export function readFixture(name: string): Promise<Uint8Array> {
   return Deno.readFile(new URL(name, TESTDATA));
+}
+
+/**
+ * A count from the environment variable `name` (an integer of at least `min`), or `fallback`
+ * when it is unset: the scenario tests run small in CI and at the issue's size on demand.
+ */
+export function envCount(name: string, fallback: number, min: number): number {
+  const value = Deno.env.get(name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new TypeError(`Invalid ${name}: ${value}`);
+  return n;
+}
+
+/** Options of `liveMount`: the mount's own, and how the fixture is fed. */
+export interface LiveMountOptions extends MountOptions {
+  /** Feed the fixture at its own pace, with no preroll (default), or all at once. */
+  realtime?: boolean;
+}
+
+/** A mount named "stream" fed with a fixture by `ingest`, and how to stop the feed. */
+export interface LiveMount {
+  mount: Mount;
+  /** Stops the feed and resolves once `ingest` has ended (and the mount with it). */
+  close(): Promise<void>;
+}
+
+/** A mount fed from the fixture `name`; resolves once its header is known. */
+export async function liveMount(
+  name: string,
+  options: LiveMountOptions = {},
+): Promise<LiveMount> {
+  const { realtime = true, ...mountOptions } = options;
+  const mount = new Mount("stream", mountOptions);
+  const stop = new AbortController();
+  const done = ingest(ReadableStream.from([await readFixture(name)]), mount, {
+    realtime,
+    preroll: 0,
+    signal: stop.signal,
+  }).finally(() => mount.end());
+  await mount.ready;
+  return {
+    mount,
+    async close() {
+      stop.abort();
+      await done;
+    },
+  };
+}
+
+/**
+ * Every Matroska and WebM file in testdata/ (truncated.webm too: a cut file is a good seed),
+ * sorted by name so that the fuzz inputs built from them are the same on every machine.
+ */
+export async function readMediaFiles(): Promise<{ name: string; bytes: Uint8Array }[]> {
+  const files: { name: string; bytes: Uint8Array }[] = [];
+  for await (const entry of Deno.readDir(TESTDATA)) {
+    if (entry.isFile && /\.(webm|mkv)$/.test(entry.name)) {
+      files.push({ name: entry.name, bytes: await Deno.readFile(new URL(entry.name, TESTDATA)) });
+    }
+  }
+  return files.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** A small deterministic PRNG: the fuzzer's mulberry32. */

@@ -21,6 +21,7 @@ import {
 import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { measureVintLength } from "../lib/ebml/vint.ts";
+import { rssMiB, until } from "../bench/_proc.ts";
 import { cliArgs, CliServer, ROOT, run, runCli } from "./_cli.ts";
 import { demux, prng, readFixture } from "./_util.ts";
 
@@ -252,18 +253,6 @@ async function status(server: CliServer) {
   return (await response.json()).mounts[0];
 }
 
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeout: number,
-): Promise<boolean> {
-  const end = performance.now() + timeout;
-  while (!(await condition())) {
-    if (performance.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
-}
-
 /** Reads a response body to its end in the background, collecting its bytes. */
 function collect(response: Response) {
   const chunks: Uint8Array[] = [];
@@ -407,12 +396,6 @@ function clearKeyframes(bytes: Uint8Array, track: number, keep: number): number 
     cleared++;
   }
   return cleared;
-}
-
-/** VmRSS of a process in MiB. */
-function rssMiB(pid: number): number {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(text)![1]) / 1024;
 }
 
 /** The byte cap given with `--buffer` below. */

@@ -9,18 +9,12 @@
  */
 
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
+import { fdCount, rssMiB, until } from "../bench/_proc.ts";
 import { CliServer, fixturePath } from "./_cli.ts";
+import { envCount } from "./_util.ts";
 
-function count(name: string, fallback: number): number {
-  const value = Deno.env.get(name);
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`Invalid ${name}: ${value}`);
-  return n;
-}
-
-const CYCLES = count("CHURN_CYCLES", 2000);
-const CONCURRENCY = count("CHURN_CONCURRENCY", 8);
+const CYCLES = envCount("CHURN_CYCLES", 2000, 1);
+const CONCURRENCY = envCount("CHURN_CONCURRENCY", 8, 1);
 /** Cycles run before the fd baseline is taken, so lazily opened things (if any) exist. */
 const WARM_UP = 100;
 /** Open fds allowed above the baseline afterwards. */
@@ -47,35 +41,6 @@ const READ_BYTES = 4096;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EBML_MAGIC = [0x1A, 0x45, 0xDF, 0xA3];
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeout: number,
-): Promise<boolean> {
-  const end = performance.now() + timeout;
-  while (!(await condition())) {
-    if (performance.now() > end) return false;
-    await sleep(100);
-  }
-  return true;
-}
-
-/** VmRSS of a process in MiB. */
-function rssMiB(pid: number): number {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(text)![1]) / 1024;
-}
-
-/** Open file descriptors of a process. */
-function fdCount(pid: number): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  return n;
-}
 
 /** `GET /status` over HTTP/1.0 (no keep-alive connection left behind), `mounts[0]`. */
 async function status(port: number): Promise<{ viewers: number; blocks: number }> {

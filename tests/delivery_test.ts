@@ -3,36 +3,14 @@ import { assert, assertEquals, assertGreater, assertThrows } from "@std/assert";
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { readUint } from "../lib/ebml/values.ts";
-import { ingest } from "../lib/ingest/ingest.ts";
+import { concatBytes } from "../lib/ebml/writer.ts";
 import { type Block, readSimpleBlock } from "../lib/matroska/block.ts";
 import { parseCliOptions, UsageError } from "../lib/server/cli_options.ts";
 import { createHandler } from "../lib/server/handler.ts";
 import { serveMount } from "../lib/server/serve.ts";
 import { GopRing } from "../lib/stream/gop_ring.ts";
-import { Mount, type MountOptions } from "../lib/stream/mount.ts";
-import { demux, readFixture } from "./_util.ts";
-
-async function liveMount(
-  name: string,
-  options: MountOptions = {},
-  realtime = true,
-) {
-  const mount = new Mount("stream", options);
-  const stop = new AbortController();
-  const done = ingest(ReadableStream.from([await readFixture(name)]), mount, {
-    realtime,
-    preroll: 0,
-    signal: stop.signal,
-  }).finally(() => mount.end());
-  await mount.ready;
-  return {
-    mount,
-    async close() {
-      stop.abort();
-      await done;
-    },
-  };
-}
+import { Mount } from "../lib/stream/mount.ts";
+import { demux, liveMount, readFixture } from "./_util.ts";
 
 /** Reads a stream until its first block; returns that block and when it arrived. */
 async function firstBlock(
@@ -149,7 +127,7 @@ Deno.test("a viewer that falls behind skips to the newest keyframe, and its stre
   assertEquals(skips, 1);
   const file = await Deno.makeTempFile({ suffix: ".webm" });
   try {
-    await Deno.writeFile(file, concat(received));
+    await Deno.writeFile(file, concatBytes(received));
     const out = await new Deno.Command("ffmpeg", {
       args: ["-v", "error", "-i", file, "-f", "null", "-"],
       stdout: "null",
@@ -214,7 +192,7 @@ Deno.test("--burst: a viewer starts N GOPs back, or at the newest keyframe at le
 });
 
 Deno.test("--buffer bounds the ring by seconds of media, keeping the GOP in progress", async () => {
-  const live = await liveMount("sample.webm", { maxDuration: 3000 }, false);
+  const live = await liveMount("sample.webm", { maxDuration: 3000, realtime: false });
   try {
     await live.close();
     // 2 s GOPs: the GOPs kept cover at least 3 s, and no more than one GOP beyond that.
@@ -260,13 +238,3 @@ Deno.test("delivery flags parse, and bad values are usage errors", () => {
     );
   }
 });
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}

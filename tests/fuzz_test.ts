@@ -8,23 +8,9 @@ import {
   runOne,
 } from "../bench/fuzz_harness.ts";
 import { EbmlSyntaxError } from "../lib/ebml/ebml_syntax_error.ts";
+import { readMediaFiles, TESTDATA } from "./_util.ts";
 
-const TESTDATA = new URL("../testdata/", import.meta.url);
 const CRASHES = new URL("fuzz/", TESTDATA);
-
-async function loadCorpus(): Promise<CorpusEntry[]> {
-  const files: { name: string; bytes: Uint8Array }[] = [];
-  for await (const entry of Deno.readDir(TESTDATA)) {
-    if (entry.isFile && /\.(webm|mkv)$/.test(entry.name)) {
-      files.push({
-        name: entry.name,
-        bytes: await Deno.readFile(new URL(entry.name, TESTDATA)),
-      });
-    }
-  }
-  files.sort((a, b) => a.name.localeCompare(b.name));
-  return makeCorpus(files);
-}
 
 /** Saved inputs: files in testdata/fuzz/ other than its README. */
 async function savedInputs(): Promise<string[]> {
@@ -39,7 +25,7 @@ async function savedInputs(): Promise<string[]> {
   return names.sort();
 }
 
-const corpus = await loadCorpus();
+const corpus: CorpusEntry[] = makeCorpus(await readMediaFiles());
 
 /** Runs inputs `first` to `first + count - 1`; returns the bugs as readable lines. */
 function batch(first: number, count: number): string[] {

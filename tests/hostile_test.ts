@@ -12,20 +12,13 @@
  */
 
 import { assert, assertEquals, assertGreaterOrEqual, assertLessOrEqual } from "@std/assert";
+import { fdCount, rssMiB, sleep, until } from "../bench/_proc.ts";
 import { CliServer, run } from "./_cli.ts";
-import { prng } from "./_util.ts";
+import { envCount, prng } from "./_util.ts";
 
-function count(name: string, fallback: number): number {
-  const value = Deno.env.get(name);
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new TypeError(`Invalid ${name}: ${value}`);
-  return n;
-}
-
-const STALLED = count("HOSTILE_STALLED", 20);
-const VANISHING = count("HOSTILE_VANISHING", 20);
-const NORMAL = count("HOSTILE_NORMAL", 20);
+const STALLED = envCount("HOSTILE_STALLED", 20, 0);
+const VANISHING = envCount("HOSTILE_VANISHING", 20, 0);
+const NORMAL = envCount("HOSTILE_NORMAL", 20, 0);
 
 /** Seconds of source media; its first 2 s go at once (the file preroll), the rest in real time. */
 const SOURCE_SECONDS = 24;
@@ -54,36 +47,6 @@ const FD_TOLERANCE = 2;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeout: number,
-  every = 100,
-): Promise<boolean> {
-  const end = performance.now() + timeout;
-  while (!(await condition())) {
-    if (performance.now() > end) return false;
-    await sleep(every);
-  }
-  return true;
-}
-
-/** VmRSS of a process in MiB. */
-function rssMiB(pid: number): number {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(text)![1]) / 1024;
-}
-
-/** Open file descriptors of a process. */
-function fdCount(pid: number): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  return n;
-}
 
 /**
  * `GET path` over HTTP/1.0 on a fresh connection, read to its end: the server closes it after

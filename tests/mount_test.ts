@@ -1,17 +1,11 @@
 // A mount across sources: a new source with the same tracks continues the stream.
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { concatBytes } from "../lib/ebml/writer.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { demux, readFixture, recorder } from "./_util.ts";
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks = await Array.fromAsync(stream);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(await Array.fromAsync(stream));
 }
 
 Deno.test("Mount continues viewers across sources with the same tracks: one header, increasing times, clean decode", async () => {

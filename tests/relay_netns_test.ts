@@ -15,6 +15,7 @@
 // the link is back, and edge1 reconnects.
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import type { Block } from "../lib/matroska/block.ts";
+import { sleep, untilDefined } from "../bench/_proc.ts";
 import { demux } from "./_util.ts";
 import {
   countEbmlHeaders,
@@ -115,30 +116,8 @@ async function fileKeys(path: string): Promise<string[]> {
   return demux(await Deno.readFile(path)).blocks.map(key);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until<T>(
-  check: () => Promise<T | undefined>,
-  timeout: number,
-  what: string,
-): Promise<T> {
-  const end = performance.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (performance.now() > end) {
-      throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    }
-    await sleep(250);
-  }
-}
+/** How the hosts are polled: each check runs `ip netns exec`, and may meet a link that is down. */
+const POLL = { every: 250, retryErrors: true };
 
 async function sizeOf(path: string): Promise<number> {
   try {
@@ -202,10 +181,11 @@ Deno.test({
           `http://127.0.0.1:${PORT}/stream`,
         ]);
       }
-      await until(
+      await untilDefined(
         async () => (await sizeOf(captures.edge3)) > 20_000 || undefined,
         10_000,
         "edge3's viewer to receive media",
+        POLL,
       );
       await sleep(2000);
       const status = (await topo.json("edge1", `http://127.0.0.1:${PORT}/status`)) as {
@@ -376,7 +356,7 @@ Deno.test({
         edge3: "http://10.77.3.1:8080",
       };
       for (const host of ["edge1", "edge3"]) {
-        const mounts = await until(
+        const mounts = await untilDefined(
           async () => {
             const list = await statusOf(host);
             const ok = ["stream", "cam"].every((n) =>
@@ -388,6 +368,7 @@ Deno.test({
           },
           15_000,
           `${host} to relay stream and cam with a known lag`,
+          POLL,
         );
         for (const m of mounts) {
           const path = m.name === "stream" ? "/stream" : `/live/${m.name}`;
@@ -397,13 +378,14 @@ Deno.test({
           assert(m.relay!.lagSeconds! >= 0, `${host} ${m.name} lag`);
         }
       }
-      const plain = await until(
+      const plain = await untilDefined(
         async () => {
           const m = (await statusOf("edge2")).find((m) => m.name === "stream");
           return typeof m?.relay?.lagSeconds === "number" ? m : undefined;
         },
         10_000,
         "edge2 (a plain edge) to report its lag",
+        POLL,
       );
       assertEquals(plain.relay!.url, "http://10.77.2.1:8080/stream");
       assertEquals(plain.relay!.state, "live");
@@ -419,10 +401,11 @@ Deno.test({
       assertEquals(await push.exit(30_000), 0, `push: ${push.log}`);
       // The origin ends cam after its grace; every edge follows.
       for (const host of ["edge1", "edge3"]) {
-        await until(
+        await untilDefined(
           async () => (await statusOf(host)).some((m) => m.name === "cam") ? undefined : true,
           15_000,
           `${host} to drop cam`,
+          POLL,
         );
         assert((await statusOf(host)).some((m) => m.name === "stream"), `${host} keeps stream`);
       }

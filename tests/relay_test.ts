@@ -1,6 +1,7 @@
 // Edges on loopback: --relay-all mirrors every mount of an origin and follows them as they end;
 // /status tells where each mount pulls from and how far behind it is.
 import { assert, assertEquals, assertRejects } from "@std/assert";
+import { untilDefined as until } from "../bench/_proc.ts";
 import { feedPull, mountUrl, openPull, originOf, relayMount } from "../lib/ingest/relay.ts";
 import { MountRegistry } from "../lib/stream/mount_registry.ts";
 import { CliServer, ffmpegPush, fixturePath, run } from "./_cli.ts";
@@ -14,20 +15,6 @@ interface StatusMount {
 
 async function mounts(server: CliServer): Promise<StatusMount[]> {
   return (await (await fetch(server.url("/status"))).json()).mounts;
-}
-
-async function until<T>(
-  check: () => Promise<T | undefined>,
-  timeout: number,
-  what: string,
-): Promise<T> {
-  const end = performance.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 Deno.test("originOf and mountUrl map stream URLs to an origin's mounts", () => {

@@ -3,31 +3,14 @@ import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { type Block, readSimpleBlock } from "../lib/matroska/block.ts";
 import { readUint } from "../lib/ebml/values.ts";
-import { ingest } from "../lib/ingest/ingest.ts";
 import { createHandler } from "../lib/server/handler.ts";
 import { serveMount } from "../lib/server/serve.ts";
 import { Mount } from "../lib/stream/mount.ts";
-import { demux, readFixture } from "./_util.ts";
+import { demux, type LiveMount, liveMount as liveMountWith, readFixture } from "./_util.ts";
 
 /** A mount fed from a fixture, at real time (no preroll) or all at once. */
-async function liveMount(name: string, realtime: boolean) {
-  const mount = new Mount("stream");
-  const stop = new AbortController();
-  const bytes = await readFixture(name);
-  const done = ingest(ReadableStream.from([bytes]), mount, {
-    realtime,
-    preroll: 0,
-    signal: stop.signal,
-  })
-    .finally(() => mount.end());
-  await mount.ready;
-  return {
-    mount,
-    async close() {
-      stop.abort();
-      await done;
-    },
-  };
+function liveMount(name: string, realtime: boolean): Promise<LiveMount> {
+  return liveMountWith(name, { realtime });
 }
 
 Deno.test("handler answers 404 for unknown paths and 405 for other methods", async () => {

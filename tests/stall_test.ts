@@ -1,5 +1,6 @@
 // Stalled viewers: disconnected after the stall timeout, their sockets really closed.
 import { assert, assertEquals, assertGreater } from "@std/assert";
+import { until } from "../bench/_proc.ts";
 import type { Block } from "../lib/matroska/block.ts";
 import { serveMount } from "../lib/server/serve.ts";
 import { parseProcNetTcp } from "../lib/server/tcp_queues.ts";
@@ -60,18 +61,6 @@ function establishedOn(port: number): number {
     }
   }
   return n;
-}
-
-async function until(
-  condition: () => boolean,
-  timeout: number,
-): Promise<boolean> {
-  const end = performance.now() + timeout;
-  while (!condition()) {
-    if (performance.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
 }
 
 Deno.test("parseProcNetTcp reads send queues of established connections by remote address", () => {

@@ -83,11 +83,16 @@ interface Run {
  * @throws {Deno.errors.NotFound} when the ffmpeg executable does not exist
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals, assertGreater } from "@std/assert";
  * import { createLogger } from "../log.ts";
  * import { openFfmpegSource } from "./ffmpeg_source.ts";
- * const matroska = openFfmpegSource("movie.mp4", { log: createLogger() });
- * for await (const chunk of matroska) console.log(chunk.length);
+ * // A Matroska fixture of the repository; an MP4, MPEG-TS or FLV file is remuxed the same way.
+ * const input = new URL("../../testdata/h264_aac.mkv", import.meta.url).pathname;
+ * const matroska = openFfmpegSource(input, { log: createLogger() });
+ * const bytes = await new Response(matroska).bytes();
+ * assertEquals([...bytes.subarray(0, 4)], [0x1A, 0x45, 0xDF, 0xA3]); // the EBML header's ID
+ * assertGreater(bytes.length, 150_000); // the payloads, copied (the file has 164 KB)
  * ```
  */
 export function openFfmpegSource(

@@ -87,11 +87,28 @@ type Attempt = Connection | {
  * @throws {UrlSourceError} when the first attempt fails (with `status` for a non-2xx answer)
  *
  * @example
- * ```ts ignore
- * import { createLogger } from "../log.ts";
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { openUrlSource } from "./url_source.ts";
- * const source = await openUrlSource("http://127.0.0.1:8080/stream", { log: createLogger() });
- * for await (const chunk of source) console.log(chunk.length);
+ * // An upstream whose every answer is a short body: each end is followed by a reconnection.
+ * let answers = 0;
+ * const upstream = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response(`body ${++answers};`),
+ * );
+ * const source = await openUrlSource(`http://127.0.0.1:${upstream.addr.port}/stream`, {
+ *   minDelay: 10,
+ * });
+ * const reader = source.getReader();
+ * let text = "";
+ * while (!text.includes("body 2;")) {
+ *   const { value, done } = await reader.read();
+ *   if (done) break;
+ *   text += new TextDecoder().decode(value);
+ * }
+ * await reader.cancel(); // aborts the fetch in flight
+ * assertEquals(text, "body 1;body 2;");
+ * await upstream.shutdown();
  * ```
  */
 export async function openUrlSource(
