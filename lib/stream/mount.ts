@@ -4,25 +4,22 @@
  * @module
  */
 
-import { assert } from "../_assert.ts";
 import type { Block } from "../matroska/block.ts";
-import { GopSegmenter, type GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
-import {
-  contentTypeOf,
-  describeTrackSet,
-  type LiveHeader,
-  sameTrackSet,
-} from "../matroska/live_header.ts";
-import { ClientStream, type ClientStreamOptions } from "./client_stream.ts";
+import type { GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
+import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
+import type { ClientStream } from "./client_stream.ts";
 import { GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
-import { KeyframeWatch } from "./keyframe_watch.ts";
+import { MountInput } from "./mount_input.ts";
 import { type MountSource, type MountStatus, RateMeter, trackStatus } from "./mount_status.ts";
-import { SourceTimeline } from "./source_timeline.ts";
-import { type ViewerRecord, type ViewerStatus, ViewerTable } from "./viewer_table.ts";
-import { joinWire, type WireBytes } from "./wire_format.ts";
+import {
+  type ViewerOptions,
+  type ViewerRecord,
+  type ViewerStatus,
+  ViewerTable,
+} from "./viewer_table.ts";
 
 export type { MountSource, MountStatus, TrackStatus } from "./mount_status.ts";
-export type { ViewerRecord, ViewerStatus } from "./viewer_table.ts";
+export type { ViewerOptions, ViewerRecord, ViewerStatus } from "./viewer_table.ts";
 
 /** Options of `Mount`: the ring's bounds, the segmenter's mode, and how viewers start and fall behind. */
 export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
@@ -44,16 +41,11 @@ export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
   onKeyframeAfterGap?: (mount: string, seconds: number) => void;
 }
 
-/** Who a viewer is, for `Mount.attach`. */
-export interface ViewerOptions extends ClientStreamOptions {
-  /** The viewer's address, for status and logs. */
-  address?: string;
-}
-
 /**
  * One live stream: the sink of an ingest (header, then blocks, then end) and the source of
- * every viewer's `ClientStream`. It composes a `SourceTimeline` (times across sources), a
- * `KeyframeWatch`, a `ViewerTable` and a `RateMeter`.
+ * every viewer's `ClientStream`. It composes its ring, a `MountInput` (the header, and blocks
+ * on a `SourceTimeline` across sources, watched by a `KeyframeWatch`), a `ViewerTable`, and a
+ * `RateMeter` for `/status`.
  *
  * @example
  * ```ts
@@ -71,34 +63,27 @@ export class Mount {
   /** Set by the mount's publisher: what `/status` shows of its source (a relay's origin). */
   source: MountSource | undefined;
   #options: MountOptions;
-  #header: LiveHeader | undefined;
-  /** The header in the ring's wire form, joined once for every viewer. */
-  #wireHeader: WireBytes | undefined;
+  /** The header and what the sources feed, from the first header on. */
+  #input: MountInput | undefined;
   readonly #startedAt = new Date();
-  #timeline: SourceTimeline | undefined;
-  #keyframes: KeyframeWatch | undefined;
-  #video: number | undefined;
-  #viewers = new ViewerTable();
-  #nextViewer = 1;
+  #viewers: ViewerTable;
   #evictions = 0;
   #stop = new AbortController();
   #rates = new RateMeter();
-  #segmenter: GopSegmenter | undefined;
   #ready = Promise.withResolvers<LiveHeader | undefined>();
   #ended = false;
   #bytesIn = 0;
-  #blocks = 0;
-  #skips = 0;
 
   constructor(name: string, options: MountOptions = {}) {
     this.name = name;
     this.#options = options;
     this.ring = new GopRing(options);
+    this.#viewers = new ViewerTable(options.nextViewerId);
   }
 
   /** The live header, once the source has sent it. */
   get header(): LiveHeader | undefined {
-    return this.#header;
+    return this.#input?.header;
   }
 
   /** Whether the source has ended. */
@@ -121,59 +106,33 @@ export class Mount {
     this.#bytesIn += n;
   }
 
-  /** Sets the live header (once; a later one is a new source, see `accepts`). */
+  /**
+   * Sets the live header. A later one is a new source's: its viewers continue without a second
+   * header when `accepts(header)`, else it throws `TypeError`.
+   */
   setHeader(header: LiveHeader): void {
-    if (this.#header !== undefined) return this.#resume(this.#header, header);
-    this.#header = header;
-    this.#video = header.tracks.find((t) => t.kind === "video")?.number;
-    this.#timeline = new SourceTimeline(this.#video ?? header.tracks[0]?.number);
+    const input = this.#input;
+    if (input !== undefined) {
+      // Other tracks are the first thing to say, whether or not the mount has ended.
+      if (this.#ended && input.accepts(header)) throw new TypeError("The mount has ended");
+      return input.resume(header);
+    }
     const { onLongKeyframeGap: gap, onKeyframeAfterGap: again } = this.#options;
-    this.#keyframes = new KeyframeWatch({
-      limit: this.#options.keyframeWarning,
-      msPerUnit: header.timestampScale / 1e6,
-      onLongGap: gap && ((seconds) => gap(this.name, seconds)),
-      onKeyframe: again && ((seconds) => again(this.name, seconds)),
+    this.#input = new MountInput(header, this.ring, {
+      ...this.#options,
+      keyframes: {
+        limit: this.#options.keyframeWarning,
+        onLongGap: gap && ((seconds) => gap(this.name, seconds)),
+        onKeyframe: again && ((seconds) => again(this.name, seconds)),
+      },
     });
-    const wire = this.ring.wire;
-    this.#wireHeader = wire === undefined
-      ? { payload: header.bytes, wire: header.bytes }
-      : joinWire([header.bytes], { format: wire });
-    this.#segmenter = new GopSegmenter(header, this.#options);
-    this.ring.setTimestampScale(header.timestampScale);
     this.#ready.resolve(header);
   }
 
   /** Adds a block from the source. */
   pushBlock(block: Block): void {
-    const segmenter = this.#segmenter;
-    if (segmenter === undefined || this.#timeline === undefined) {
-      throw new TypeError("A block came before the header");
-    }
-    this.#blocks++;
-    block = this.#timeline.rebase(block);
-    if (block.track === this.#video) this.#keyframes?.observe(block);
-    const cluster = segmenter.push(block);
-    if (cluster !== undefined) this.ring.append(cluster);
-  }
-
-  /**
-   * A new source's header on a live mount: viewers continue without a second header when the
-   * tracks match (`accepts`); its blocks follow the last ones in time, from its first keyframe
-   * on. Different tracks throw `TypeError`.
-   */
-  #resume(previous: LiveHeader, header: LiveHeader): void {
-    if (!this.accepts(header)) {
-      throw new TypeError(
-        `The new source's tracks differ from the stream's: ${describeTrackSet(header)} vs ${
-          describeTrackSet(previous)
-        }`,
-      );
-    }
-    if (this.#ended) throw new TypeError("The mount has ended");
-    assert(this.#segmenter !== undefined && this.#timeline, "a mount with a header segments");
-    const last = this.#segmenter.resync();
-    if (last !== undefined) this.ring.append(last);
-    this.#timeline.handover();
+    if (this.#input === undefined) throw new TypeError("A block came before the header");
+    this.#input.push(block);
   }
 
   /**
@@ -181,27 +140,24 @@ export class Mount {
    * and tracks (numbers, kinds, codecs and CodecPrivate; see `sameTrackSet`).
    */
   accepts(header: LiveHeader): boolean {
-    return this.#header === undefined || sameTrackSet(this.#header, header);
+    return this.#input?.accepts(header) ?? true;
   }
 
   /** How many sources have fed this mount (1 for one unbroken source). */
   get sources(): number {
-    return this.#timeline?.sources ?? 1;
+    return this.#input?.timeline.sources ?? 1;
   }
 
   /** Sends the open Cluster now (the source's own Cluster ended). */
   endCluster(): void {
-    if (this.#ended) return;
-    const cluster = this.#segmenter?.flush();
-    if (cluster !== undefined) this.ring.append(cluster);
+    if (!this.#ended) this.#input?.flush();
   }
 
   /** Ends the stream: the open Cluster is cut, viewers drain the ring and close. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    const last = this.#segmenter?.flush();
-    if (last !== undefined) this.ring.append(last);
+    this.#input?.flush();
     this.ring.end();
     this.#ready.resolve(undefined);
   }
@@ -211,27 +167,10 @@ export class Mount {
    * viewer in the ring's wire form shares the ring's buffers (and this mount's header).
    */
   attach(options: ViewerOptions = {}): ClientStream | undefined {
-    const header = this.#wireHeader;
+    const header = this.#input?.wireHeader;
     if (header === undefined) return undefined;
-    const client = new ClientStream(this.ring, header, {
-      wire: options.wire,
-      start: this.#options.start,
-      slowPolicy: this.#options.slowPolicy,
-      onSkip: (c) => {
-        this.#skips++;
-        options.onSkip?.(c);
-      },
-      onClose: (c, reason) => {
-        this.#viewers.remove(c);
-        options.onClose?.(c, reason);
-      },
-    });
-    this.#viewers.add(client, {
-      id: this.#options.nextViewerId?.() ?? this.#nextViewer++,
-      address: options.address ?? "unknown",
-      joinedAt: new Date(),
-    });
-    return client;
+    const { start, slowPolicy } = this.#options;
+    return this.#viewers.attach(this.ring, header, { ...options, start, slowPolicy });
   }
 
   /** The id this mount gave a viewer. */
@@ -272,13 +211,14 @@ export class Mount {
   }
 
   #seconds(time: number | undefined): number {
-    if (time === undefined || time === -Infinity || this.#header === undefined) return 0;
-    return Math.round(time * this.#header.timestampScale / 1e6) / 1000;
+    const header = this.#input?.header;
+    if (time === undefined || time === -Infinity || header === undefined) return 0;
+    return Math.round(time * header.timestampScale / 1e6) / 1000;
   }
 
   /** A summary for `/status`. */
   status(clientLimit = 100): MountStatus {
-    const header = this.#header;
+    const header = this.#input?.header;
     const viewers = this.#viewers;
     return {
       name: this.name,
@@ -290,14 +230,14 @@ export class Mount {
       viewers: viewers.size,
       bytesIn: this.#bytesIn,
       bytesOut: viewers.bytesOut(),
-      blocks: this.#blocks,
-      skips: this.#skips,
+      blocks: this.#input?.blocks ?? 0,
+      skips: viewers.skips,
       evictions: this.#evictions,
       bitrateIn: this.#rates.bitrateIn,
       bitrateOut: this.#rates.bitrateOut,
       ring: { ...this.ring.stats, seconds: Math.round(this.ring.duration) / 1000 },
-      liveTime: this.#seconds(this.#timeline?.newest),
-      sourceTime: this.#seconds(this.#timeline?.newestRaw),
+      liveTime: this.#seconds(this.#input?.timeline.newest),
+      sourceTime: this.#seconds(this.#input?.timeline.newestRaw),
       relay: this.source?.describe(),
       clients: viewers.viewers(clientLimit),
       clientsOmitted: Math.max(0, viewers.size - clientLimit),

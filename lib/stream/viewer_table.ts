@@ -4,7 +4,15 @@
  * @module
  */
 
-import type { ClientStream } from "./client_stream.ts";
+import { ClientStream, type ClientStreamOptions } from "./client_stream.ts";
+import type { GopRing } from "./gop_ring.ts";
+import type { WireBytes } from "./wire_format.ts";
+
+/** Who a viewer is, for `Mount.attach`. */
+export interface ViewerOptions extends ClientStreamOptions {
+  /** The viewer's address, for status and logs. */
+  address?: string;
+}
 
 /** Who a viewer is. */
 export interface ViewerRecord {
@@ -26,27 +34,59 @@ export interface ViewerStatus {
 
 /**
  * The viewers connected to a mount, oldest first, in one map from each viewer's stream to who
- * it is; the bytes of viewers that left are kept as one sum, so the mount's total out stays
- * whole without keeping them.
+ * it is. A viewer leaves the table when its stream closes; the bytes of viewers gone are kept
+ * as one sum, and their skips as another, so the mount's totals stay whole.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { GopRing } from "./gop_ring.ts";
- * import { ClientStream } from "./client_stream.ts";
  * import { ViewerTable } from "./viewer_table.ts";
+ * const ring = new GopRing();
  * const table = new ViewerTable();
- * const client = new ClientStream(new GopRing(), new Uint8Array(4));
- * table.add(client, { id: 7, address: "192.0.2.1:5000", joinedAt: new Date() });
- * assertEquals(table.viewers().map((v) => v.id), [7]);
+ * const client = table.attach(ring, new Uint8Array(4), { address: "192.0.2.1:5000" });
+ * assertEquals(table.viewers().map((v) => v.address), ["192.0.2.1:5000"]);
  * client.next();
- * table.remove(client);
- * assertEquals(table.bytesOut(), 4);
+ * client.close();
+ * assertEquals([table.size, table.bytesOut()], [0, 4]);
  * ```
  */
 export class ViewerTable {
   #viewers = new Map<ClientStream, ViewerRecord>();
   #bytesOfGone = 0;
+  #skips = 0;
+  #nextId: () => number;
+
+  /** `nextId` gives viewer ids (default: a counter of this table's own). */
+  constructor(nextId?: () => number) {
+    let id = 1;
+    this.#nextId = nextId ?? (() => id++);
+  }
+
+  /**
+   * A new viewer of `ring`, starting with `header` (see `ClientStream`), in the table until its
+   * stream closes; `options`' callbacks are called after the table's own bookkeeping.
+   */
+  attach(ring: GopRing, header: Uint8Array | WireBytes, options: ViewerOptions = {}): ClientStream {
+    const { address, ...streamOptions } = options;
+    const client = new ClientStream(ring, header, {
+      ...streamOptions,
+      onSkip: (c) => {
+        this.#skips++;
+        options.onSkip?.(c);
+      },
+      onClose: (c, reason) => {
+        if (this.#viewers.delete(c)) this.#bytesOfGone += c.bytesSent;
+        options.onClose?.(c, reason);
+      },
+    });
+    this.#viewers.set(client, {
+      id: this.#nextId(),
+      address: address ?? "unknown",
+      joinedAt: new Date(),
+    });
+    return client;
+  }
 
   /** Every viewer now, oldest first. */
   get clients(): ReadonlyMap<ClientStream, ViewerRecord> {
@@ -58,13 +98,9 @@ export class ViewerTable {
     return this.#viewers.size;
   }
 
-  add(client: ClientStream, record: ViewerRecord): void {
-    this.#viewers.set(client, record);
-  }
-
-  /** A viewer left: its bytes join the sum of those gone. */
-  remove(client: ClientStream): void {
-    if (this.#viewers.delete(client)) this.#bytesOfGone += client.bytesSent;
+  /** Times any viewer, gone or connected, fell behind and skipped to the newest keyframe. */
+  get skips(): number {
+    return this.#skips;
   }
 
   /** The id of a viewer in the table. */
