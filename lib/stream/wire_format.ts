@@ -58,5 +58,6 @@ export function joinWire(
     throw new RangeError(`Chunk parts do not add up to its length: ${at - start} of ${length}`);
   }
   if (suffix !== undefined) wire.set(suffix, at);
-  return { payload: wire.subarray(start, at), wire };
+  const payload = format === undefined ? wire : wire.subarray(start, at);
+  return { payload, wire };
 }
