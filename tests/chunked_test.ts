@@ -1,6 +1,10 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertMatch } from "@std/assert";
+import { ingest } from "../lib/ingest/ingest.ts";
 import { CHUNKED, LAST_CHUNK } from "../lib/server/chunked.ts";
+import { serveMount } from "../lib/server/serve.ts";
+import { Mount } from "../lib/stream/mount.ts";
 import { joinWire } from "../lib/stream/wire_format.ts";
+import { readFixture } from "./_util.ts";
 
 const decoder = new TextDecoder();
 
@@ -42,4 +46,43 @@ Deno.test("CHUNKED chunks followed by LAST_CHUNK make a chunked body that decode
   const body = new Uint8Array([...wires.flatMap((w) => [...w]), ...LAST_CHUNK]);
   assertEquals(dechunk(body), payloads);
   assertEquals(decoder.decode(LAST_CHUNK), "0\r\n\r\n");
+});
+
+/** Sends `GET /stream` over raw TCP and reads until the server closes: head and body apart. */
+async function rawGet(port: number, version: "1.0" | "1.1") {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(`GET /stream HTTP/${version}\r\nHost: x\r\n\r\n`));
+  const chunks = await Array.fromAsync(conn.readable);
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  const end = all.findIndex((_, i) =>
+    all[i] === 13 && decoder.decode(all.subarray(i, i + 4)) === "\r\n\r\n"
+  );
+  return { head: decoder.decode(all.subarray(0, end)), body: all.subarray(end + 4) };
+}
+
+Deno.test("serveMount: an HTTP/1.1 viewer of a CHUNKED mount gets the ring's chunks, an HTTP/1.0 one the same payload plain; bytesOut counts payload", async () => {
+  const mount = new Mount("stream", { wire: CHUNKED });
+  await ingest(ReadableStream.from([await readFixture("audio_only.webm")]), mount, {
+    realtime: false,
+  });
+  mount.end();
+  const server = serveMount(mount, { port: 0, hostname: "127.0.0.1" });
+  try {
+    const chunked = await rawGet(server.addr.port, "1.1");
+    assertMatch(chunked.head, /^HTTP\/1\.1 200 .*\r\ntransfer-encoding: chunked\r\n/is);
+    const payloads = dechunk(chunked.body);
+    const gop = mount.ring.newest!;
+    assertEquals(payloads, [mount.header!.bytes, ...gop.clusters]);
+    const plain = await rawGet(server.addr.port, "1.0");
+    assertEquals(plain.body, new Uint8Array(payloads.flatMap((p) => [...p])));
+    await server.idle();
+    assertEquals(mount.status().bytesOut, 2 * plain.body.length, "framing not counted");
+  } finally {
+    await server.shutdown();
+  }
 });
