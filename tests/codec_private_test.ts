@@ -112,7 +112,7 @@ Deno.test("CodecPrivate: a source of another size ends the old viewers' stream c
     assertEquals((await first).code, 0);
     await server.waitForLine(/source gone; keeping its viewers/);
     const second = push(large, url);
-    await server.waitForLine(/other tracks; starting a new stream/);
+    await server.waitForLine(/other tracks or codec setup; starting a new stream/);
     const late = capture(url);
     const oldBytes = assertBody(await early, "old viewer"); // ends: the old stream is over
     const old = demux(oldBytes);

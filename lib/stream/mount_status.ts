@@ -37,7 +37,7 @@ export interface MountStatus {
   liveTime: number;
   /** Media time of the newest block in its source's timeline (seconds; differs after a handover). */
   sourceTime: number;
-  /** What the mount's publisher says of its source (`Mount.setSource`), e.g. a relay's origin. */
+  /** What the mount's publisher says of its source (`Mount.source`), e.g. a relay's origin. */
   relay?: object;
   /** Up to `clientLimit` viewers (default 100), oldest first. */
   clients: ViewerStatus[];
