@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { Gop, GopRing, StartPoint } from "./gop_ring.ts";
 import { assert } from "../_assert.ts";
+import type { Gop, GopRing, StartPoint } from "./gop_ring.ts";
 import { joinWire, type WireBytes, type WireFormat } from "./wire_format.ts";
 
 /** Options of `ClientStream`. */
