@@ -21,7 +21,9 @@ import {
   UsageError,
 } from "./lib/server/cli_options.ts";
 import { ConfigFileError } from "./lib/server/config_file.ts";
+import { CHUNKED } from "./lib/server/chunked.ts";
 import { SUMMARY_INTERVAL } from "./lib/server/flags.ts";
+import { keyframeWarnings } from "./lib/server/keyframe_warnings.ts";
 import { type MountServer, serveMount } from "./lib/server/serve.ts";
 import { MountRegistry, type Publication } from "./lib/stream/mount_registry.ts";
 
@@ -257,6 +259,8 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       lowLatency: options.lowLatency,
       maxDuration: options.bufferMs,
       maxBytes: options.bufferBytes,
+      wire: CHUNKED,
+      ...keyframeWarnings(log),
     },
     grace: options.sourceGrace,
     log,

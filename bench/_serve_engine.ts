@@ -17,6 +17,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { ingest } from "../lib/ingest/ingest.ts";
 import { openFileSource } from "../lib/ingest/file_source.ts";
+import { CHUNKED } from "../lib/server/chunked.ts";
 import { serveMount } from "../lib/server/serve.ts";
 import { Mount } from "../lib/stream/mount.ts";
 
@@ -36,7 +37,8 @@ if (input === "") {
   Deno.exit(2);
 }
 
-const mount = new Mount("stream", { lowLatency: Boolean(args["low-latency"]) });
+// The wire form main.ts gives its mounts: HTTP/1.1 viewers write the ring's shared chunks.
+const mount = new Mount("stream", { lowLatency: Boolean(args["low-latency"]), wire: CHUNKED });
 const server = serveMount(mount, {
   port: Number(args.port),
   hostname: String(args.host),

@@ -1,7 +1,14 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import type { OutputCluster } from "../lib/matroska/gop_segmenter.ts";
 import { ClientStream } from "../lib/stream/client_stream.ts";
 import { GopRing } from "../lib/stream/gop_ring.ts";
+import type { WireFormat } from "../lib/stream/wire_format.ts";
+
+/** A wire form with a one-byte length before and `0xFF` after. */
+const TAGGED: WireFormat = {
+  prefix: (length) => new Uint8Array([0xF0, length]),
+  suffix: new Uint8Array([0xFF]),
+};
 
 const HEADER = new Uint8Array([0xEE]);
 
@@ -129,4 +136,35 @@ Deno.test("ClientStream created on an empty ring gets every GOP, however late it
   ring.append(cluster(3, true));
   ring.end();
   assertEquals(await readN(client.readable.getReader(), 10), [0xEE, 1, 2, 3]);
+});
+
+Deno.test("ClientStream in the ring's wire form hands every viewer the ring's own buffers, and counts payload bytes", async () => {
+  const ring = new GopRing({ wire: TAGGED });
+  ring.append(cluster(1, true));
+  ring.append(cluster(2, false));
+  ring.end();
+  const gop = ring.newest!;
+  for (let viewer = 0; viewer < 2; viewer++) {
+    const client = new ClientStream(ring, HEADER, { wire: TAGGED });
+    const chunks = await Array.fromAsync(client.readable);
+    assertEquals(Array.from(chunks[0]), [0xF0, 1, 0xEE, 0xFF], "the header in the wire form");
+    // No copy per viewer: the very arrays the ring holds, one write per Cluster.
+    assertStrictEquals(chunks[1], gop.wire(0));
+    assertStrictEquals(chunks[2], gop.wire(1));
+    assertEquals(client.bytesSent, 3, "the header and two 1-byte Clusters, without the framing");
+  }
+  const plain = new ClientStream(ring, HEADER);
+  const chunks = await Array.fromAsync(plain.readable);
+  assertStrictEquals(chunks[1], gop.cluster(0));
+  assertEquals(plain.bytesSent, 3);
+});
+
+Deno.test("ClientStream in a wire form the ring does not hold frames a copy of each chunk", async () => {
+  const ring = new GopRing();
+  ring.append(cluster(5, true));
+  ring.end();
+  const client = new ClientStream(ring, HEADER, { wire: TAGGED });
+  const chunks = await Array.fromAsync(client.readable);
+  assertEquals(chunks.map((c) => Array.from(c)), [[0xF0, 1, 0xEE, 0xFF], [0xF0, 1, 5, 0xFF]]);
+  assertEquals(client.bytesSent, 2);
 });

@@ -1,6 +1,13 @@
 import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import type { OutputCluster } from "../lib/matroska/gop_segmenter.ts";
 import { GopRing } from "../lib/stream/gop_ring.ts";
+import type { WireFormat } from "../lib/stream/wire_format.ts";
+
+/** A wire form with a one-byte length before and `0xFF` after. */
+const TAGGED: WireFormat = {
+  prefix: (length) => new Uint8Array([0xF0, length]),
+  suffix: new Uint8Array([0xFF]),
+};
 
 function cluster(time: number, keyframe: boolean, size = 100): OutputCluster {
   return {
@@ -36,6 +43,34 @@ Deno.test("GopRing joins a Cluster's parts into one array once", () => {
     blocks: 1,
   });
   assertEquals(Array.from(ring.newest!.clusters[0]), [1, 2, 3]);
+});
+
+Deno.test("GopRing with a wire form joins each Cluster once into it, the payload a view inside", () => {
+  const ring = new GopRing({ wire: TAGGED });
+  ring.append({
+    time: 0,
+    keyframe: true,
+    parts: [new Uint8Array([1, 2]), new Uint8Array([3])],
+    byteLength: 3,
+    blocks: 1,
+  });
+  const gop = ring.newest!;
+  assertStrictEquals(ring.wire, TAGGED);
+  assertEquals(Array.from(gop.wire(0)), [0xF0, 3, 1, 2, 3, 0xFF]);
+  assertEquals(Array.from(gop.cluster(0)), [1, 2, 3]);
+  assert(gop.cluster(0).buffer === gop.wire(0).buffer, "one buffer per Cluster");
+  assertStrictEquals(gop.wire(0), gop.wire(0));
+  assertEquals(gop.clusterCount, 1);
+  // The caps and counters are in payload bytes, whatever the wire form adds.
+  assertEquals([gop.byteLength, ring.stats.bytes], [3, 3]);
+});
+
+Deno.test("GopRing without a wire form gives the payload as the wire view", () => {
+  const ring = new GopRing();
+  ring.append(cluster(0, true));
+  const gop = ring.newest!;
+  assertEquals(ring.wire, undefined);
+  assertStrictEquals(gop.wire(0), gop.cluster(0));
 });
 
 Deno.test("GopRing evicts the oldest GOPs beyond maxGops and maxBytes, never the newest", () => {

@@ -1,7 +1,10 @@
 // A mount across sources: a new source with the same tracks continues the stream.
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals, assertThrows } from "@std/assert";
 import { concatBytes } from "../lib/ebml/writer.ts";
+import type { LiveHeader } from "../lib/matroska/live_header.ts";
+import { keyframeWarnings } from "../lib/server/keyframe_warnings.ts";
 import { Mount } from "../lib/stream/mount.ts";
+import { MountRegistry } from "../lib/stream/mount_registry.ts";
 import { demux, readFixture, recorder } from "./_util.ts";
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -59,10 +62,10 @@ Deno.test("Mount refuses a new source whose tracks differ", async () => {
   assertThrows(() => mount.setHeader(b.header), TypeError, "tracks differ");
 });
 
-Deno.test("Mount warns once when the source's video goes 10 s without a keyframe, and says when one comes", async () => {
+Deno.test("Mount warns once (through keyframeWarnings) when the source's video goes 10 s without a keyframe, and says when one comes", async () => {
   const { header, blocks } = demux(await readFixture("sample.webm"));
   const { log, lines } = recorder();
-  const mount = new Mount("stream", { log });
+  const mount = new Mount("stream", keyframeWarnings(log));
   mount.setHeader(header);
   const video = header.tracks.find((t) => t.kind === "video")!.number;
   const first = blocks.find((b) => b.track === video && b.keyframe)!;
@@ -73,12 +76,66 @@ Deno.test("Mount warns once when the source's video goes 10 s without a keyframe
   const warnings = lines.filter((l) => l.startsWith("warn "));
   assertEquals(warnings.length, 1, lines.join("\n"));
   assertMatch(warnings[0], /source of stream sent no video keyframe for 10 s: new viewers wait/);
+  assertMatch(warnings[0], /at most its cap \(--buffer\)$/);
   mount.pushBlock({ ...first, time: first.time + 12_040 });
   assertMatch(lines.at(-1)!, /^info The source of stream sent a video keyframe again after 12 s$/);
   // A source with keyframes says nothing.
   const quiet = recorder();
-  const steady = new Mount("stream", { log: quiet.log });
+  const steady = new Mount("stream", keyframeWarnings(quiet.log));
   steady.setHeader(header);
   for (const b of blocks) steady.pushBlock(b);
   assertEquals(quiet.lines, []);
+});
+
+/** `header` with the last byte of track `track`'s CodecPrivate changed (another SPS/PPS). */
+function otherCodecPrivate(header: LiveHeader, track: number): LiveHeader {
+  return {
+    ...header,
+    tracks: header.tracks.map((t) => {
+      if (t.number !== track || t.codecPrivate === undefined) return t;
+      const codecPrivate = t.codecPrivate.slice();
+      codecPrivate[codecPrivate.length - 1] ^= 1;
+      return { ...t, codecPrivate };
+    }),
+  };
+}
+
+Deno.test("Mount refuses a new source whose CodecPrivate differs, and takes one with the same bytes", async () => {
+  const { header } = demux(await readFixture("h264_aac.mkv"));
+  const mount = new Mount("stream");
+  mount.setHeader(header);
+  const other = otherCodecPrivate(header, 1);
+  assertEquals(mount.accepts(other), false);
+  assertThrows(() => mount.setHeader(other), TypeError, "tracks differ");
+  const same = demux(await readFixture("h264_aac.mkv")).header;
+  assert(mount.accepts(same));
+  mount.setHeader(same);
+  assertEquals(mount.sources, 2);
+});
+
+Deno.test("MountRegistry: a new source with another CodecPrivate ends the viewers' stream cleanly and starts a new header", async () => {
+  const first = demux(await readFixture("h264_aac.mkv"));
+  const registry = new MountRegistry({ grace: 10_000 });
+  try {
+    const a = registry.publish("cam");
+    a.setHeader(first.header);
+    for (const b of first.blocks.slice(0, 100)) a.pushBlock(b);
+    const viewer = registry.get("cam")!.attach()!;
+    const received = readAll(viewer.readable);
+    a.finish(); // the mount waits out its grace period for a source that continues it
+    const b = registry.publish("cam");
+    const header = otherCodecPrivate(first.header, 1);
+    b.setHeader(header);
+    const old = demux(await received); // ends, not cut off
+    assertEquals(old.header.bytes, first.header.bytes);
+    assertEquals(viewer.closed, true);
+    const mount = registry.get("cam")!;
+    assertEquals(mount.header, header);
+    const late = mount.attach()!;
+    assertStrictEquals(await late.next(), header.bytes, "a new viewer gets the new header");
+    late.cancel();
+    b.finish();
+  } finally {
+    registry.endAll();
+  }
 });

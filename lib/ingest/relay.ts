@@ -76,7 +76,7 @@ export interface RelayOptions {
 }
 
 /**
- * Keeps `mount.relay.lagSeconds` current: every `interval`, the origin mount's newest block
+ * Keeps `status.lagSeconds` current: every `interval`, the origin mount's newest block
  * time (from its `/status`) minus the newest this mount received, in the origin's timeline.
  * Unknown (null) when the origin is not an mkserver. Returns when `signal` aborts.
  */
@@ -171,7 +171,7 @@ export async function feedPull(
   options: FeedOptions = {},
 ): Promise<IngestResult> {
   const lagStop = new AbortController();
-  publication.mount.relay = pull.status;
+  publication.mount.source = { describe: () => ({ ...pull.status }) };
   const lag = trackLag(() => publication.mount, pull.status, pull.origin, {
     interval: options.interval,
     fetch: options.fetch,

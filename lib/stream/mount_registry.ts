@@ -55,7 +55,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /**
  * The server's mounts by name. A source publishes to a name (one at a time); when it ends, its
  * viewers wait `grace` ms for a source with the same tracks, which continues their stream
- * without a second header; a source with other tracks ends them cleanly and starts a new mount.
+ * without a second header; a source with other tracks (or another CodecPrivate: another H.264
+ * SPS/PPS, say) ends them cleanly and starts a new mount.
  *
  * @example
  * ```ts
@@ -79,11 +80,7 @@ export class MountRegistry {
 
   constructor(options: MountRegistryOptions = {}) {
     let id = 1;
-    this.#options = {
-      log: options.log,
-      ...options.mountOptions,
-      nextViewerId: () => id++,
-    };
+    this.#options = { ...options.mountOptions, nextViewerId: () => id++ };
     this.#grace = options.grace ?? DEFAULT_GRACE;
     if (!(this.#grace >= 0)) throw new TypeError(`Invalid grace: ${this.#grace}`);
     this.#log = options.log ?? SILENT;
@@ -161,23 +158,23 @@ export class MountRegistry {
     this.#publishers.add(name);
     clearTimeout(this.#timers.get(name));
     this.#timers.delete(name);
-    let mount = this.#mounts.get(name);
-    if (mount === undefined || mount.ended) {
-      mount = new Mount(name, this.#options);
-      this.#mounts.set(name, mount);
-    }
+    const existing = this.#mounts.get(name);
+    let mount: Mount = existing === undefined || existing.ended
+      ? new Mount(name, this.#options)
+      : existing;
+    this.#mounts.set(name, mount);
     for (const wake of this.#waiting.get(name) ?? []) wake(mount);
     let finished = false;
     const publication: Publication = {
       get mount() {
-        return mount!;
+        return mount;
       },
       setHeader: (header) => {
-        const current = mount!;
+        const current = mount;
         if (current.header !== undefined && !current.accepts(header)) {
           // Other tracks: the old stream ends cleanly for its viewers; a new one begins.
           this.#log.info(
-            `Mount ${name}: the new source has other tracks; starting a new stream`,
+            `Mount ${name}: the new source has other tracks or codec setup; starting a new stream`,
           );
           current.end();
           mount = new Mount(name, this.#options);
@@ -185,16 +182,16 @@ export class MountRegistry {
         } else if (current.header !== undefined) {
           this.#log.info(`Mount ${name}: a source with the same tracks continues the stream`);
         }
-        mount!.setHeader(header);
+        mount.setHeader(header);
       },
-      pushBlock: (block) => mount!.pushBlock(block),
-      endCluster: () => mount!.endCluster(),
-      countBytesIn: (n) => mount!.countBytesIn(n),
+      pushBlock: (block) => mount.pushBlock(block),
+      endCluster: () => mount.endCluster(),
+      countBytesIn: (n) => mount.countBytesIn(n),
       finish: () => {
         if (finished) return;
         finished = true;
         this.#publishers.delete(name);
-        this.#endLater(name, mount!);
+        this.#endLater(name, mount);
       },
     };
     return publication;
