@@ -89,6 +89,7 @@ export class Fields {
   #view = new DataView(this.#buffer.buffer);
   #length = 0;
 
+  /** Makes room for `n` bytes and returns where they go (read fields only after calling it). */
   #reserve(n: number): number {
     const at = this.#length;
     if (at + n > this.#buffer.length) {
@@ -109,19 +110,22 @@ export class Fields {
 
   u8(value: number): this {
     this.#check(value, 0, 0xff, "8-bit field");
-    this.#view.setUint8(this.#reserve(1), value);
+    const at = this.#reserve(1);
+    this.#view.setUint8(at, value);
     return this;
   }
 
   u16(value: number): this {
     this.#check(value, 0, 0xffff, "16-bit field");
-    this.#view.setUint16(this.#reserve(2), value);
+    const at = this.#reserve(2);
+    this.#view.setUint16(at, value);
     return this;
   }
 
   i16(value: number): this {
     this.#check(value, -0x8000, 0x7fff, "Signed 16-bit field");
-    this.#view.setInt16(this.#reserve(2), value);
+    const at = this.#reserve(2);
+    this.#view.setInt16(at, value);
     return this;
   }
 
@@ -135,31 +139,36 @@ export class Fields {
 
   u32(value: number): this {
     this.#check(value, 0, 0xffff_ffff, "32-bit field");
-    this.#view.setUint32(this.#reserve(4), value);
+    const at = this.#reserve(4);
+    this.#view.setUint32(at, value);
     return this;
   }
 
   i32(value: number): this {
     this.#check(value, -0x8000_0000, 0x7fff_ffff, "Signed 32-bit field");
-    this.#view.setInt32(this.#reserve(4), value);
+    const at = this.#reserve(4);
+    this.#view.setInt32(at, value);
     return this;
   }
 
   u64(value: number): this {
     this.#check(value, 0, Number.MAX_SAFE_INTEGER, "64-bit field");
-    this.#view.setBigUint64(this.#reserve(8), BigInt(value));
+    const at = this.#reserve(8);
+    this.#view.setBigUint64(at, BigInt(value));
     return this;
   }
 
   /** `n` zero bytes (reserved and pre_defined fields). */
   zeros(n: number): this {
-    this.#buffer.fill(0, this.#reserve(n), this.#length);
+    const at = this.#reserve(n);
+    this.#buffer.fill(0, at, this.#length);
     return this;
   }
 
   /** Raw bytes, copied in. */
   raw(bytes: Uint8Array): this {
-    this.#buffer.set(bytes, this.#reserve(bytes.length));
+    const at = this.#reserve(bytes.length);
+    this.#buffer.set(bytes, at);
     return this;
   }
 

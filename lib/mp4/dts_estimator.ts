@@ -96,3 +96,28 @@ export class DtsEstimator {
     return dts;
   }
 }
+
+/**
+ * The reorder depth of PTS given in decode order: the most frames that precede one in decode
+ * order and follow it in presentation order (the definition of H.264 `max_num_reorder_frames`).
+ * For a stream's first GOP, or for tests; a packager would rather read it from the SPS.
+ * Only the previous `window` frames are compared (the standards cap the depth at 16).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { measureReorderDepth } from "./dts_estimator.ts";
+ * assertEquals(measureReorderDepth([0, 3, 1, 2, 6, 4, 5]), 1);
+ * assertEquals(measureReorderDepth([0, 4, 2, 1, 3]), 2);
+ * assertEquals(measureReorderDepth([0, 1, 2]), 0);
+ * ```
+ */
+export function measureReorderDepth(pts: readonly number[], window = 32): number {
+  let depth = 0;
+  for (let j = 1; j < pts.length; j++) {
+    let later = 0;
+    for (let i = Math.max(0, j - window); i < j; i++) if (pts[i] > pts[j]) later++;
+    if (later > depth) depth = later;
+  }
+  return depth;
+}
