@@ -13,6 +13,7 @@ import { DtsEstimator, measureReorderDepth } from "../lib/mp4/dts_estimator.ts";
 import { writeFragment } from "../lib/mp4/fragment.ts";
 import { writeInitSegment } from "../lib/mp4/init_segment.ts";
 import { chooseTimescale, type Mp4Sample, type Mp4Track } from "../lib/mp4/mp4_track.ts";
+import { readReorderDepth } from "../lib/mp4/reorder_depth.ts";
 import { hasMp4Form } from "../lib/mp4/sample_entry.ts";
 
 /** One remuxed track: its description, init segment, chunks (parts lists) and samples. */
