@@ -97,9 +97,10 @@ export function remuxToFmp4(
         frames.push({ data, pts: Math.round(b.time * ticks) + i * frame, keyframe: b.keyframe })
       );
     }
-    const depth = track.kind === "video"
-      ? Math.max(2, measureReorderDepth(frames.map((f) => f.pts)))
-      : 0;
+    // The depth the SPS declares, as ffmpeg uses it; else what the file shows.
+    const depth = track.kind === "audio"
+      ? 0
+      : readReorderDepth(track) ?? measureReorderDepth(frames.map((f) => f.pts));
     const shift = track.timescale; // one second: room for the first frames' DTS
     const dts = new DtsEstimator({ reorderDepth: depth, frameDuration: frame });
     const samples: Mp4Sample[] = frames.map((f) => ({

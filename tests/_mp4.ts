@@ -16,22 +16,59 @@ export async function run(
   return { stdout: decoder.decode(out.stdout), stderr };
 }
 
+/** Video encoders of the test media: libx264/libx265 with B-frames (`-bf 2`), GOP 25. */
+const VIDEO_ARGS = {
+  h264: ["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p"],
+  hevc: [
+    "-c:v",
+    "libx265",
+    "-preset",
+    "ultrafast",
+    "-x265-params",
+    "bframes=2:keyint=25:log-level=none",
+  ],
+  vp9: [
+    "-c:v",
+    "libvpx-vp9",
+    "-deadline",
+    "realtime",
+    "-cpu-used",
+    "8",
+    "-g",
+    "25",
+    "-b:v",
+    "200k",
+  ],
+  av1: ["-c:v", "libsvtav1", "-preset", "12", "-g", "25", "-svtav1-params", "lp=1"],
+};
+
+const AUDIO_ARGS = {
+  aac: ["-c:a", "aac", "-b:a", "64k"],
+  opus: ["-c:a", "libopus", "-b:a", "48k"],
+  flac: ["-c:a", "flac"],
+};
+
+/** The video and audio codecs `makeMkv` can encode. */
+export type TestVideo = keyof typeof VIDEO_ARGS;
+export type TestAudio = keyof typeof AUDIO_ARGS;
+
 /**
- * H.264 with B-frames (x264 `-bf 2`, GOP 25) + AAC or Opus in Matroska, 320x240 at 25 fps,
- * `seconds` long, made by ffmpeg's Matroska muxer into `dir`.
+ * Video (320x240 at 25 fps) + audio (sine, 48 kHz) in Matroska, `seconds` long, made by ffmpeg's
+ * Matroska muxer into `dir`.
  */
-export async function makeH264(
+export async function makeMkv(
   dir: string,
-  audio: "aac" | "opus",
+  video: TestVideo,
+  audio: TestAudio,
   seconds = 3,
 ): Promise<string> {
-  const path = `${dir}/h264_${audio}.mkv`;
+  const path = `${dir}/${video}_${audio}.mkv`;
   await run("ffmpeg", [
     ...["-hide_banner", "-loglevel", "error", "-nostdin", "-y"],
     ...["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"],
     ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(seconds)],
-    ...["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p"],
-    ...(audio === "aac" ? ["-c:a", "aac", "-b:a", "64k"] : ["-c:a", "libopus", "-b:a", "48k"]),
+    ...VIDEO_ARGS[video],
+    ...AUDIO_ARGS[audio],
     ...["-f", "matroska", path],
   ]);
   return path;
