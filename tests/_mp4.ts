@@ -128,3 +128,53 @@ export async function decodeErrors(path: string): Promise<string> {
   ]);
   return stderr.trim();
 }
+
+/** Bytes from a mix of numbers and four-character strings. */
+export function bytesOf(...parts: (number | string)[]): Uint8Array {
+  const out: number[] = [];
+  for (const p of parts) {
+    if (typeof p === "number") out.push(p);
+    else for (const c of p) out.push(c.charCodeAt(0));
+  }
+  return new Uint8Array(out);
+}
+
+/** The children of a box payload: type and whole box, in order (§4.2 size + type); [] for a leaf. */
+export function children(payload: Uint8Array): { type: string; box: Uint8Array }[] {
+  const out: { type: string; box: Uint8Array }[] = [];
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  for (let pos = 0; pos < payload.length;) {
+    const size = view.getUint32(pos);
+    if (size < 8 || pos + size > payload.length) return []; // not boxes: a leaf's fields
+    out.push({
+      type: String.fromCharCode(...payload.subarray(pos + 4, pos + 8)),
+      box: payload.subarray(pos, pos + size),
+    });
+    pos += size;
+  }
+  return out;
+}
+
+const VISUAL_ENTRIES = ["avc1", "hvc1", "av01", "vp09"];
+const AUDIO_ENTRIES = ["mp4a", "Opus", "fLaC"];
+
+/** The box at a path of types, e.g. `["moov", "trak", "tkhd"]`. */
+export function find(bytes: Uint8Array, path: string[]): Uint8Array {
+  let boxes = children(bytes);
+  let found: Uint8Array | undefined;
+  for (const type of path) {
+    found = boxes.find((b) => b.type === type)?.box;
+    if (found === undefined) throw new Error(`No ${type} in ${boxes.map((b) => b.type)}`);
+    // stsd and dref have a full-box header and an entry count before their children; sample
+    // entries have their fields (§12.1.3, §12.2.3).
+    const skip = type === "stsd" || type === "dref"
+      ? 16
+      : VISUAL_ENTRIES.includes(type)
+      ? 8 + 78
+      : AUDIO_ENTRIES.includes(type)
+      ? 8 + 28
+      : 8;
+    boxes = type === "tkhd" || type === "mvhd" ? [] : children(found.subarray(skip));
+  }
+  return found!;
+}
