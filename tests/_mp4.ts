@@ -139,13 +139,16 @@ export function bytesOf(...parts: (number | string)[]): Uint8Array {
   return new Uint8Array(out);
 }
 
-/** The children of a box payload: type and whole box, in order (§4.2 size + type); [] for a leaf. */
+/**
+ * The children of a box payload: type and whole box, in order (§4.2 size + type); [] for a leaf.
+ * A last box longer than the bytes (an mdat header alone) is cut at the end.
+ */
 export function children(payload: Uint8Array): { type: string; box: Uint8Array }[] {
   const out: { type: string; box: Uint8Array }[] = [];
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   for (let pos = 0; pos < payload.length;) {
     const size = view.getUint32(pos);
-    if (size < 8 || pos + size > payload.length) return []; // not boxes: a leaf's fields
+    if (size < 8) return []; // not boxes: a leaf's fields
     out.push({
       type: String.fromCharCode(...payload.subarray(pos + 4, pos + 8)),
       box: payload.subarray(pos, pos + size),
