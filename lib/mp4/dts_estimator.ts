@@ -4,6 +4,9 @@
  * @module
  */
 
+/** The deepest reordering H.264 and HEVC allow (a DPB of 16 frames). */
+const MAX_DEPTH = 16;
+
 /** Options of `DtsEstimator`. */
 export interface DtsEstimatorOptions {
   /**
@@ -27,8 +30,10 @@ export interface DtsEstimatorOptions {
  * exactly. Only R + 1 PTS are kept. The first R frames precede the smallest PTS by whole frame
  * intervals, as an encoder's DTS do; the caller keeps the timeline's start far enough above 0.
  *
- * A PTS below the DTS it would get means the depth was too small: the depth grows by one, the
- * frame gets the previous DTS (so DTS stays monotonic) and `violations` counts it.
+ * A PTS below the DTS already given means the depth was too small (a stream that reorders
+ * deeper than its SPS says): that frame gets the previous DTS (DTS stays monotonic; its
+ * composition offset is negative), `violations` counts it, and the depth grows by one, which
+ * repeats the DTS of one more frame. The depth never shrinks.
  *
  * @example
  * ```ts
@@ -47,10 +52,12 @@ export class DtsEstimator {
   #count = 0;
   #last = -Infinity;
   #violations = 0;
+  /** Frames still to pass without taking a PTS from the window, after the depth grew. */
+  #growth = 0;
 
   constructor(options: DtsEstimatorOptions = {}) {
     const depth = options.reorderDepth ?? 0;
-    if (!Number.isInteger(depth) || depth < 0 || depth > 16) {
+    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH) {
       throw new TypeError(`reorderDepth must be an integer from 0 to 16: ${depth}`);
     }
     const duration = options.frameDuration ?? (depth === 0 ? 0 : NaN);
@@ -82,11 +89,19 @@ export class DtsEstimator {
     const j = this.#count++;
     let dts: number;
     if (j < this.#depth) {
-      dts = w[0] - (this.#depth - j) * this.#frameDuration;
+      dts = Math.min(w[0] - (this.#depth - j) * this.#frameDuration, pts);
     } else if (w[0] < this.#last) {
-      // A frame before the stream's DTS: it was reordered deeper than said.
+      // A PTS below the DTS already given: reordered deeper than said. Its slot is past, so it
+      // leaves the window; the depth grows, and the window with it over the next frames.
+      w.shift();
       this.#violations++;
-      this.#depth++;
+      if (this.#depth < MAX_DEPTH) {
+        this.#depth++;
+        this.#growth++;
+      }
+      dts = this.#last;
+    } else if (this.#growth > 0) {
+      this.#growth--;
       dts = this.#last;
     } else {
       dts = w.shift()!;
