@@ -12,9 +12,9 @@ import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { DtsEstimator, measureReorderDepth } from "../lib/mp4/dts_estimator.ts";
 import { writeFragment } from "../lib/mp4/fragment.ts";
 import { writeInitSegment } from "../lib/mp4/init_segment.ts";
-import { chooseTimescale, type Mp4Sample, type Mp4Track } from "../lib/mp4/mp4_track.ts";
+import { type Mp4Sample, type Mp4Track, toMp4Track } from "../lib/mp4/mp4_track.ts";
+import { readFrameDuration } from "../lib/mp4/frame_duration.ts";
 import { readReorderDepth } from "../lib/mp4/reorder_depth.ts";
-import { hasMp4Form } from "../lib/mp4/sample_entry.ts";
 
 /** One remuxed track: its description, init segment, chunks (parts lists) and samples. */
 export interface RemuxedTrack {
@@ -79,10 +79,9 @@ export function remuxToFmp4(
   const partSeconds = options.partSeconds ?? 0.5;
   const out: RemuxedTrack[] = [];
   for (const info of header.tracks) {
-    if ((info.kind !== "video" && info.kind !== "audio") || !hasMp4Form(info.codecId)) continue;
     const x = extras.get(info.number) ?? {};
-    const base = { ...info, kind: info.kind, id: info.number, codecPrivate: x.codecPrivate };
-    const track: Mp4Track = { ...base, timescale: chooseTimescale(base, header.timestampScale) };
+    const track = toMp4Track({ ...info, codecPrivate: x.codecPrivate }, header.timestampScale);
+    if (track === undefined) continue;
     const ticks = track.timescale / (1e9 / header.timestampScale);
     // The frame interval: DefaultDuration, else AAC's 1024 or Opus's usual 960 samples.
     const frame = x.defaultDuration !== undefined
@@ -93,9 +92,12 @@ export function remuxToFmp4(
     const own = blocks.filter((b) => b.track === info.number);
     const frames: { data: Uint8Array; pts: number; keyframe: boolean }[] = [];
     for (const b of own) {
-      unlace(b).forEach((data, i) =>
-        frames.push({ data, pts: Math.round(b.time * ticks) + i * frame, keyframe: b.keyframe })
-      );
+      // Laced frames follow each other by their own durations (RFC 9559 §10.3 gives one time).
+      let pts = Math.round(b.time * ticks);
+      for (const data of unlace(b)) {
+        frames.push({ data, pts, keyframe: b.keyframe });
+        pts += readFrameDuration(track, data) ?? frame;
+      }
     }
     // The depth the SPS declares, as ffmpeg uses it; else what the file shows.
     const depth = track.kind === "audio"
@@ -107,7 +109,7 @@ export function remuxToFmp4(
       data: f.data,
       pts: f.pts + shift,
       dts: dts.push(f.pts) + shift,
-      duration: frame,
+      duration: readFrameDuration(track, f.data) ?? frame,
       keyframe: track.kind === "audio" || f.keyframe,
     }));
     const cut: Uint8Array[][] = [];

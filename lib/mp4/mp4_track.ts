@@ -5,6 +5,8 @@
  * @module
  */
 
+import { hasMp4Form } from "./sample_entry.ts";
+
 /** One track, as the Matroska header describes it, with the timescale its samples count in. */
 export interface Mp4Track {
   /** ISO BMFF track_ID, at least 1. */
@@ -49,7 +51,7 @@ export interface Mp4Sample {
 export const VIDEO_TIMESCALE = 90_000;
 
 /**
- * The timescale for a track: the sample rate for audio, so that every codec frame has an exact
+ * The timescale for a track: the sample rate for audio (48 kHz for Opus), so that every codec frame has an exact
  * integer duration (an AAC frame at 44.1 kHz lasts 23.22 ms, which no millisecond clock holds);
  * 90 kHz for video when Matroska times map onto it exactly (any TimestampScale that is a
  * multiple of 1/90,000 s, which includes the default 1 ms), else the Matroska clock itself
@@ -58,10 +60,12 @@ export const VIDEO_TIMESCALE = 90_000;
  * @param timestampScale nanoseconds per Matroska timestamp unit (Info\TimestampScale)
  */
 export function chooseTimescale(
-  track: Pick<Mp4Track, "kind" | "sampleRate">,
+  track: Pick<Mp4Track, "kind" | "codecId" | "sampleRate">,
   timestampScale: number,
 ): number {
   if (track.kind === "audio") {
+    // Opus always runs at 48 kHz, whatever the input rate (Opus in ISO BMFF, §4.3, RFC 7845 §5.1).
+    if (track.codecId === "A_OPUS") return 48000;
     const rate = track.sampleRate;
     if (rate === undefined || !Number.isInteger(rate) || rate <= 0) {
       throw new TypeError(`Audio track needs an integer sample rate: ${rate}`);
@@ -72,4 +76,47 @@ export function chooseTimescale(
   const native = 1e9 / timestampScale;
   if (Number.isInteger(native) && native <= 0xffff_ffff) return native;
   return VIDEO_TIMESCALE;
+}
+
+/** What `toMp4Track` reads of a Matroska track: `TrackInfo` with its CodecPrivate. */
+export interface MatroskaTrackFields {
+  number: number;
+  kind: string;
+  codecId: string;
+  codecPrivate?: Uint8Array;
+  width?: number;
+  height?: number;
+  sampleRate?: number;
+  channels?: number;
+  language?: string;
+}
+
+/**
+ * The fMP4 description of a Matroska video or audio track whose codec has an ISO BMFF form,
+ * with the track number as track_ID; `undefined` for the others (VP8, Vorbis, subtitles…),
+ * which WebM DASH or the progressive stream serve instead.
+ *
+ * @param timestampScale nanoseconds per Matroska timestamp unit (Info\TimestampScale)
+ */
+export function toMp4Track(
+  info: MatroskaTrackFields,
+  timestampScale: number,
+): Mp4Track | undefined {
+  if ((info.kind !== "video" && info.kind !== "audio") || !hasMp4Form(info.codecId)) {
+    return undefined;
+  }
+  const kind = info.kind === "video" ? "video" : "audio";
+  const { number, codecId, codecPrivate, width, height, sampleRate, channels, language } = info;
+  const track: Omit<Mp4Track, "timescale"> = {
+    id: number,
+    kind,
+    codecId,
+    codecPrivate,
+    width,
+    height,
+    sampleRate,
+    channels,
+    language,
+  };
+  return { ...track, timescale: chooseTimescale(track, timestampScale) };
 }
