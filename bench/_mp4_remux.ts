@@ -14,6 +14,7 @@ import { writeFragment } from "../lib/mp4/fragment.ts";
 import { writeInitSegment } from "../lib/mp4/init_segment.ts";
 import { type Mp4Sample, type Mp4Track, toMp4Track } from "../lib/mp4/mp4_track.ts";
 import { readFrameDuration } from "../lib/mp4/frame_duration.ts";
+import { AudioTimeline } from "../lib/mp4/audio_timeline.ts";
 import { readReorderDepth } from "../lib/mp4/reorder_depth.ts";
 
 /** One remuxed track: its description, init segment, chunks (parts lists) and samples. */
@@ -91,12 +92,15 @@ export function remuxToFmp4(
       : 1024;
     const own = blocks.filter((b) => b.track === info.number);
     const frames: { data: Uint8Array; pts: number; keyframe: boolean }[] = [];
+    // Audio frames go back to back on the sample clock; laced ones follow each other by their
+    // own durations (RFC 9559 §10.3 gives a lace one time).
+    const timeline = track.kind === "audio" ? new AudioTimeline() : undefined;
     for (const b of own) {
-      // Laced frames follow each other by their own durations (RFC 9559 §10.3 gives one time).
       let pts = Math.round(b.time * ticks);
       for (const data of unlace(b)) {
-        frames.push({ data, pts, keyframe: b.keyframe });
-        pts += readFrameDuration(track, data) ?? frame;
+        const duration = readFrameDuration(track, data) ?? frame;
+        frames.push({ data, pts: timeline?.push(pts, duration) ?? pts, keyframe: b.keyframe });
+        pts += duration;
       }
     }
     // The depth the SPS declares, as ffmpeg uses it; else what the file shows.
