@@ -28,6 +28,17 @@ const SAMPLE_SIZE_PRESENT = 0x200;
 const SAMPLE_FLAGS_PRESENT = 0x400;
 const SAMPLE_CTO_PRESENT = 0x800;
 
+/** The box types of a chunk, encoded once. */
+const TYPES = {
+  moof: writeFourCc("moof"),
+  mfhd: writeFourCc("mfhd"),
+  traf: writeFourCc("traf"),
+  tfhd: writeFourCc("tfhd"),
+  tfdt: writeFourCc("tfdt"),
+  trun: writeFourCc("trun"),
+  mdat: writeFourCc("mdat"),
+};
+
 /** Options of `writeFragment`. */
 export interface FragmentOptions {
   /** The `mfhd` sequence_number: 1 for the first fragment of a track, then increasing. */
@@ -72,6 +83,7 @@ function layOut(samples: readonly Mp4Sample[]): Layout {
     let size = 0;
     if (s.data instanceof Uint8Array) size = s.data.length;
     else for (const part of s.data) size += part.length;
+    if (size > 0xffff_ffff) throw new RangeError(`Sample ${i} too large for trun: ${size} bytes`);
     sizes[i] = size;
     durations[i] = duration;
     payload += size;
@@ -146,9 +158,9 @@ export function writeFragment(
     view.setUint32(pos, v);
     pos += 4;
   };
-  const box = (size: number, type: string) => {
+  const box = (size: number, type: keyof typeof TYPES) => {
     u32(size);
-    header.set(writeFourCc(type), pos);
+    header.set(TYPES[type], pos);
     pos += 4;
   };
   box(moofSize, "moof");
