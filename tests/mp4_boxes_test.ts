@@ -20,10 +20,13 @@ Deno.test("writeBox and writeFullBox put size, type, version and flags before th
     writeBox("free", new Uint8Array([1]), new Uint8Array([2, 3])),
     bytesOf(0, 0, 0, 11, "free", 1, 2, 3),
   );
-  assertEquals(writeFullBox("url ", 0, 1), bytesOf(0, 0, 0, 12, "url ", 0, 0, 0, 1));
-  assertEquals(writeFullBox("tfdt", 1, 0x020304), bytesOf(0, 0, 0, 12, "tfdt", 1, 2, 3, 4));
-  assertThrows(() => writeFullBox("tfdt", 256, 0), RangeError);
-  assertThrows(() => writeFullBox("tfdt", 0, 1 << 24), RangeError);
+  assertEquals(writeFullBox("url ", { flags: 1 }), bytesOf(0, 0, 0, 12, "url ", 0, 0, 0, 1));
+  assertEquals(
+    writeFullBox("tfdt", { version: 1, flags: 0x020304 }),
+    bytesOf(0, 0, 0, 12, "tfdt", 1, 2, 3, 4),
+  );
+  assertThrows(() => writeFullBox("tfdt", { version: 256 }), RangeError);
+  assertThrows(() => writeFullBox("tfdt", { flags: 1 << 24 }), RangeError);
 });
 
 Deno.test("writeFourCc refuses types that are not four ISO 8859-1 characters", () => {

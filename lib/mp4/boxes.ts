@@ -59,14 +59,23 @@ export function writeBox(type: string, ...payload: Uint8Array[]): Uint8Array {
   return box;
 }
 
+/** The version and flags of a full box (§4.2), both 0 when absent. */
+export interface FullBoxHeader {
+  version?: number;
+  flags?: number;
+}
+
 /** A whole full box: version (8 bits) and flags (24 bits) before the payload (§4.2). */
 export function writeFullBox(
   type: string,
-  version: number,
-  flags: number,
+  header: FullBoxHeader,
   ...payload: Uint8Array[]
 ): Uint8Array {
-  if (version < 0 || version > 0xff || flags < 0 || flags > 0xff_ffff) {
+  const { version = 0, flags = 0 } = header;
+  if (
+    !Number.isInteger(version) || version < 0 || version > 0xff ||
+    !Number.isInteger(flags) || flags < 0 || flags > 0xff_ffff
+  ) {
     throw new RangeError(`Full box version or flags out of range: ${version}, ${flags}`);
   }
   const head = new Uint8Array([version, flags >> 16, (flags >> 8) & 0xff, flags & 0xff]);

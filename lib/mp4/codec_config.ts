@@ -120,7 +120,7 @@ export function writeVpcC(track: Mp4Track): Uint8Array {
     .u8(c.transferCharacteristics)
     .u8(c.matrixCoefficients)
     .u16(0);
-  return writeFullBox("vpcC", 1, 0, body.bytes());
+  return writeFullBox("vpcC", { version: 1 }, body.bytes());
 }
 
 /**
@@ -223,7 +223,7 @@ export function writeEsds(track: Mp4Track): Uint8Array {
     decoderConfig,
     descriptor(0x06, new Uint8Array([0x02])),
   );
-  return writeFullBox("esds", 0, 0, es);
+  return writeFullBox("esds", {}, es);
 }
 
 /** FLAC metadata block types (RFC 9639, §8.1). */
@@ -258,5 +258,5 @@ export function writeDfLa(track: Mp4Track): Uint8Array {
     pos = end;
   }
   blocks.forEach((b, i) => b[0] = (b[0] & 0x7f) | (i === blocks.length - 1 ? 0x80 : 0));
-  return writeFullBox("dfLa", 0, 0, ...blocks);
+  return writeFullBox("dfLa", {}, ...blocks);
 }

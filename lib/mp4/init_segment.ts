@@ -61,29 +61,29 @@ function writeTrack(track: Mp4Track): Uint8Array {
     .raw(new TextEncoder().encode(video ? "VideoHandler\0" : "SoundHandler\0"));
   // vmhd has flags 1 (§12.1.2.2); smhd balance 0 (centre).
   const mediaHeader = video
-    ? writeFullBox("vmhd", 0, 1, new Uint8Array(8))
-    : writeFullBox("smhd", 0, 0, new Uint8Array(4));
+    ? writeFullBox("vmhd", { flags: 1 }, new Uint8Array(8))
+    : writeFullBox("smhd", {}, new Uint8Array(4));
   // dref with one `url ` of flags 1: the media data is in this same file (§8.7.2).
   const dinf = writeBox(
     "dinf",
-    writeFullBox("dref", 0, 0, new Fields().u32(1).bytes(), writeFullBox("url ", 0, 1)),
+    writeFullBox("dref", {}, new Fields().u32(1).bytes(), writeFullBox("url ", { flags: 1 })),
   );
   const empty = new Fields().u32(0).bytes();
   const stbl = writeBox(
     "stbl",
-    writeFullBox("stsd", 0, 0, new Fields().u32(1).bytes(), writeSampleEntry(track)),
-    writeFullBox("stts", 0, 0, empty),
-    writeFullBox("stsc", 0, 0, empty),
-    writeFullBox("stsz", 0, 0, new Fields().u32(0).u32(0).bytes()),
-    writeFullBox("stco", 0, 0, empty),
+    writeFullBox("stsd", {}, new Fields().u32(1).bytes(), writeSampleEntry(track)),
+    writeFullBox("stts", {}, empty),
+    writeFullBox("stsc", {}, empty),
+    writeFullBox("stsz", {}, new Fields().u32(0).u32(0).bytes()),
+    writeFullBox("stco", {}, empty),
   );
   return writeBox(
     "trak",
-    writeFullBox("tkhd", 0, 3, tkhd.bytes()),
+    writeFullBox("tkhd", { flags: 3 }, tkhd.bytes()),
     writeBox(
       "mdia",
-      writeFullBox("mdhd", 0, 0, mdhd.bytes()),
-      writeFullBox("hdlr", 0, 0, hdlr.bytes()),
+      writeFullBox("mdhd", {}, mdhd.bytes()),
+      writeFullBox("hdlr", {}, hdlr.bytes()),
       writeBox("minf", mediaHeader, dinf, stbl),
     ),
   );
@@ -113,9 +113,9 @@ export function writeInitSegment(track: Mp4Track): Uint8Array {
   const trex = new Fields().u32(track.id).u32(1).u32(0).u32(0).u32(0);
   const moov = writeBox(
     "moov",
-    writeFullBox("mvhd", 0, 0, mvhd.bytes()),
+    writeFullBox("mvhd", {}, mvhd.bytes()),
     writeTrack(track),
-    writeBox("mvex", writeFullBox("trex", 0, 0, trex.bytes())),
+    writeBox("mvex", writeFullBox("trex", {}, trex.bytes())),
   );
   const ftyp = writeFileType();
   const out = new Uint8Array(ftyp.length + moov.length);
