@@ -97,3 +97,5 @@ Deno.test("Chromium MSE plays lib/mp4's H.264 (B-frames) + AAC chunks with no ga
   checkMse("h264", "aac"));
 Deno.test("Chromium MSE plays lib/mp4's VP9 + Opus chunks with no gaps", () =>
   checkMse("vp9", "opus"));
+Deno.test("Chromium MSE plays lib/mp4's AV1 + FLAC chunks with no gaps", () =>
+  checkMse("av1", "flac"));
