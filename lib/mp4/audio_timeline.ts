@@ -1,0 +1,51 @@
+/**
+ * Exact audio sample times from rounded Matroska block times.
+ *
+ * @module
+ */
+
+/**
+ * Gives audio frames back-to-back times on the sample-rate clock: each frame starts where the
+ * previous one ended, as long as the block time agrees within half a frame; otherwise (a gap, a
+ * jump, a restarted source) the timeline re-anchors on the block time.
+ *
+ * Why: Matroska times are rounded to the TimestampScale (1 ms by default), and a 1024-sample AAC
+ * frame at 44.1 or 48 kHz is not a whole number of milliseconds, so the block times jitter by up
+ * to half a millisecond. Taken as they are, consecutive samples would overlap or leave gaps of a
+ * few ticks, which MSE resolves by dropping or padding audio (audible clicks).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { AudioTimeline } from "./audio_timeline.ts";
+ * // AAC at 48 kHz, block times in ms (0, 21, 43, 64) mapped to ticks: 1024-sample steps.
+ * const timeline = new AudioTimeline();
+ * assertEquals([0, 1008, 2064, 3072].map((t) => timeline.push(t, 1024)), [0, 1024, 2048, 3072]);
+ * ```
+ */
+export class AudioTimeline {
+  #next: number | undefined;
+  #anchors = 0;
+
+  /** How many times the timeline re-anchored on a block time (the first frame included). */
+  get anchors(): number {
+    return this.#anchors;
+  }
+
+  /**
+   * The exact time of a frame whose block time (already in the sample-rate timescale, rounded)
+   * is `time` and that lasts `duration` ticks.
+   */
+  push(time: number, duration: number): number {
+    const next = this.#next;
+    let exact: number;
+    if (next !== undefined && Math.abs(time - next) * 2 <= duration) {
+      exact = next;
+    } else {
+      exact = time;
+      this.#anchors++;
+    }
+    this.#next = exact + duration;
+    return exact;
+  }
+}
