@@ -66,6 +66,9 @@ export const ID = {
   Attachments: 0x1941A469,
   Chapters: 0x1043A770,
   Tags: 0x1254C367,
+  // Appended for the fMP4 writer's tests (RFC 9559, section 5.1.4.1.20 and .21)
+  CodecDelay: 0x56AA,
+  SeekPreRoll: 0x56BB,
 } as const;
 
 /** How the streaming parser treats an element. */
