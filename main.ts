@@ -15,8 +15,7 @@ import { ingest, InputFormatError } from "./lib/ingest/ingest.ts";
 import { hexPrefix, peekBytes, sniffFormat } from "./lib/ingest/sniff_format.ts";
 import { listenTcpSource } from "./lib/ingest/tcp_source.ts";
 import { openUrlSource } from "./lib/ingest/url_source.ts";
-import { originOf, relayAll, trackLag } from "./lib/ingest/relay.ts";
-import type { RelayStatus } from "./lib/stream/mount.ts";
+import { originOf, relayAll, type RelayStatus, trackLag } from "./lib/ingest/relay.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import {
   applyConfigFile,
@@ -26,6 +25,8 @@ import {
   UsageError,
 } from "./lib/server/cli_options.ts";
 import { ConfigFileError } from "./lib/server/config_file.ts";
+import { CHUNKED } from "./lib/server/chunked.ts";
+import { keyframeWarnings } from "./lib/server/keyframe_warnings.ts";
 import { serveMount } from "./lib/server/serve.ts";
 import { MountRegistry } from "./lib/stream/mount_registry.ts";
 
@@ -271,6 +272,8 @@ async function run(
       lowLatency: options.lowLatency,
       maxDuration: options.bufferMs,
       maxBytes: options.bufferBytes,
+      wire: CHUNKED,
+      ...keyframeWarnings(log),
     },
     grace: options.sourceGrace,
     log,
@@ -321,7 +324,8 @@ async function run(
   if (input && publication) {
     const lagStop = new AbortController();
     if (input.relay) {
-      publication.mount.relay = input.relay;
+      const relay = input.relay;
+      publication.mount.source = { describe: () => ({ ...relay }) };
       trackLag(() => publication.mount, input.relay, originOf(options.input), {
         signal: AbortSignal.any([lagStop.signal, stop.signal]),
       });

@@ -1,5 +1,6 @@
 // A mount across sources: a new source with the same tracks continues the stream.
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { keyframeWarnings } from "../lib/server/keyframe_warnings.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { demux, readFixture, recorder } from "./_util.ts";
 
@@ -65,10 +66,10 @@ Deno.test("Mount refuses a new source whose tracks differ", async () => {
   assertThrows(() => mount.setHeader(b.header), TypeError, "tracks differ");
 });
 
-Deno.test("Mount warns once when the source's video goes 10 s without a keyframe, and says when one comes", async () => {
+Deno.test("Mount warns once (through keyframeWarnings) when the source's video goes 10 s without a keyframe, and says when one comes", async () => {
   const { header, blocks } = demux(await readFixture("sample.webm"));
   const { log, lines } = recorder();
-  const mount = new Mount("stream", { log });
+  const mount = new Mount("stream", keyframeWarnings(log));
   mount.setHeader(header);
   const video = header.tracks.find((t) => t.kind === "video")!.number;
   const first = blocks.find((b) => b.track === video && b.keyframe)!;
@@ -79,11 +80,12 @@ Deno.test("Mount warns once when the source's video goes 10 s without a keyframe
   const warnings = lines.filter((l) => l.startsWith("warn "));
   assertEquals(warnings.length, 1, lines.join("\n"));
   assertMatch(warnings[0], /source of stream sent no video keyframe for 10 s: new viewers wait/);
+  assertMatch(warnings[0], /at most its cap \(--buffer\)$/);
   mount.pushBlock({ ...first, time: first.time + 12_040 });
   assertMatch(lines.at(-1)!, /^info The source of stream sent a video keyframe again after 12 s$/);
   // A source with keyframes says nothing.
   const quiet = recorder();
-  const steady = new Mount("stream", { log: quiet.log });
+  const steady = new Mount("stream", keyframeWarnings(quiet.log));
   steady.setHeader(header);
   for (const b of blocks) steady.pushBlock(b);
   assertEquals(quiet.lines, []);

@@ -7,10 +7,20 @@
 
 import { sleep } from "./_timing.ts";
 import { type Logger, SILENT } from "../log.ts";
-import type { Mount, RelayStatus } from "../stream/mount.ts";
+import type { Mount } from "../stream/mount.ts";
 import type { MountRegistry } from "../stream/mount_registry.ts";
 import { ingest } from "./ingest.ts";
 import { openUrlSource } from "./url_source.ts";
+
+/** Where a relayed mount pulls from (an edge's view of its origin), as `/status` shows it. */
+export interface RelayStatus {
+  url: string;
+  state: "connecting" | "live" | "reconnecting" | "ended";
+  /** Seconds the mount's newest block is behind the origin's newest, or null when unknown. */
+  lagSeconds: number | null;
+  /** Times the pull reconnected. */
+  reconnects: number;
+}
 
 /** An origin mount as its `/status` lists it. */
 interface OriginMount {
@@ -66,7 +76,7 @@ export interface RelayOptions {
 }
 
 /**
- * Keeps `mount.relay.lagSeconds` current: every `interval`, the origin mount's newest block
+ * Keeps `status.lagSeconds` current: every `interval`, the origin mount's newest block
  * time (from its `/status`) minus the newest this mount received, in the origin's timeline.
  * Unknown (null) when the origin is not an mkserver. Returns when `signal` aborts.
  */
@@ -118,7 +128,7 @@ export async function relayMount(
     },
   });
   const publication = registry.publish(name);
-  publication.mount.relay = status;
+  publication.mount.source = { describe: () => ({ ...status }) };
   const lag = trackLag(() => registry.get(name), status, { base, mount: name }, options);
   try {
     await ingest(source, publication, {

@@ -29,6 +29,11 @@ export interface TrackInfo {
   /** TrackType as written (1 video, 2 audio, 17 subtitle, …). */
   type: number;
   codecId: string;
+  /**
+   * CodecPrivate as received (a copy: the parser's views may point into a reused read
+   * buffer): the decoder's setup, such as H.264's SPS and PPS, which also fix the picture size.
+   */
+  codecPrivate?: Uint8Array;
   width?: number;
   height?: number;
   sampleRate?: number;
@@ -107,6 +112,9 @@ export function readTracks(data: Uint8Array, base = 0): TrackInfo[] {
         case ID.CodecID:
           track.codecId = readString(field.data);
           break;
+        case ID.CodecPrivate:
+          track.codecPrivate = field.data.slice();
+          break;
         case ID.Video:
           for (const v of readElements(field.data, at)) {
             const vAt = at + v.offset + v.headerSize;
@@ -140,6 +148,39 @@ export function readTracks(data: Uint8Array, base = 0): TrackInfo[] {
     tracks.push(track);
   }
   return tracks;
+}
+
+/** Tracks and TimestampScale in words, for messages (CodecPrivate as its length). */
+export function describeTrackSet(header: Pick<LiveHeader, "timestampScale" | "tracks">): string {
+  const track = (t: TrackInfo) =>
+    `${t.number}:${t.kind}:${t.codecId}` +
+    (t.codecPrivate ? `+${t.codecPrivate.length} bytes of CodecPrivate` : "");
+  return `${header.timestampScale}|${header.tracks.map(track).join(",")}`;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether a stream with header `b` can continue one begun with header `a` without a second
+ * header: the same TimestampScale, and the same tracks by number, kind, codec and CodecPrivate.
+ * CodecPrivate counts because it is the decoder's setup: a new H.264 or HEVC SPS/PPS (another
+ * picture size) under the old header breaks players, so it is a different track set.
+ */
+export function sameTrackSet(
+  a: Pick<LiveHeader, "timestampScale" | "tracks">,
+  b: Pick<LiveHeader, "timestampScale" | "tracks">,
+): boolean {
+  if (a.timestampScale !== b.timestampScale || a.tracks.length !== b.tracks.length) return false;
+  return a.tracks.every((t, i) => {
+    const u = b.tracks[i];
+    return t.number === u.number && t.kind === u.kind && t.codecId === u.codecId &&
+      sameBytes(t.codecPrivate, u.codecPrivate);
+  });
 }
 
 /** The parts a live header is built from, as the parser delivered them. */

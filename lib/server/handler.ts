@@ -13,6 +13,7 @@ import type { ClientStream } from "../stream/client_stream.ts";
 import { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
 import { handleAdmin } from "./admin.ts";
+import { CHUNKED } from "./chunked.ts";
 import { handlePush } from "./push.ts";
 import { renderMetrics } from "./metrics.ts";
 import { playerPage } from "./player_page.ts";
@@ -76,10 +77,10 @@ export type Handler = (
 export interface HandlerInfo {
   remoteAddr?: unknown;
   /**
-   * `"chunked"` when the server writes stream bodies as they are and wants them pre-framed as
-   * HTTP/1.1 chunks (mkserver's own server); otherwise plain bytes (e.g. `Deno.serve`).
+   * `true` when the server writes stream bodies as they are and wants them in the HTTP/1.1
+   * chunked wire form, `CHUNKED` (mkserver's own server); otherwise plain bytes (`Deno.serve`).
    */
-  framing?: "chunked" | "none";
+  wire?: boolean;
   /**
    * The server writes stream bodies straight from the viewer's `ClientStream` (passed to
    * `onStream`), so the stream response is made without a body.
@@ -203,7 +204,7 @@ export function createHandler(
     let id = 0;
     const client = mount.attach({
       address: peer,
-      framing: info?.framing,
+      wire: info?.wire ? CHUNKED : undefined,
       onSkip: () =>
         log.warn(`Viewer #${id}${label} fell behind the buffer and skipped to the newest keyframe`),
       onClose: (c, reason) => {

@@ -13,6 +13,7 @@
 
 import { STATUS_TEXT } from "@std/http/status";
 import { type Logger, SILENT } from "../log.ts";
+import { LAST_CHUNK } from "./chunked.ts";
 import { readTcpSendQueues, type SendQueues } from "./tcp_queues.ts";
 
 /** What the handler learns of a request's connection (the shape `Deno.serve` gives). */
@@ -21,10 +22,10 @@ export interface HttpConnInfo {
   /** Settles when the response has been written, or the connection is gone. */
   completed: Promise<void>;
   /**
-   * `"chunked"` (HTTP/1.1): stream bodies must come framed as chunks, and are written as they
-   * are; `"none"` (HTTP/1.0): plain bytes, the connection's end marks the body's end.
+   * `true` (HTTP/1.1): stream bodies must come in the chunked wire form (`CHUNKED`), and are
+   * written as they are; `false` (HTTP/1.0): plain bytes, the connection's end marks the end.
    */
-  framing: "chunked" | "none";
+  wire: boolean;
 }
 
 /** A request handler. */
@@ -92,7 +93,6 @@ export interface HttpServer {
 }
 
 const encoder = new TextEncoder();
-const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 const decoder = new TextDecoder();
 
 /** A request that cannot be parsed: answered with `status`, then the connection closes. */
@@ -551,7 +551,7 @@ export function serveHttp(
       response = await handler(request, {
         remoteAddr,
         completed: completed.promise,
-        framing: minor === "1" ? "chunked" : "none",
+        wire: minor === "1",
       });
     } catch (error) {
       log.error(

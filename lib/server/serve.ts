@@ -79,7 +79,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     info: Deno.ServeHandlerInfo | {
       completed: Promise<void>;
       remoteAddr: Deno.NetAddr;
-      framing?: "chunked" | "none";
+      wire?: boolean;
       direct?: boolean;
     },
   ) => {

@@ -5,6 +5,8 @@
  */
 
 import type { Gop, GopRing, StartPoint } from "./gop_ring.ts";
+import { assert } from "../_assert.ts";
+import { joinWire, type WireBytes, type WireFormat } from "./wire_format.ts";
 
 /** Options of `ClientStream`. */
 export interface ClientStreamOptions {
@@ -16,10 +18,11 @@ export interface ClientStreamOptions {
    */
   slowPolicy?: "skip" | "drop";
   /**
-   * `"chunked"`: hand out the ring's Clusters framed as HTTP/1.1 chunks (the header passed in
-   * must be framed too), for a server that writes them as they are. Default `"none"`.
+   * The form a server writes the chunks in as they are (default none: plain payload bytes).
+   * The ring's own `wire` form hands out its shared buffers, one per Cluster with no copy per
+   * viewer; any other form costs this viewer a copy of each chunk.
    */
-  framing?: "chunked" | "none";
+  wire?: WireFormat;
   /** Called when the viewer fell behind the ring's oldest GOP and jumped to the newest. */
   onSkip?: (client: ClientStream) => void;
   /**
@@ -54,12 +57,13 @@ export type CloseReason = "end" | "cancel" | "close" | "drop";
  */
 export class ClientStream {
   #ring: GopRing;
-  #header: Uint8Array;
+  #header: WireBytes | undefined;
+  /** Which bytes a chunk goes out as: the payload, the ring's shared wire buffer, or a copy. */
+  #form: "payload" | "shared" | "copy";
   #gop: Gop | undefined;
   /** For a viewer that joined before any GOP: the first GOP it is owed. */
   #startSeq: number | undefined;
   #index = 0;
-  #headerSent = false;
   #bytes = 0;
   #skips = 0;
   #closed = false;
@@ -68,14 +72,24 @@ export class ClientStream {
   /** Wakes a `next()` waiting for the ring, when the stream is closed meanwhile. */
   #wake: (() => void) | undefined;
 
+  /**
+   * `header` is the first chunk: plain bytes, or `WireBytes` already in the ring's wire form
+   * (a mount joins its header once for all its viewers).
+   */
   constructor(
     ring: GopRing,
-    header: Uint8Array,
+    header: Uint8Array | WireBytes,
     options: ClientStreamOptions = {},
   ) {
     this.#ring = ring;
-    this.#header = header;
     this.#options = options;
+    const wire = options.wire;
+    this.#form = wire === undefined ? "payload" : wire === ring.wire ? "shared" : "copy";
+    this.#header = !(header instanceof Uint8Array)
+      ? header
+      : this.#form === "shared"
+      ? joinWire([header], { format: wire })
+      : { payload: header, wire: header };
     if (ring.newest === undefined) this.#startSeq = ring.nextSeq;
   }
 
@@ -103,7 +117,7 @@ export class ClientStream {
     return this.#readable;
   }
 
-  /** Bytes handed to the response so far. */
+  /** Payload bytes handed to the response so far (the wire form around them not counted). */
   get bytesSent(): number {
     return this.#bytes;
   }
@@ -135,57 +149,22 @@ export class ClientStream {
    */
   next(): Uint8Array | null | Promise<Uint8Array | null> {
     if (this.#closed) return null;
-    if (!this.#headerSent) {
-      this.#headerSent = true;
-      return this.#count(this.#header);
+    const header = this.#header;
+    if (header !== undefined) {
+      this.#header = undefined;
+      return this.#out(header.payload, header.wire);
     }
     const ring = this.#ring;
     for (;;) {
-      let gop = this.#gop;
-      if (gop === undefined) {
-        if (this.#startSeq === undefined) {
-          gop = ring.startFor(this.#options.start ?? { gops: 1 });
-          if (gop === undefined) this.#startSeq = ring.nextSeq;
-        } else {
-          gop = ring.firstFrom(this.#startSeq);
-        }
-        if (gop !== undefined && gop.offset > 0) {
-          this.#startSeq = gop.seq + 1;
-          gop = ring.after(gop);
-        }
-        if (gop !== undefined) this.#hold(gop);
-      } else if (gop.evicted || this.#index < gop.offset) {
-        if (this.#options.slowPolicy === "drop") {
-          this.#finish("drop");
-          return Promise.reject(new RangeError("The viewer fell behind the buffer"));
-        }
-        gop.release();
-        if (gop.evicted) {
-          gop = ring.newest!;
-          this.#hold(gop);
-        } else {
-          // Its position in the GOP in progress was trimmed: wait for the next keyframe.
-          this.#gop = gop = undefined;
-          this.#startSeq = ring.nextSeq;
-        }
-        this.#skips++;
-        this.#options.onSkip?.(this);
-      }
+      const gop = this.#gop === undefined ? this.#enter() : this.#keepUp(this.#gop);
+      if (gop === null) return Promise.reject(new RangeError("The viewer fell behind the buffer"));
       if (gop !== undefined) {
-        const clusters = this.#options.framing === "chunked" ? gop.framedClusters : gop.clusters;
         const at = this.#index - gop.offset;
-        if (at < clusters.length) {
+        if (at < gop.clusterCount) {
           this.#index++;
-          return this.#count(clusters[at]);
+          return this.#out(gop.cluster(at), gop.wire(at));
         }
-        if (gop.complete) {
-          const next = ring.after(gop);
-          if (next !== undefined) {
-            gop.release();
-            this.#hold(next);
-            continue;
-          }
-        }
+        if (gop.complete && this.#advance(gop)) continue;
       }
       if (ring.ended) {
         this.#finish("end");
@@ -201,15 +180,72 @@ export class ClientStream {
     }
   }
 
+  /** A viewer with no GOP yet takes its start point, or the first GOP it is owed. */
+  #enter(): Gop | undefined {
+    const ring = this.#ring;
+    let gop: Gop | undefined;
+    if (this.#startSeq === undefined) {
+      gop = ring.startFor(this.#options.start ?? { gops: 1 });
+      if (gop === undefined) this.#startSeq = ring.nextSeq;
+    } else {
+      gop = ring.firstFrom(this.#startSeq);
+    }
+    // A GOP that lost its keyframe to the byte cap cannot be started on: wait for the next.
+    if (gop !== undefined && gop.offset > 0) {
+      this.#startSeq = gop.seq + 1;
+      gop = ring.after(gop);
+    }
+    if (gop !== undefined) this.#hold(gop);
+    return gop;
+  }
+
+  /**
+   * The GOP to read after checking that the ring still holds the viewer's place in `gop`: the
+   * newest one when `gop` was evicted, `undefined` (wait for a keyframe) when its place in the
+   * GOP in progress was trimmed, `null` when the viewer is dropped for falling behind.
+   */
+  #keepUp(gop: Gop): Gop | undefined | null {
+    if (!gop.evicted && this.#index >= gop.offset) return gop;
+    if (this.#options.slowPolicy === "drop") {
+      this.#finish("drop");
+      return null;
+    }
+    gop.release();
+    let next: Gop | undefined;
+    if (gop.evicted) {
+      next = this.#ring.newest;
+      assert(next !== undefined, "a ring that evicted a GOP holds a newer one");
+      this.#hold(next);
+    } else {
+      this.#gop = undefined;
+      this.#startSeq = this.#ring.nextSeq;
+    }
+    this.#skips++;
+    this.#options.onSkip?.(this);
+    return next;
+  }
+
+  /** Moves from a complete `gop` to the next one, if the ring has it. */
+  #advance(gop: Gop): boolean {
+    const next = this.#ring.after(gop);
+    if (next === undefined) return false;
+    gop.release();
+    this.#hold(next);
+    return true;
+  }
+
   #hold(gop: Gop): void {
     gop.retain();
     this.#gop = gop;
     this.#index = 0;
   }
 
-  #count(bytes: Uint8Array): Uint8Array {
-    this.#bytes += bytes.length;
-    return bytes;
+  /** Counts `payload` and gives the bytes this viewer's writer wants (`shared`: the ring's wire form). */
+  #out(payload: Uint8Array, shared: Uint8Array): Uint8Array {
+    this.#bytes += payload.length;
+    if (this.#form === "payload") return payload;
+    if (this.#form === "shared") return shared;
+    return joinWire([payload], { format: this.#options.wire }).wire;
   }
 
   #finish(reason: CloseReason): void {

@@ -5,139 +5,11 @@
  */
 
 import type { OutputCluster } from "../matroska/gop_segmenter.ts";
+import { assert } from "../_assert.ts";
+import { Gop } from "./gop.ts";
+import { joinWire, type WireFormat } from "./wire_format.ts";
 
-/** One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut. */
-export class Gop {
-  /** Sequence number, increasing by one per GOP. */
-  readonly seq: number;
-  /** Timestamp of its first Cluster (TimestampScale units). */
-  readonly time: number;
-  #clusters: Uint8Array[] = [];
-  #framed: Uint8Array[] = [];
-  #offset = 0;
-  #bytes = 0;
-  #refs = 0;
-  #complete = false;
-  #evicted = false;
-
-  constructor(seq: number, time: number) {
-    this.seq = seq;
-    this.time = time;
-  }
-
-  /** Its Clusters so far, each one contiguous array. */
-  get clusters(): readonly Uint8Array[] {
-    return this.#clusters;
-  }
-
-  /** The same Clusters framed as HTTP/1.1 chunks (`SIZE\r\n` … `\r\n`), views of one buffer each. */
-  get framedClusters(): readonly Uint8Array[] {
-    return this.#framed;
-  }
-
-  /** Bytes held. */
-  get byteLength(): number {
-    return this.#bytes;
-  }
-
-  /** Viewers holding it. */
-  get refs(): number {
-    return this.#refs;
-  }
-
-  /** Whether a newer GOP has begun (or the stream ended), so no Cluster will be added. */
-  get complete(): boolean {
-    return this.#complete;
-  }
-
-  /** Whether the ring has let go of it; viewers on it must move on. */
-  get evicted(): boolean {
-    return this.#evicted;
-  }
-
-  /** Adds a viewer's reference. */
-  retain(): void {
-    this.#refs++;
-  }
-
-  /** Drops a viewer's reference; frees the data once the ring and every viewer let go. */
-  release(): void {
-    if (this.#refs > 0) this.#refs--;
-    if (this.#refs === 0 && this.#evicted) this.#free();
-  }
-
-  /**
-   * How many Clusters were dropped from its front (a GOP in progress over the byte cap: a
-   * source that stopped sending keyframes). Cluster `i` of the GOP is `clusters[i - offset]`;
-   * while `offset > 0` the GOP has lost its keyframe and no viewer can start on it.
-   */
-  get offset(): number {
-    return this.#offset;
-  }
-
-  /** @internal Drops Clusters from the front until `excess` bytes are freed (keeps one). */
-  _trim(excess: number): number {
-    let freed = 0;
-    while (freed < excess && this.#clusters.length > 1) {
-      freed += this.#clusters.shift()!.length;
-      this.#framed.shift();
-      this.#offset++;
-    }
-    this.#bytes -= freed;
-    return freed;
-  }
-
-  /** @internal */
-  _append(cluster: Uint8Array, framed: Uint8Array): void {
-    this.#clusters.push(cluster);
-    this.#framed.push(framed);
-    this.#bytes += cluster.length;
-  }
-
-  /** @internal */
-  _complete(): void {
-    this.#complete = true;
-  }
-
-  /** @internal */
-  _evict(): void {
-    this.#evicted = true;
-    this.#complete = true;
-    if (this.#refs === 0) this.#free();
-  }
-
-  #free(): void {
-    this.#clusters = [];
-    this.#framed = [];
-    this.#bytes = 0;
-  }
-}
-
-const CRLF = [13, 10];
-
-/**
- * Joins `parts` into one buffer laid out as an HTTP/1.1 chunk (RFC 9112 section 7.1): the
- * plain bytes are a view inside the framed ones, so one copy per Cluster serves both chunked
- * responses and plain ones, and no viewer frames anything itself.
- */
-export function frameChunk(
-  parts: readonly Uint8Array[],
-  length: number = parts.reduce((n, p) => n + p.length, 0),
-): { framed: Uint8Array; bytes: Uint8Array } {
-  const prefix = `${length.toString(16)}\r\n`;
-  const framed = new Uint8Array(prefix.length + length + 2);
-  for (let i = 0; i < prefix.length; i++) framed[i] = prefix.charCodeAt(i);
-  let at = prefix.length;
-  for (const part of parts) {
-    framed.set(part, at);
-    at += part.length;
-  }
-  if (at !== prefix.length + length) {
-    throw new RangeError("Cluster parts do not add up to its length");
-  }
-  framed.set(CRLF, at);
-  return { framed, bytes: framed.subarray(prefix.length, at) };
-}
+export { Gop } from "./gop.ts";
 
 /** Options of `GopRing`. */
 export interface GopRingOptions {
@@ -150,6 +22,12 @@ export interface GopRingOptions {
    * much. The GOP in progress is kept whatever its length.
    */
   maxDuration?: number;
+  /**
+   * The form a server writes each Cluster in (default none): the ring joins every Cluster once
+   * as `prefix | payload | suffix`, so each viewer writes a Cluster in one write with no copy
+   * of its own (`Gop.wire`), while `Gop.cluster` gives the payload inside.
+   */
+  wire?: WireFormat;
 }
 
 /** Where a new viewer starts: `gops` back from the newest (1 = the newest), or at least `ms` back. */
@@ -167,9 +45,9 @@ export interface GopRingStats {
 
 /**
  * A bounded ring of GOPs, shared by every viewer. Each Cluster is joined once into one array
- * when it is appended: that one copy per Cluster (shared by every viewer) lets each viewer
- * send a Cluster in one write, where sending the segmenter's parts would cost every viewer a
- * write per part.
+ * when it is appended, in the wire form of `GopRingOptions.wire` when one is given: that one
+ * copy per Cluster (shared by every viewer) lets each viewer send a Cluster in one write,
+ * where sending the segmenter's parts would cost every viewer a write per part.
  *
  * GOPs beyond `maxGops` or `maxBytes` are evicted oldest first; an evicted GOP's data is freed
  * as soon as no viewer holds it (`Gop.retain` / `Gop.release`).
@@ -203,6 +81,7 @@ export class GopRing {
   #clusters = 0;
   #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   #pinned = new Set<Gop>();
+  #wire: WireFormat | undefined;
 
   constructor(options: GopRingOptions = {}) {
     const maxGops = options.maxGops ?? Infinity;
@@ -220,6 +99,12 @@ export class GopRing {
     this.#maxGops = maxGops;
     this.#maxBytes = maxBytes;
     this.#maxDuration = maxDuration;
+    this.#wire = options.wire;
+  }
+
+  /** The form each Cluster is held in besides its payload (`GopRingOptions.wire`). */
+  get wire(): WireFormat | undefined {
+    return this.#wire;
   }
 
   /** The newest GOP (possibly in progress), where a new viewer starts. */
@@ -328,10 +213,10 @@ export class GopRing {
       gop = new Gop(this.#seq++, cluster.time);
       this.#gops.push(gop);
     }
-    const { framed, bytes } = frameChunk(cluster.parts, cluster.byteLength);
-    gop._append(bytes, framed);
+    const joined = joinWire(cluster.parts, { format: this.#wire, length: cluster.byteLength });
+    gop._append(joined);
     if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
-    this.#bytes += bytes.length;
+    this.#bytes += joined.payload.length;
     this.#clusters++;
     this.#evict();
     this.#notify();
@@ -356,7 +241,8 @@ export class GopRing {
       (gops.length > this.#maxGops || this.#bytes > this.#maxBytes ||
         gops[1].time <= keepFrom)
     ) {
-      const gop = gops.shift()!;
+      const gop = gops.shift();
+      assert(gop !== undefined, "the ring has a GOP to evict");
       this.#bytes -= gop.byteLength;
       this.#evictedGops++;
       gop._evict();

@@ -4,12 +4,22 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
 import type { Block } from "../matroska/block.ts";
-import { GopSegmenter, type GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
+import type { GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
-import { ClientStream, type ClientStreamOptions } from "./client_stream.ts";
-import { frameChunk, GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
+import type { ClientStream } from "./client_stream.ts";
+import { GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
+import { MountInput } from "./mount_input.ts";
+import { type MountSource, type MountStatus, RateMeter, trackStatus } from "./mount_status.ts";
+import {
+  type ViewerOptions,
+  type ViewerRecord,
+  type ViewerStatus,
+  ViewerTable,
+} from "./viewer_table.ts";
+
+export type { MountSource, MountStatus, TrackStatus } from "./mount_status.ts";
+export type { ViewerOptions, ViewerRecord, ViewerStatus } from "./viewer_table.ts";
 
 /** Options of `Mount`: the ring's bounds, the segmenter's mode, and how viewers start and fall behind. */
 export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
@@ -19,84 +29,23 @@ export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
   slowPolicy?: "skip" | "drop";
   /** Gives viewer ids (default: a counter of this mount's own); a registry shares one. */
   nextViewerId?: () => number;
-  /** Where the mount says what its source does wrong (a source without keyframes). */
-  log?: Logger;
   /**
-   * Milliseconds of media without a video keyframe before a warning is logged (default 10 s;
+   * Milliseconds of media without a video keyframe before `onLongKeyframeGap` (default 10 s;
    * 0: never). New viewers wait for the next keyframe meanwhile, and the ring trims the GOP in
    * progress to its caps.
    */
   keyframeWarning?: number;
-}
-
-/** A summary of a mount, for `/status`. */
-export interface MountStatus {
-  name: string;
-  /** When the mount was created (ISO 8601). */
-  startedAt: string;
-  state: "waiting" | "live" | "ended";
-  docType?: string;
-  contentType?: string;
-  tracks?: LiveHeader["tracks"];
-  viewers: number;
-  bytesIn: number;
-  bytesOut: number;
-  blocks: number;
-  skips: number;
-  /** Viewers disconnected because they stopped reading. */
-  evictions: number;
-  /** Bits per second received from the source, over the last sampling interval. */
-  bitrateIn: number;
-  /** Bits per second handed to viewers, over the last sampling interval. */
-  bitrateOut: number;
-  ring: GopRing["stats"] & { seconds: number };
-  /** Media time of the newest block served (seconds, the stream's own timeline). */
-  liveTime: number;
-  /** Media time of the newest block in its source's timeline (seconds; differs after a handover). */
-  sourceTime: number;
-  /** For a relayed mount: where it pulls from and how far behind that origin it is. */
-  relay?: RelayStatus;
-  /** Up to `clientLimit` viewers (default 100), oldest first. */
-  clients: ViewerStatus[];
-  /** Viewers left out of `clients`. */
-  clientsOmitted: number;
-}
-
-/** Where a relayed mount pulls from (an edge's view of its origin). */
-export interface RelayStatus {
-  url: string;
-  state: "connecting" | "live" | "reconnecting" | "ended";
-  /** Seconds the mount's newest block is behind the origin's newest, or null when unknown. */
-  lagSeconds: number | null;
-  /** Times the pull reconnected. */
-  reconnects: number;
-}
-
-/** One viewer, for `/status` and the admin API. */
-export interface ViewerStatus {
-  id: number;
-  address: string;
-  /** When it joined (ISO 8601). */
-  joinedAt: string;
-  bytesSent: number;
-  skips: number;
-}
-
-/** Who a viewer is, for `Mount.attach`. */
-export interface ViewerOptions extends ClientStreamOptions {
-  /** The viewer's address, for status and logs. */
-  address?: string;
-}
-
-/** Tracks and TimestampScale, as one comparable string. */
-function describeTracks(h: LiveHeader): string {
-  return `${h.timestampScale}|` +
-    h.tracks.map((t) => `${t.number}:${t.kind}:${t.codecId}`).join(",");
+  /** Called once per gap when the source's video goes `keyframeWarning` ms without a keyframe. */
+  onLongKeyframeGap?: (mount: string, seconds: number) => void;
+  /** Called when a keyframe ends a gap that `onLongKeyframeGap` reported. */
+  onKeyframeAfterGap?: (mount: string, seconds: number) => void;
 }
 
 /**
  * One live stream: the sink of an ingest (header, then blocks, then end) and the source of
- * every viewer's `ClientStream`.
+ * every viewer's `ClientStream`. It composes its ring, a `MountInput` (the header, and blocks
+ * on a `SourceTimeline` across sources, watched by a `KeyframeWatch`), a `ViewerTable`, and a
+ * `RateMeter` for `/status`.
  *
  * @example
  * ```ts
@@ -111,49 +60,30 @@ export class Mount {
   readonly name: string;
   /** The GOP ring viewers read from. */
   readonly ring: GopRing;
+  /** Set by the mount's publisher: what `/status` shows of its source (a relay's origin). */
+  source: MountSource | undefined;
   #options: MountOptions;
-  #header: LiveHeader | undefined;
-  #framedHeader: Uint8Array | undefined;
+  /** The header and what the sources feed, from the first header on. */
+  #input: MountInput | undefined;
   readonly #startedAt = new Date();
-  #primary: number | undefined;
-  #shiftPending = false;
-  #shift = 0;
-  #newest = -Infinity;
-  #delta = 0;
-  #lastPrimary = -Infinity;
-  #sources = 1;
-  #newestRaw = -Infinity;
-  /** Set by a relay: where this mount pulls from (shown in `/status`). */
-  relay: RelayStatus | undefined;
-  #viewers = new Map<ClientStream, { id: number; address: string; joinedAt: Date }>();
-  #nextViewer = 1;
+  #viewers: ViewerTable;
   #evictions = 0;
   #stop = new AbortController();
-  #sample = { at: performance.now(), in: 0, out: 0 };
-  #rates = { in: 0, out: 0 };
-  #segmenter: GopSegmenter | undefined;
+  #rates = new RateMeter();
   #ready = Promise.withResolvers<LiveHeader | undefined>();
-  #clients = new Set<ClientStream>();
   #ended = false;
   #bytesIn = 0;
-  #bytesOutClosed = 0;
-  #blocks = 0;
-  #skips = 0;
-  #video: number | undefined;
-  #msPerUnit = 1;
-  /** Media time (ms) of the newest video keyframe, or of the first video block before any. */
-  #keySince = -Infinity;
-  #keyWarned = false;
 
   constructor(name: string, options: MountOptions = {}) {
     this.name = name;
     this.#options = options;
     this.ring = new GopRing(options);
+    this.#viewers = new ViewerTable(options.nextViewerId);
   }
 
   /** The live header, once the source has sent it. */
   get header(): LiveHeader | undefined {
-    return this.#header;
+    return this.#input?.header;
   }
 
   /** Whether the source has ended. */
@@ -161,9 +91,9 @@ export class Mount {
     return this.#ended;
   }
 
-  /** The viewers connected now. */
-  get clients(): ReadonlySet<ClientStream> {
-    return this.#clients;
+  /** The viewers connected now, oldest first. */
+  get clients(): ReadonlyMap<ClientStream, ViewerRecord> {
+    return this.#viewers.clients;
   }
 
   /** Resolves with the header once it is known, or `undefined` if the source ends first. */
@@ -176,190 +106,88 @@ export class Mount {
     this.#bytesIn += n;
   }
 
-  /** Sets the live header (once). */
+  /**
+   * Sets the live header. A later one is a new source's: its viewers continue without a second
+   * header when `accepts(header)`, else it throws `TypeError`.
+   */
   setHeader(header: LiveHeader): void {
-    const previous = this.#header;
-    if (previous !== undefined) {
-      this.#resume(previous, header);
-      return;
+    const input = this.#input;
+    if (input !== undefined) {
+      // Other tracks are the first thing to say, whether or not the mount has ended.
+      if (this.#ended && input.accepts(header)) throw new TypeError("The mount has ended");
+      return input.resume(header);
     }
-    this.#header = header;
-    this.#video = header.tracks.find((t) => t.kind === "video")?.number;
-    this.#primary = this.#video ?? header.tracks[0]?.number;
-    this.#msPerUnit = header.timestampScale / 1e6;
-    this.#framedHeader = frameChunk([header.bytes]).framed;
-    this.#segmenter = new GopSegmenter(header, this.#options);
-    this.ring.setTimestampScale(header.timestampScale);
+    const { onLongKeyframeGap: gap, onKeyframeAfterGap: again } = this.#options;
+    this.#input = new MountInput(header, this.ring, {
+      ...this.#options,
+      keyframes: {
+        limit: this.#options.keyframeWarning,
+        onLongGap: gap && ((seconds) => gap(this.name, seconds)),
+        onKeyframe: again && ((seconds) => again(this.name, seconds)),
+      },
+    });
     this.#ready.resolve(header);
   }
 
   /** Adds a block from the source. */
   pushBlock(block: Block): void {
-    const segmenter = this.#segmenter;
-    if (segmenter === undefined) {
-      throw new TypeError("A block came before the header");
-    }
-    this.#blocks++;
-    if (this.#shiftPending) {
-      // Continue one frame interval after the previous source's newest block.
-      this.#shiftPending = false;
-      const next = this.#newest === -Infinity
-        ? block.time
-        : this.#newest + Math.max(this.#delta, 1);
-      this.#shift = next - block.time;
-      this.#lastPrimary = -Infinity;
-    }
-    if (block.time > this.#newestRaw || this.#newestRaw === -Infinity || this.#shift !== 0) {
-      this.#newestRaw = block.time;
-    }
-    if (this.#shift !== 0) block = { ...block, time: block.time + this.#shift };
-    if (block.time > this.#newest) this.#newest = block.time;
-    if (block.track === this.#primary) {
-      const delta = block.time - this.#lastPrimary;
-      if (delta > 0 && delta !== Infinity) this.#delta = delta;
-      this.#lastPrimary = block.time;
-    }
-    if (block.track === this.#video) this.#watchKeyframes(block);
-    const cluster = segmenter.push(block);
-    if (cluster !== undefined) this.ring.append(cluster);
-  }
-
-  /** Warns once when the source's video goes `keyframeWarning` ms without a keyframe. */
-  #watchKeyframes(block: Block): void {
-    const ms = block.time * this.#msPerUnit;
-    const seconds = () => Math.round((ms - this.#keySince) / 100) / 10;
-    if (block.keyframe) {
-      if (this.#keyWarned) {
-        this.#options.log?.info(
-          `The source of ${this.name} sent a video keyframe again after ${seconds()} s`,
-        );
-      }
-      this.#keySince = ms;
-      this.#keyWarned = false;
-      return;
-    }
-    if (this.#keySince === -Infinity) this.#keySince = ms;
-    const limit = this.#options.keyframeWarning ?? 10_000;
-    if (this.#keyWarned || limit <= 0 || ms - this.#keySince < limit) return;
-    this.#keyWarned = true;
-    this.#options.log?.warn(
-      `The source of ${this.name} sent no video keyframe for ${seconds()} s: new viewers wait ` +
-        `for one, and the buffer keeps at most its cap (--buffer)`,
-    );
+    if (this.#input === undefined) throw new TypeError("A block came before the header");
+    this.#input.push(block);
   }
 
   /**
-   * A new source's header on a live mount: viewers continue without a second header when the
-   * tracks match (same numbers, kinds, codecs and TimestampScale); its blocks follow the last
-   * ones in time, from its first keyframe on. Different tracks throw `TypeError`.
+   * Whether a source with `header` can continue this mount's stream: the same TimestampScale
+   * and tracks (numbers, kinds, codecs and CodecPrivate; see `sameTrackSet`).
    */
-  #resume(previous: LiveHeader, header: LiveHeader): void {
-    if (!this.accepts(header)) {
-      throw new TypeError(
-        `The new source's tracks differ from the stream's: ${describeTracks(header)} vs ${
-          describeTracks(previous)
-        }`,
-      );
-    }
-    if (this.#ended) throw new TypeError("The mount has ended");
-    const last = this.#segmenter!.resync();
-    if (last !== undefined) this.ring.append(last);
-    this.#shiftPending = true;
-    this.#sources++;
-  }
-
-  /** Whether a source with `header` can continue this mount's stream (same tracks and scale). */
   accepts(header: LiveHeader): boolean {
-    return this.#header === undefined || describeTracks(this.#header) === describeTracks(header);
+    return this.#input?.accepts(header) ?? true;
   }
 
   /** How many sources have fed this mount (1 for one unbroken source). */
   get sources(): number {
-    return this.#sources;
+    return this.#input?.timeline.sources ?? 1;
   }
 
   /** Sends the open Cluster now (the source's own Cluster ended). */
   endCluster(): void {
-    if (this.#ended) return;
-    const cluster = this.#segmenter?.flush();
-    if (cluster !== undefined) this.ring.append(cluster);
+    if (!this.#ended) this.#input?.flush();
   }
 
   /** Ends the stream: the open Cluster is cut, viewers drain the ring and close. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    const last = this.#segmenter?.flush();
-    if (last !== undefined) this.ring.append(last);
+    this.#input?.flush();
     this.ring.end();
     this.#ready.resolve(undefined);
   }
 
   /**
-   * A new viewer, starting at the newest keyframe; `undefined` when there is no header yet.
+   * A new viewer, starting at the newest keyframe; `undefined` when there is no header yet. A
+   * viewer in the ring's wire form shares the ring's buffers (and this mount's header).
    */
   attach(options: ViewerOptions = {}): ClientStream | undefined {
-    const header = this.#header;
+    const header = this.#input?.wireHeader;
     if (header === undefined) return undefined;
-    const framed = options.framing === "chunked";
-    const client = new ClientStream(
-      this.ring,
-      framed ? this.#framedHeader! : header.bytes,
-      {
-        framing: options.framing,
-        start: this.#options.start,
-        slowPolicy: this.#options.slowPolicy,
-        onSkip: (c) => {
-          this.#skips++;
-          options.onSkip?.(c);
-        },
-        onClose: (c, reason) => {
-          this.#clients.delete(c);
-          this.#viewers.delete(c);
-          this.#bytesOutClosed += c.bytesSent;
-          options.onClose?.(c, reason);
-        },
-      },
-    );
-    this.#clients.add(client);
-    this.#viewers.set(client, {
-      id: this.#options.nextViewerId?.() ?? this.#nextViewer++,
-      address: options.address ?? "unknown",
-      joinedAt: new Date(),
-    });
-    return client;
+    const { start, slowPolicy } = this.#options;
+    return this.#viewers.attach(this.ring, header, { ...options, start, slowPolicy });
   }
 
   /** The id this mount gave a viewer. */
   viewerId(client: ClientStream): number | undefined {
-    return this.#viewers.get(client)?.id;
+    return this.#viewers.idOf(client);
   }
 
   /** Every viewer, oldest first (at most `limit`). */
   viewers(limit = Infinity): ViewerStatus[] {
-    const out: ViewerStatus[] = [];
-    for (const [client, v] of this.#viewers) {
-      if (out.length >= limit) break;
-      out.push({
-        id: v.id,
-        address: v.address,
-        joinedAt: v.joinedAt.toISOString(),
-        bytesSent: client.bytesSent,
-        skips: client.skips,
-      });
-    }
-    return out;
+    return this.#viewers.viewers(limit);
   }
 
   /** Ends viewer `id`'s stream (it gets what was handed out, then its response ends). */
   disconnect(id: number): boolean {
-    for (const [client, v] of this.#viewers) {
-      if (v.id === id) {
-        client.close();
-        return true;
-      }
-    }
-    return false;
+    const client = this.#viewers.find(id);
+    client?.close();
+    return client !== undefined;
   }
 
   /** Counts a viewer disconnected for not reading. */
@@ -379,56 +207,40 @@ export class Mount {
 
   /** Updates `bitrateIn`/`bitrateOut` from the bytes counted since the last call. */
   sampleRates(now: number = performance.now()): void {
-    const out = this.#bytesOut();
-    const seconds = (now - this.#sample.at) / 1000;
-    if (seconds > 0.2) {
-      this.#rates = {
-        in: Math.round(((this.#bytesIn - this.#sample.in) * 8) / seconds),
-        out: Math.round(((out - this.#sample.out) * 8) / seconds),
-      };
-      this.#sample = { at: now, in: this.#bytesIn, out };
-    }
+    this.#rates.sample(this.#bytesIn, this.#viewers.bytesOut(), now);
   }
 
-  #seconds(time: number): number {
-    if (time === -Infinity || this.#header === undefined) return 0;
-    return Math.round(time * this.#header.timestampScale / 1e6) / 1000;
-  }
-
-  #bytesOut(): number {
-    let bytesOut = this.#bytesOutClosed;
-    for (const c of this.#clients) bytesOut += c.bytesSent;
-    return bytesOut;
+  #seconds(time: number | undefined): number {
+    const header = this.#input?.header;
+    if (time === undefined || time === -Infinity || header === undefined) return 0;
+    return Math.round(time * header.timestampScale / 1e6) / 1000;
   }
 
   /** A summary for `/status`. */
   status(clientLimit = 100): MountStatus {
-    const bytesOut = this.#bytesOut();
-    const header = this.#header;
+    const header = this.#input?.header;
+    const viewers = this.#viewers;
     return {
       name: this.name,
       startedAt: this.#startedAt.toISOString(),
       state: this.#ended ? "ended" : header ? "live" : "waiting",
       docType: header?.docType,
       contentType: header ? contentTypeOf(header) : undefined,
-      tracks: header?.tracks,
-      viewers: this.#clients.size,
+      tracks: header ? trackStatus(header) : undefined,
+      viewers: viewers.size,
       bytesIn: this.#bytesIn,
-      bytesOut,
-      blocks: this.#blocks,
-      skips: this.#skips,
+      bytesOut: viewers.bytesOut(),
+      blocks: this.#input?.blocks ?? 0,
+      skips: viewers.skips,
       evictions: this.#evictions,
-      bitrateIn: this.#rates.in,
-      bitrateOut: this.#rates.out,
-      ring: {
-        ...this.ring.stats,
-        seconds: Math.round(this.ring.duration) / 1000,
-      },
-      liveTime: this.#seconds(this.#newest),
-      sourceTime: this.#seconds(this.#newestRaw),
-      relay: this.relay,
-      clients: this.viewers(clientLimit),
-      clientsOmitted: Math.max(0, this.#clients.size - clientLimit),
+      bitrateIn: this.#rates.bitrateIn,
+      bitrateOut: this.#rates.bitrateOut,
+      ring: { ...this.ring.stats, seconds: Math.round(this.ring.duration) / 1000 },
+      liveTime: this.#seconds(this.#input?.timeline.newest),
+      sourceTime: this.#seconds(this.#input?.timeline.newestRaw),
+      relay: this.source?.describe(),
+      clients: viewers.viewers(clientLimit),
+      clientsOmitted: Math.max(0, viewers.size - clientLimit),
     };
   }
 }

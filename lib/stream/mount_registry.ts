@@ -76,11 +76,7 @@ export class MountRegistry {
 
   constructor(options: MountRegistryOptions = {}) {
     let id = 1;
-    this.#options = {
-      log: options.log,
-      ...options.mountOptions,
-      nextViewerId: () => id++,
-    };
+    this.#options = { ...options.mountOptions, nextViewerId: () => id++ };
     this.#grace = options.grace ?? 10_000;
     if (!(this.#grace >= 0)) throw new TypeError(`Invalid grace: ${this.#grace}`);
     this.#log = options.log ?? SILENT;

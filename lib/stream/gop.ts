@@ -1,0 +1,124 @@
+/**
+ * One GOP of the ring: its Clusters, the viewers holding it, and whether the ring let it go.
+ *
+ * @module
+ */
+
+import type { WireBytes } from "./wire_format.ts";
+
+/** One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut. */
+export class Gop {
+  /** Sequence number, increasing by one per GOP. */
+  readonly seq: number;
+  /** Timestamp of its first Cluster (TimestampScale units). */
+  readonly time: number;
+  #clusters: WireBytes[] = [];
+  #offset = 0;
+  #bytes = 0;
+  #refs = 0;
+  #complete = false;
+  #evicted = false;
+
+  constructor(seq: number, time: number) {
+    this.seq = seq;
+    this.time = time;
+  }
+
+  /** Its Clusters held now, each one contiguous array (a new list on each call). */
+  get clusters(): readonly Uint8Array[] {
+    return this.#clusters.map((c) => c.payload);
+  }
+
+  /** How many Clusters it holds now. */
+  get clusterCount(): number {
+    return this.#clusters.length;
+  }
+
+  /** The `i`-th Cluster held (Cluster `i + offset` of the GOP): its payload bytes. */
+  cluster(i: number): Uint8Array {
+    return this.#clusters[i].payload;
+  }
+
+  /**
+   * The `i`-th Cluster held in the ring's wire form: one buffer with the payload inside, shared
+   * by every viewer (the payload itself when the ring has no wire form).
+   */
+  wire(i: number): Uint8Array {
+    return this.#clusters[i].wire;
+  }
+
+  /** Payload bytes held. */
+  get byteLength(): number {
+    return this.#bytes;
+  }
+
+  /** Viewers holding it. */
+  get refs(): number {
+    return this.#refs;
+  }
+
+  /** Whether a newer GOP has begun (or the stream ended), so no Cluster will be added. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** Whether the ring has let go of it; viewers on it must move on. */
+  get evicted(): boolean {
+    return this.#evicted;
+  }
+
+  /** Adds a viewer's reference. */
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** Drops a viewer's reference; frees the data once the ring and every viewer let go. */
+  release(): void {
+    if (this.#refs > 0) this.#refs--;
+    if (this.#refs === 0 && this.#evicted) this.#free();
+  }
+
+  /**
+   * How many Clusters were dropped from its front (a GOP in progress over the byte cap: a
+   * source that stopped sending keyframes). Cluster `i` of the GOP is `cluster(i - offset)`;
+   * while `offset > 0` the GOP has lost its keyframe and no viewer can start on it.
+   */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** @internal Drops Clusters from the front until `excess` bytes are freed (keeps one). */
+  _trim(excess: number): number {
+    let freed = 0;
+    while (freed < excess && this.#clusters.length > 1) {
+      const dropped = this.#clusters.shift();
+      freed += dropped?.payload.length ?? 0;
+      this.#offset++;
+    }
+    this.#bytes -= freed;
+    return freed;
+  }
+
+  /** @internal */
+  _append(cluster: WireBytes): void {
+    this.#clusters.push(cluster);
+    this.#bytes += cluster.payload.length;
+  }
+
+  /** @internal */
+  _complete(): void {
+    this.#complete = true;
+  }
+
+  /** @internal */
+  _evict(): void {
+    this.#evicted = true;
+    this.#complete = true;
+    if (this.#refs === 0) this.#free();
+  }
+
+  #free(): void {
+    this.#clusters = [];
+    this.#bytes = 0;
+  }
+}
