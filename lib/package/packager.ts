@@ -1,0 +1,302 @@
+/**
+ * The packager of one mount: a second consumer of the mount's blocks (after its time shift),
+ * beside the ring. It cuts per-track segments and parts at one clock and keeps them, with their
+ * wall-clock placement, for the HLS playlists and DASH manifests rendered from it.
+ *
+ * @module
+ */
+
+import type { Block } from "../matroska/block.ts";
+import type { LiveHeader, TrackInfo } from "../matroska/live_header.ts";
+import { hasMp4Form } from "../mp4/sample_entry.ts";
+import { type Boundary, SegmentClock } from "./segment_clock.ts";
+import { type Cut, TrackPackager } from "./track_packager.ts";
+
+/** Codecs that WebM carries (the WebM container guidelines), served as WebM DASH. */
+const WEBM_CODECS = new Set(["V_VP8", "V_VP9", "V_AV1", "A_OPUS", "A_VORBIS"]);
+
+/** Options of a {@linkcode Packager}; durations in seconds. */
+export interface PackagerOptions {
+  /**
+   * The longest segment (EXT-X-TARGETDURATION). Default: the source's first GOP rounded up,
+   * from 2 to 6 s, so that segments start at keyframes; a longer GOP is split.
+   */
+  targetDuration?: number;
+  /** The longest part (PART-TARGET). Default 0.5 s. */
+  partTarget?: number;
+  /** Segments are kept for this long (the ring's `--buffer` seconds). Default 20 s. */
+  keepSeconds?: number;
+  /** And within this many bytes per track and format. Default 64 MiB. */
+  maxBytes?: number;
+  /** The wall clock, Unix milliseconds (tests drive their own). */
+  now?: () => number;
+}
+
+/** A DASH Period: one anchoring of media time to the wall clock. */
+export interface PackagerPeriod {
+  id: string;
+  /** Wall-clock seconds since the Unix epoch at its first segment. */
+  start: number;
+  /** It continues the previous Period with the same inits (period connectivity). */
+  connected: boolean;
+}
+
+/** How the mount is offered in segments, and why not when it is not. */
+export interface SegmentForms {
+  /** HLS with CMAF (fMP4) segments: every track has an ISO BMFF form. */
+  hls: boolean;
+  /** DASH: WebM segments when every track is a WebM codec, else CMAF when HLS is possible. */
+  dash: "webm" | "cmaf" | undefined;
+  /** The tracks whose codec has no ISO BMFF form (for the 404 body). */
+  noMp4: string[];
+}
+
+/** What a mount's tracks allow. */
+export function segmentForms(tracks: readonly TrackInfo[]): SegmentForms {
+  const media = tracks.filter((t) => t.kind === "video" || t.kind === "audio");
+  const noMp4 = media.filter((t) => !hasMp4Form(t.codecId)).map((t) => t.codecId);
+  const hls = media.length > 0 && noMp4.length === 0;
+  const webm = media.length > 0 && media.every((t) => WEBM_CODECS.has(t.codecId));
+  return { hls, dash: webm ? "webm" : hls ? "cmaf" : undefined, noMp4 };
+}
+
+function trackKey(tracks: readonly TrackInfo[]): string {
+  return tracks.map((t) => `${t.number}:${t.kind}:${t.codecId}`).join(",");
+}
+
+/** Segments and parts of every track of a mount. */
+export class Packager {
+  readonly #options: Required<Omit<PackagerOptions, "targetDuration">> & {
+    targetDuration?: number;
+  };
+  #epoch = "";
+  #firstSegment = 0;
+  #header: LiveHeader | undefined;
+  #forms: SegmentForms = { hls: false, dash: undefined, noMp4: [] };
+  #tracks = new Map<number, TrackPackager>();
+  #primary: TrackInfo | undefined;
+  #clock: SegmentClock | undefined;
+  #firstKeyframe: number | undefined;
+  #anchor: { wall: number; media: number } | undefined;
+  #periods: PackagerPeriod[] = [];
+  #discontinuity = false;
+
+  constructor(options: PackagerOptions = {}) {
+    this.#options = {
+      partTarget: options.partTarget ?? 0.5,
+      keepSeconds: options.keepSeconds ?? 20,
+      maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
+      now: options.now ?? Date.now,
+      targetDuration: options.targetDuration,
+    };
+  }
+
+  /** Names this incarnation in every object's URL: base36 of its start's wall-clock ms. */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  get header(): LiveHeader | undefined {
+    return this.#header;
+  }
+
+  get forms(): SegmentForms {
+    return this.#forms;
+  }
+
+  /** The packaged tracks, by track number. */
+  get tracks(): ReadonlyMap<number, TrackPackager> {
+    return this.#tracks;
+  }
+
+  get periods(): readonly PackagerPeriod[] {
+    return this.#periods;
+  }
+
+  /** EXT-X-TARGETDURATION in whole seconds, once the clock has started. */
+  get targetDuration(): number | undefined {
+    return this.#clock ? Math.ceil(this.#clockTarget - 1e-9) : undefined;
+  }
+
+  /** The first segment number of the epoch (seeded from the wall clock). */
+  get firstSegment(): number {
+    return this.#firstSegment;
+  }
+
+  /** Seconds of segments kept. */
+  get keepSeconds(): number {
+    return this.#options.keepSeconds;
+  }
+
+  get partTarget(): number {
+    return this.#options.partTarget;
+  }
+
+  /** Whether a long GOP was split (segments then do not all start with a keyframe). */
+  get split(): boolean {
+    return this.#clock?.split ?? false;
+  }
+
+  /** Bytes held by every track's stores. */
+  get byteLength(): number {
+    let n = 0;
+    for (const track of this.#tracks.values()) n += track.byteLength;
+    return n;
+  }
+
+  #clockTarget = 2;
+  #target: number | undefined;
+
+  /**
+   * A source's header: the first, or a new source's. The same tracks continue (a new init where
+   * a CodecPrivate changed, behind a discontinuity); other tracks start a new epoch.
+   */
+  setHeader(header: LiveHeader): void {
+    const old = this.#header;
+    if (old && trackKey(old.tracks) === trackKey(header.tracks)) {
+      let changed = false;
+      for (const track of this.#tracks.values()) changed = track.setHeader(header) || changed;
+      this.#header = header;
+      if (changed) this.#discontinuity = true;
+      return;
+    }
+    this.#reset(header);
+  }
+
+  /** A block of the mount, after its time shift. */
+  push(block: Block): void {
+    const track = this.#tracks.get(block.track);
+    if (!track) return;
+    if (block.track === this.#primary?.number) {
+      const boundary = this.#tick(block);
+      if (boundary) {
+        const cut = this.#place(boundary);
+        for (const t of this.#tracks.values()) t.cut(cut);
+      }
+    }
+    track.push(block);
+  }
+
+  /** The source stopped: segments in progress close now (the next source continues after). */
+  sourceEnded(): void {
+    for (const track of this.#tracks.values()) track.close();
+    this.#clock = undefined;
+    this.#firstKeyframe = undefined;
+  }
+
+  /** The mount ended. */
+  end(): void {
+    for (const track of this.#tracks.values()) track.end();
+  }
+
+  #reset(header: LiveHeader): void {
+    for (const track of this.#tracks.values()) track.end();
+    const now = this.#options.now();
+    this.#epoch = Math.floor(now).toString(36);
+    // One counter per mount, seeded from the wall clock, so that numbers keep growing across
+    // restarts of mkserver (segments average at most one a second).
+    this.#firstSegment = Math.floor(now / 1000);
+    this.#header = header;
+    this.#forms = segmentForms(header.tracks);
+    this.#tracks = new Map();
+    this.#periods = [];
+    this.#anchor = undefined;
+    this.#clock = undefined;
+    this.#firstKeyframe = undefined;
+    this.#discontinuity = false;
+    this.#target = undefined;
+    const media = header.tracks.filter((t) => t.kind === "video" || t.kind === "audio");
+    this.#primary = media.find((t) => t.kind === "video") ?? media[0];
+    const { hls, dash } = this.#forms;
+    if (!hls && !dash) return;
+    for (const track of media) {
+      this.#tracks.set(
+        track.number,
+        new TrackPackager(track, header, {
+          webm: dash === "webm",
+          cmaf: hls || dash === "cmaf",
+          keepSeconds: this.#options.keepSeconds,
+          maxBytes: this.#options.maxBytes,
+        }),
+      );
+    }
+  }
+
+  /** The clock's verdict on a primary block; starts the clock once the GOP length is known. */
+  #tick(block: Block): Boundary | undefined {
+    if (!this.#clock) {
+      const video = this.#primary?.kind === "video";
+      let target = this.#options.targetDuration ?? this.#target;
+      if (target === undefined && video) {
+        if (!block.keyframe) return undefined;
+        if (this.#firstKeyframe === undefined || block.time <= this.#firstKeyframe) {
+          this.#firstKeyframe = block.time;
+          return undefined;
+        }
+        const gop = (block.time - this.#firstKeyframe) * (this.#header?.timestampScale ?? 1e6) /
+          1e9;
+        target = Math.min(6, Math.max(2, Math.ceil(gop - 0.001)));
+      }
+      // Fixed for the epoch: EXT-X-TARGETDURATION must never change (RFC 8216bis §6.2.1).
+      this.#target = target ?? 2;
+      this.#clockTarget = this.#target;
+      this.#clock = new SegmentClock({
+        timestampScale: this.#header?.timestampScale ?? 1e6,
+        video,
+        targetDuration: this.#clockTarget,
+        minSegment: Math.min(1, this.#clockTarget),
+        partTarget: Math.min(this.#options.partTarget, this.#clockTarget),
+        firstSegment: this.#nextNumber(),
+      });
+    }
+    return this.#clock.next(block.time, block.keyframe);
+  }
+
+  /** The number the next segment gets: after every segment any track still holds. */
+  #nextNumber(): number {
+    let next = this.#firstSegment;
+    for (const track of this.#tracks.values()) {
+      for (const store of [track.webm, track.cmaf]) {
+        const newest = store?.segments[store.segments.length - 1];
+        if (newest) next = Math.max(next, newest.number + 1);
+      }
+    }
+    return next;
+  }
+
+  /**
+   * Places a boundary on the wall clock. A segment whose expected wall time is off by more than
+   * half a target duration (the source was away, or runs slow) re-anchors: a new DASH Period,
+   * and a jump in EXT-X-PROGRAM-DATE-TIME. Media running ahead (a file's fast start) is allowed
+   * up to three target durations.
+   */
+  #place(boundary: Boundary): Cut {
+    const now = this.#options.now();
+    const units = 1e9 / (this.#header?.timestampScale ?? 1e6);
+    const target = this.#clockTarget * 1000;
+    if (boundary.newSegment) {
+      const anchor = this.#anchor;
+      const expected = anchor ? anchor.wall + (boundary.time - anchor.media) * 1000 / units : 0;
+      if (
+        !anchor || this.#discontinuity || now - expected > target / 2 ||
+        expected - now > 3 * target
+      ) {
+        this.#anchor = { wall: now, media: boundary.time };
+        this.#periods.push({
+          id: `${this.#epoch}-${this.#periods.length}`,
+          start: now / 1000,
+          connected: this.#periods.length > 0 && !this.#discontinuity,
+        });
+      }
+    }
+    const anchor = this.#anchor ?? { wall: now, media: boundary.time };
+    const discontinuity = boundary.newSegment && this.#discontinuity;
+    if (discontinuity) this.#discontinuity = false;
+    return {
+      boundary,
+      programDateTime: anchor.wall + (boundary.time - anchor.media) * 1000 / units,
+      period: Math.max(0, this.#periods.length - 1),
+      discontinuity,
+    };
+  }
+}

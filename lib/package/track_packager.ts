@@ -1,0 +1,274 @@
+/**
+ * One track of a packager: its blocks, unlaced, cut into parts and segments at the mount's
+ * boundaries, written as WebM Clusters and/or CMAF chunks into a store per format.
+ *
+ * @module
+ */
+
+import type { Block } from "../matroska/block.ts";
+import { unlace } from "../matroska/lacing.ts";
+import type { LiveHeader, TrackInfo } from "../matroska/live_header.ts";
+import { singleTrackHeader } from "../matroska/track_header.ts";
+import { DtsEstimator } from "../mp4/dts_estimator.ts";
+import { writeFragment } from "../mp4/fragment.ts";
+import { writeInitSegment } from "../mp4/init_segment.ts";
+import { chooseTimescale, type Mp4Sample, type Mp4Track } from "../mp4/mp4_track.ts";
+import { readReorderDepth } from "../mp4/reorder_depth.ts";
+import { codecString } from "../mp4/sample_entry.ts";
+import { audioFrameSamples } from "./audio_frames.ts";
+import type { Boundary } from "./segment_clock.ts";
+import { TrackStore } from "./track_store.ts";
+import { type WebmFrame, writeWebmPart } from "./webm_part.ts";
+
+/** A boundary as the packager hands it to its tracks, with the segment's wall-clock placement. */
+export interface Cut {
+  boundary: Boundary;
+  /** Wall-clock time of the boundary, Unix milliseconds. */
+  programDateTime: number;
+  /** DASH Period index. */
+  period: number;
+  /** The segment follows a discontinuity. */
+  discontinuity: boolean;
+}
+
+/** Options of a {@linkcode TrackPackager}. */
+export interface TrackPackagerOptions {
+  webm: boolean;
+  cmaf: boolean;
+  keepSeconds: number;
+  maxBytes: number;
+}
+
+/**
+ * CMAF times start this far above the mount's timeline, so that the decode times of the first
+ * frames of a stream with B-frames (which precede its first presentation time) stay positive.
+ */
+const CMAF_OFFSET_SECONDS = 10;
+
+/** Frames of reordering assumed when an H.264/HEVC SPS does not say (x264 declares 2). */
+const REORDER_DEPTH = 2;
+
+function equalBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** One track's parts and segments, in the formats the mount offers. */
+export class TrackPackager {
+  readonly track: TrackInfo;
+  readonly webm: TrackStore | undefined;
+  readonly cmaf: TrackStore | undefined;
+  readonly #units: number;
+  #mp4: Mp4Track | undefined;
+  #codecs: string | undefined;
+  #dts: DtsEstimator | undefined;
+  #queue: Cut[] = [];
+  #open: Cut | undefined;
+  #started = false;
+  #independent = false;
+  #frames: WebmFrame[] = [];
+  #partStart = 0;
+  #lastTime = 0;
+  #interval = 0;
+  #samples: Mp4Sample[] = [];
+  #sequence = 0;
+  #lastSample: Mp4Sample | undefined;
+
+  constructor(track: TrackInfo, header: LiveHeader, options: TrackPackagerOptions) {
+    this.track = track;
+    this.#units = 1e9 / header.timestampScale;
+    const limits = { keepSeconds: options.keepSeconds, maxBytes: options.maxBytes };
+    this.webm = options.webm ? new TrackStore({ timescale: this.#units, ...limits }) : undefined;
+    if (options.cmaf) {
+      const kind = track.kind === "video" ? "video" : "audio";
+      const timescale = chooseTimescale(
+        { kind, sampleRate: track.sampleRate },
+        header.timestampScale,
+      );
+      this.cmaf = new TrackStore({ timescale, ...limits });
+    }
+    this.setHeader(header);
+  }
+
+  /** RFC 6381 codecs string of the CMAF form. */
+  get codecs(): string | undefined {
+    return this.#codecs;
+  }
+
+  /** Bytes held by both stores. */
+  get byteLength(): number {
+    return (this.webm?.byteLength ?? 0) + (this.cmaf?.byteLength ?? 0);
+  }
+
+  /** Takes a new header (same track number, kind and codec); true when an init changed. */
+  setHeader(header: LiveHeader): boolean {
+    const track = header.tracks.find((t) => t.number === this.track.number) ?? this.track;
+    let changed = false;
+    if (this.webm) {
+      const init = singleTrackHeader(header, track.number);
+      if (!equalBytes(this.webm.init(this.webm.initVersion), init)) {
+        changed = this.webm.addInit(init) > 0 || changed;
+      }
+    }
+    if (this.cmaf) {
+      const mp4: Mp4Track = {
+        id: track.number,
+        kind: track.kind === "video" ? "video" : "audio",
+        codecId: track.codecId,
+        codecPrivate: track.codecPrivate,
+        width: track.width,
+        height: track.height,
+        sampleRate: track.sampleRate,
+        channels: track.channels,
+        timescale: this.cmaf.timescale,
+      };
+      const init = writeInitSegment(mp4);
+      this.#codecs = codecString(mp4);
+      if (!equalBytes(this.cmaf.init(this.cmaf.initVersion), init)) {
+        changed = this.cmaf.addInit(init) > 0 || changed;
+      }
+      this.#mp4 = mp4;
+      // The SPS says how deep frames are reordered; where it leaves that open, assume x264's.
+      const bFrames = track.codecId === "V_MPEG4/ISO/AVC" || track.codecId === "V_MPEGH/ISO/HEVC";
+      const depth = readReorderDepth(track) ?? (bFrames ? REORDER_DEPTH : 0);
+      this.#dts = depth > 0
+        ? new DtsEstimator({ reorderDepth: depth, frameDuration: Math.round(mp4.timescale / 25) })
+        : undefined;
+    }
+    return changed;
+  }
+
+  /** A boundary of the mount: it takes effect at this track's first block at or after it. */
+  cut(cut: Cut): void {
+    this.#queue.push(cut);
+  }
+
+  /** The track's next block. */
+  push(block: Block): void {
+    const frames = unlace(block);
+    const times = this.#frameTimes(block, frames);
+    const samples = this.cmaf ? this.#cmafSamples(block, frames, times) : undefined;
+    while (this.#queue.length > 0 && this.#queue[0].boundary.time <= block.time) {
+      const cut = this.#queue.shift() as Cut;
+      this.#closePart(block.time, samples?.[0]);
+      if (cut.boundary.newSegment) {
+        this.#open = cut;
+        this.#started = true;
+      }
+      this.#independent = this.track.kind !== "video" || cut.boundary.independent;
+    }
+    if (!this.#started) return;
+    if (this.#open) this.#openSegment(this.#open, times[0], samples?.[0]);
+    this.#open = undefined;
+    if (this.#frames.length === 0 && this.#samples.length === 0) this.#partStart = times[0];
+    if (this.webm) {
+      frames.forEach((data, i) =>
+        this.#frames.push({ time: times[i], keyframe: block.keyframe, data })
+      );
+    }
+    if (samples) this.#samples.push(...samples);
+    if (block.time > this.#lastTime) this.#interval = block.time - this.#lastTime;
+    this.#lastTime = times[times.length - 1];
+  }
+
+  /** The source stopped: the part and segment in progress close now. */
+  close(): void {
+    this.#closePart(this.#lastTime + this.#interval, undefined);
+    this.webm?.closeSegment();
+    this.cmaf?.closeSegment();
+    this.#queue = [];
+    this.#started = false;
+  }
+
+  /** The mount ended. */
+  end(): void {
+    this.close();
+    this.webm?.end();
+    this.cmaf?.end();
+  }
+
+  /** Frame times of a block's frames: laced frames follow each other by the codec's frame size. */
+  #frameTimes(block: Block, frames: Uint8Array[]): number[] {
+    if (frames.length === 1) return [block.time];
+    const rate = this.track.sampleRate ?? 48000;
+    const times: number[] = [];
+    let at = block.time;
+    for (const frame of frames) {
+      times.push(Math.round(at));
+      const samples = audioFrameSamples(this.track.codecId, frame, rate);
+      at += samples === undefined ? 0 : samples * this.#units / rate;
+    }
+    return times;
+  }
+
+  #cmafSamples(block: Block, frames: Uint8Array[], times: number[]): Mp4Sample[] {
+    const timescale = this.cmaf?.timescale ?? 1;
+    const offset = CMAF_OFFSET_SECONDS * timescale;
+    return frames.map((data, i) => {
+      const exact = Math.round(times[i] * timescale / this.#units) + offset;
+      if (this.track.kind !== "audio") {
+        const dts = this.#dts ? this.#dts.push(exact) : exact;
+        return { data, pts: exact, dts, duration: 0, keyframe: block.keyframe };
+      }
+      // Audio: one frame after another by the codec's frame size, re-anchored on the block
+      // times when they drift by more than half a frame (a gap, or rounding gone wrong).
+      const samples = audioFrameSamples(this.track.codecId, data, timescale);
+      const last = this.#lastSample;
+      let pts = exact;
+      if (last && samples !== undefined) {
+        const expected = last.pts + last.duration;
+        if (Math.abs(expected - exact) <= samples / 2) pts = expected;
+      }
+      const sample = { data, pts, dts: pts, duration: samples ?? 0, keyframe: true };
+      this.#lastSample = sample;
+      return sample;
+    });
+  }
+
+  #openSegment(cut: Cut, time: number, sample: Mp4Sample | undefined): void {
+    const common = {
+      number: cut.boundary.segment,
+      programDateTime: cut.programDateTime,
+      discontinuity: cut.discontinuity,
+      period: cut.period,
+    };
+    this.webm?.openSegment({ ...common, start: time, init: this.webm.initVersion });
+    if (this.cmaf && sample) {
+      this.cmaf.openSegment({
+        ...common,
+        start: sample.dts ?? sample.pts,
+        init: this.cmaf.initVersion,
+      });
+    }
+  }
+
+  /** Closes the part in progress at `end` (block time) and `next` (the next sample, for CMAF). */
+  #closePart(end: number, next: Mp4Sample | undefined): void {
+    if (this.webm && this.#frames.length > 0) {
+      const part = writeWebmPart(this.track.number, this.#partStart, this.#frames);
+      this.webm.addPart(part.parts, {
+        start: this.#partStart,
+        duration: end - this.#partStart,
+        independent: this.#independent,
+      });
+    }
+    this.#frames = [];
+    const samples = this.#samples;
+    if (this.cmaf && this.#mp4 && samples.length > 0) {
+      const first = samples[0];
+      const last = samples[samples.length - 1];
+      const lastDts = last.dts ?? last.pts;
+      const previous = samples.length > 1 ? samples[samples.length - 2] : undefined;
+      const fallback = previous ? lastDts - (previous.dts ?? previous.pts) : last.duration;
+      const nextDts = next ? next.dts ?? next.pts : lastDts + (last.duration || fallback);
+      last.duration = Math.max(0, nextDts - lastDts);
+      const chunk = writeFragment(this.#mp4, samples, { sequence: ++this.#sequence });
+      const start = first.dts ?? first.pts;
+      this.cmaf.addPart(chunk, {
+        start,
+        duration: nextDts - start,
+        independent: this.#independent,
+      });
+    }
+    this.#samples = [];
+  }
+}

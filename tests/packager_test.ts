@@ -1,0 +1,151 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import type { Block } from "../lib/matroska/block.ts";
+import { Packager, segmentForms } from "../lib/package/packager.ts";
+import {
+  dashManifest,
+  lookupObject,
+  mediaPlaylist,
+  multivariantPlaylist,
+  trackId,
+} from "../lib/package/segment_views.ts";
+import { concatBytes } from "../lib/ebml/writer.ts";
+import { demux, readFixture } from "./_util.ts";
+
+const T0 = Date.UTC(2026, 11, 1, 8, 0, 0);
+
+/** Packages `fixture` looped `loops` times, the clock following the media (a live source). */
+async function packaged(fixture: string, loops: number) {
+  const { header, blocks } = demux(await readFixture(fixture));
+  const span = blocks[blocks.length - 1].time + 40;
+  let clock = T0;
+  const packager = new Packager({ now: () => clock });
+  packager.setHeader(header);
+  for (let loop = 0; loop < loops; loop++) {
+    for (const block of blocks) {
+      const shifted: Block = { ...block, time: block.time + loop * span };
+      clock = T0 + shifted.time;
+      packager.push(shifted);
+    }
+  }
+  return { packager, header };
+}
+
+function found(result: ReturnType<typeof lookupObject>): Uint8Array {
+  if (!("found" in result)) throw new Error(`Not found: ${JSON.stringify(result)}`);
+  return result.found;
+}
+
+async function ffmpegErrors(
+  bytes: Uint8Array,
+  ext: string,
+): Promise<{ code: number; text: string; streams: string }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/out.${ext}`;
+    await Deno.writeFile(path, bytes);
+    const out = await new Deno.Command("ffmpeg", {
+      args: ["-v", "error", "-nostdin", "-i", path, "-f", "null", "-"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const probe = await new Deno.Command("ffprobe", {
+      args: ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path],
+      stdout: "piped",
+    }).output();
+    return {
+      code: out.code,
+      text: new TextDecoder().decode(out.stderr),
+      streams: new TextDecoder().decode(probe.stdout).trim(),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("segmentForms offers HLS for ISO BMFF codecs and WebM DASH for WebM codecs", async () => {
+  const webm = demux(await readFixture("sample.webm")).header;
+  assertEquals(segmentForms(webm.tracks), { hls: false, dash: "webm", noMp4: ["V_VP8"] });
+  const h264 = demux(await readFixture("h264_aac.mkv")).header;
+  assertEquals(segmentForms(h264.tracks), { hls: true, dash: "cmaf", noMp4: [] });
+});
+
+Deno.test("Packager makes LL-HLS of H.264 with B-frames + AAC that ffmpeg decodes", async () => {
+  const { packager, header } = await packaged("h264_aac.mkv", 4);
+  const master = multivariantPlaylist(packager);
+  assert(master);
+  assertMatch(master, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+  for (const track of header.tracks) {
+    const id = trackId(track);
+    const playlist = mediaPlaylist(packager, id);
+    assert(playlist, id);
+    assertMatch(playlist, /#EXT-X-TARGETDURATION:2\n/);
+    const segments = [...playlist.matchAll(/^\.\.\/e\/[0-9a-z]+\/[va][0-9]+\/([0-9]+)\.m4s$/gm)]
+      .map((m) => Number(m[1]));
+    assert(segments.length >= 7, `${id}: ${segments.length} segments`);
+    for (let i = 1; i < segments.length; i++) assertEquals(segments[i], segments[i - 1] + 1);
+    assertEquals(playlist.match(/#EXT-X-PRELOAD-HINT/g)?.length, 1);
+    // Init + every listed segment is a playable fMP4 file.
+    const init = found(lookupObject(packager, packager.epoch, id, "init-0.mp4"));
+    const media = segments.map((n) =>
+      found(lookupObject(packager, packager.epoch, id, `${n}.m4s`))
+    );
+    const result = await ffmpegErrors(concatBytes([init, ...media]), "mp4");
+    assertEquals(result.code, 0, result.text);
+    assertEquals(result.text, "", id);
+    assertEquals(result.streams, track.kind === "video" ? "h264" : "aac");
+    // A segment is its parts concatenated.
+    const parts = [];
+    for (let p = 0;; p++) {
+      const r = lookupObject(packager, packager.epoch, id, `${segments[1]}.${p}.m4s`);
+      if (!("found" in r)) break;
+      parts.push(r.found);
+    }
+    assert(parts.length >= 2);
+    assertEquals(concatBytes(parts), media[1]);
+  }
+});
+
+Deno.test("Packager makes WebM DASH of VP8 + Opus, one AdaptationSet per track", async () => {
+  const { packager, header } = await packaged("sample.webm", 3);
+  assertEquals(multivariantPlaylist(packager), undefined);
+  const mpd = dashManifest(packager, T0 + 30_000);
+  assert(mpd);
+  assertEquals(mpd.match(/<AdaptationSet /g)?.length, 2);
+  assertMatch(mpd, /mimeType="video\/webm"/);
+  assertMatch(mpd, /codecs="vp8"/);
+  assertMatch(mpd, /codecs="opus"/);
+  for (const track of header.tracks) {
+    const id = trackId(track);
+    const init = found(lookupObject(packager, packager.epoch, id, "init-0.webm"));
+    assertMatch(mpd, new RegExp(`media="e/[0-9a-z]+/${id}/\\$Number\\$.webm"`));
+    const first = Number(
+      new RegExp(`startNumber="([0-9]+)" initialization="e/[0-9a-z]+/${id}/`).exec(mpd)?.[1],
+    );
+    assert(first >= packager.firstSegment);
+    const media = [0, 1, 2, 3].map((k) =>
+      found(lookupObject(packager, packager.epoch, id, `${first + k}.webm`))
+    );
+    const result = await ffmpegErrors(concatBytes([init, ...media]), "webm");
+    assertEquals(result.text, "", id);
+    assertEquals(result.streams, track.kind === "video" ? "vp8" : "opus");
+  }
+});
+
+Deno.test("lookupObject says which objects may be waited for and which are gone", async () => {
+  const { packager } = await packaged("h264_aac.mkv", 1);
+  const epoch = packager.epoch;
+  const store = packager.tracks.get(1)?.cmaf;
+  assert(store);
+  const newest = store.segments[store.segments.length - 1];
+  assert("pending" in lookupObject(packager, epoch, "v1", `${newest.number}.m4s`));
+  assert(
+    "pending" in lookupObject(packager, epoch, "v1", `${newest.number}.${newest.parts.length}.m4s`),
+  );
+  assert("missing" in lookupObject(packager, epoch, "v1", `${newest.number + 5}.m4s`));
+  assert("missing" in lookupObject(packager, "other", "v1", `${newest.number}.m4s`));
+  assert("missing" in lookupObject(packager, epoch, "v9", "init-0.mp4"));
+  assert("missing" in lookupObject(packager, epoch, "v1", "../../etc/passwd"));
+  packager.end();
+  assert("found" in lookupObject(packager, epoch, "v1", `${newest.number}.m4s`));
+  assertMatch(mediaPlaylist(packager, "v1") ?? "", /#EXT-X-ENDLIST/);
+});
