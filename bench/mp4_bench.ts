@@ -13,7 +13,7 @@ import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { writeFragment } from "../lib/mp4/fragment.ts";
 import { bigMatroska } from "./_big_file.ts";
-import { makeMedia } from "./_live.ts";
+import { makeMedia } from "./_media.ts";
 import { remuxToFmp4 } from "./_mp4_remux.ts";
 
 const files: { name: string; path?: string; bytes: Uint8Array }[] = [];

@@ -12,10 +12,11 @@ import { singleTrackHeader } from "../matroska/track_header.ts";
 import { DtsEstimator } from "../mp4/dts_estimator.ts";
 import { writeFragment } from "../mp4/fragment.ts";
 import { writeInitSegment } from "../mp4/init_segment.ts";
-import { chooseTimescale, type Mp4Sample, type Mp4Track } from "../mp4/mp4_track.ts";
+import { AudioTimeline } from "../mp4/audio_timeline.ts";
+import { readFrameDuration } from "../mp4/frame_duration.ts";
+import { type Mp4Sample, type Mp4Track, toMp4Track } from "../mp4/mp4_track.ts";
 import { readReorderDepth } from "../mp4/reorder_depth.ts";
 import { codecString } from "../mp4/sample_entry.ts";
-import { audioFrameSamples } from "./audio_frames.ts";
 import type { Boundary } from "./segment_clock.ts";
 import { TrackStore } from "./track_store.ts";
 import { type WebmFrame, writeWebmPart } from "./webm_part.ts";
@@ -71,21 +72,15 @@ export class TrackPackager {
   #interval = 0;
   #samples: Mp4Sample[] = [];
   #sequence = 0;
-  #lastSample: Mp4Sample | undefined;
+  #audio = new AudioTimeline();
 
   constructor(track: TrackInfo, header: LiveHeader, options: TrackPackagerOptions) {
     this.track = track;
     this.#units = 1e9 / header.timestampScale;
     const limits = { keepSeconds: options.keepSeconds, maxBytes: options.maxBytes };
     this.webm = options.webm ? new TrackStore({ timescale: this.#units, ...limits }) : undefined;
-    if (options.cmaf) {
-      const kind = track.kind === "video" ? "video" : "audio";
-      const timescale = chooseTimescale(
-        { kind, sampleRate: track.sampleRate },
-        header.timestampScale,
-      );
-      this.cmaf = new TrackStore({ timescale, ...limits });
-    }
+    const mp4 = options.cmaf ? toMp4Track(track, header.timestampScale) : undefined;
+    if (mp4) this.cmaf = new TrackStore({ timescale: mp4.timescale, ...limits });
     this.setHeader(header);
   }
 
@@ -109,18 +104,9 @@ export class TrackPackager {
         changed = this.webm.addInit(init) > 0 || changed;
       }
     }
-    if (this.cmaf) {
-      const mp4: Mp4Track = {
-        id: track.number,
-        kind: track.kind === "video" ? "video" : "audio",
-        codecId: track.codecId,
-        codecPrivate: track.codecPrivate,
-        width: track.width,
-        height: track.height,
-        sampleRate: track.sampleRate,
-        channels: track.channels,
-        timescale: this.cmaf.timescale,
-      };
+    const mp4 = this.cmaf ? toMp4Track(track, header.timestampScale) : undefined;
+    if (this.cmaf && mp4) {
+      mp4.timescale = this.cmaf.timescale;
       const init = writeInitSegment(mp4);
       this.#codecs = codecString(mp4);
       if (!equalBytes(this.cmaf.init(this.cmaf.initVersion), init)) {
@@ -189,13 +175,18 @@ export class TrackPackager {
   /** Frame times of a block's frames: laced frames follow each other by the codec's frame size. */
   #frameTimes(block: Block, frames: Uint8Array[]): number[] {
     if (frames.length === 1) return [block.time];
-    const rate = this.track.sampleRate ?? 48000;
+    const clock: Mp4Track = {
+      id: this.track.number,
+      kind: "audio",
+      codecId: this.track.codecId,
+      sampleRate: this.track.sampleRate,
+      timescale: 1e6 * this.#units, // microunits, then rounded: no drift over a lace
+    };
     const times: number[] = [];
-    let at = block.time;
+    let at = block.time * 1e6;
     for (const frame of frames) {
-      times.push(Math.round(at));
-      const samples = audioFrameSamples(this.track.codecId, frame, rate);
-      at += samples === undefined ? 0 : samples * this.#units / rate;
+      times.push(Math.round(at / 1e6));
+      at += readFrameDuration(clock, frame) ?? 0;
     }
     return times;
   }
@@ -209,18 +200,11 @@ export class TrackPackager {
         const dts = this.#dts ? this.#dts.push(exact) : exact;
         return { data, pts: exact, dts, duration: 0, keyframe: block.keyframe };
       }
-      // Audio: one frame after another by the codec's frame size, re-anchored on the block
-      // times when they drift by more than half a frame (a gap, or rounding gone wrong).
-      const samples = audioFrameSamples(this.track.codecId, data, timescale);
-      const last = this.#lastSample;
-      let pts = exact;
-      if (last && samples !== undefined) {
-        const expected = last.pts + last.duration;
-        if (Math.abs(expected - exact) <= samples / 2) pts = expected;
-      }
-      const sample = { data, pts, dts: pts, duration: samples ?? 0, keyframe: true };
-      this.#lastSample = sample;
-      return sample;
+      // Audio: one frame after another by the codec's frame size (Matroska's millisecond times
+      // are rounded), re-anchored on the block times after a jump.
+      const duration = this.#mp4 ? readFrameDuration(this.#mp4, data) : undefined;
+      const pts = duration === undefined ? exact : this.#audio.push(exact, duration);
+      return { data, pts, dts: pts, duration: duration ?? 0, keyframe: true };
     });
   }
 
