@@ -17,8 +17,8 @@ import { handleAdmin } from "./admin.ts";
 import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { handlePush } from "./push.ts";
-import { renderMetrics } from "./metrics.ts";
 import { playerPage } from "./player_page.ts";
+import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
 
 /** Options of `createHandler`. */
@@ -43,26 +43,6 @@ export interface HandlerOptions {
 
 /** Other paths the handler answers. */
 const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
-
-/** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
-export interface ProcessStatus {
-  /** Resident set size. */
-  rss: number;
-  /** V8 heap in use and reserved. */
-  heapUsed: number;
-  heapTotal: number;
-  /** Memory outside the V8 heap held by JS objects (ArrayBuffers). */
-  external: number;
-  uptimeSeconds: number;
-}
-
-const STARTED = performance.now();
-
-function processStatus(): ProcessStatus {
-  const { rss, heapUsed, heapTotal, external } = Deno.memoryUsage();
-  const uptimeSeconds = Math.round((performance.now() - STARTED) / 100) / 10;
-  return { rss, heapUsed, heapTotal, external, uptimeSeconds };
-}
 
 /** A mount's own path: `/live/NAME`. */
 const LIVE_PATH = /^\/live\/([^/]+)$/;
@@ -150,7 +130,7 @@ class MountHandler {
     const adminToken = this.#options.adminToken;
     // The admin API exists only when a token is set; otherwise /admin is an unknown path.
     if (adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))) {
-      return handleAdmin(request, this.#registry, adminToken, this.#log);
+      return handleAdmin(request, { registry: this.#registry, token: adminToken, log: this.#log });
     }
     const live = LIVE_PATH.exec(pathname);
     if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
@@ -183,7 +163,7 @@ class MountHandler {
           "Pushing sources is disabled: start mkserver with --source-token",
         );
       }
-      return await handlePush(request, name, this.#registry, token, this.#log);
+      return await handlePush(request, name, { registry: this.#registry, token, log: this.#log });
     }
     if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
     // A viewer may come before the source: wait for it like for a header.
@@ -196,29 +176,8 @@ class MountHandler {
   async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
-    if (pathname === "/status") {
-      const body = JSON.stringify(
-        { mounts: mounts.map((m) => this.#evictions.statusOf(m)), process: processStatus() },
-        null,
-        2,
-      );
-      return new Response(head ? null : body, {
-        headers: {
-          "content-type": "application/json",
-          "cache-control": "no-store",
-          "access-control-allow-origin": "*",
-        },
-      });
-    }
-    if (pathname === "/metrics") {
-      const body = renderMetrics(mounts.map((m) => this.#evictions.statusOf(m, 0)));
-      return new Response(head ? null : body, {
-        headers: {
-          "content-type": "text/plain; version=0.0.4; charset=utf-8",
-          "cache-control": "no-store",
-        },
-      });
-    }
+    if (pathname === "/status") return statusResponse(mounts, this.#evictions, { head });
+    if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, { head });
     const mount = this.#registry.get(this.#defaultName) ?? mounts[0];
     if (mount === undefined) {
       return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");

@@ -221,22 +221,24 @@ export class HttpServer {
     }
   }
 
-  /** Writes the response; resolves whether the connection may carry another request. */
-  async #respond(conn: Deno.Conn, reader: ConnReader, exchange: Exchange): Promise<boolean> {
+  /**
+   * Writes the response; resolves whether the connection may carry another request. Not an
+   * `async` function, nor is `#stream`: a viewer's response lasts, and every suspended `async`
+   * frame costs its viewer a generator and a promise (measured with bench/heap.ts).
+   */
+  #respond(conn: Deno.Conn, reader: ConnReader, exchange: Exchange): Promise<boolean> {
     const head = exchange.method === "HEAD";
     const source = head ? false : this.#streamBody(exchange.response);
-    if (source !== false) {
-      await this.#stream(conn, reader, exchange, source);
-      return false;
-    }
+    if (source !== false) return this.#stream(conn, reader, exchange, source).then(() => false);
     const keepAlive = exchange.keepAlive && !this.#closing;
-    await writeFixed(conn, exchange.response, { keepAlive, head });
-    exchange.completed.resolve();
-    return keepAlive;
+    return writeFixed(conn, exchange.response, { keepAlive, head }).then(() => {
+      exchange.completed.resolve();
+      return keepAlive;
+    });
   }
 
   /** Writes an endless stream, watched for stalls; the connection ends with it. */
-  async #stream(
+  #stream(
     conn: Deno.Conn,
     reader: ConnReader,
     exchange: Exchange,
@@ -249,17 +251,18 @@ export class HttpServer {
       assert(response.body !== null, "a stream response written from its body has one");
       body = readerBody(response.body);
     }
+    const stream = body;
     const watched = this.#watchdog.watch(conn, response);
-    cancelOnLeave(conn, body);
-    try {
-      await writeStream(conn, response, body, { chunked: exchange.http11, progress: watched });
-    } catch (error) {
-      this.#log.debug(`Stream to ${watched.key} ended: ${(error as Error)?.message ?? error}`);
-      body.cancel();
-    } finally {
-      this.#watchdog.unwatch(watched);
-      exchange.completed.resolve();
-    }
+    cancelOnLeave(conn, stream);
+    return writeStream(conn, response, stream, { chunked: exchange.http11, progress: watched })
+      .catch((error) => {
+        this.#log.debug(`Stream to ${watched.key} ended: ${(error as Error)?.message ?? error}`);
+        stream.cancel();
+      })
+      .finally(() => {
+        this.#watchdog.unwatch(watched);
+        exchange.completed.resolve();
+      });
   }
 
   async #refuse(conn: Deno.Conn, remoteAddr: Deno.NetAddr, error: unknown): Promise<void> {
