@@ -1,5 +1,5 @@
 // Tier 1 of the HTTP server: the pure request-head parser on a table of heads, each fed whole,
-// byte by byte and with bytes after it; the connection reader over scripted reads; the refusal.
+// byte by byte and with bytes after it; the connection reader over scripted reads.
 import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { ConnReader, requestBody } from "../lib/server/http/conn_reader.ts";
 import { HttpError } from "../lib/server/http/http_error.ts";
@@ -8,11 +8,9 @@ import {
   parseRequestHead,
   type RequestHead,
 } from "../lib/server/http/request_head.ts";
-import { writeRefusal } from "../lib/server/http/response_writer.ts";
 import { prng } from "./_util.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** What a valid head must parse into (`headers` as name/value pairs, in order). */
 interface Parsed {
@@ -339,19 +337,4 @@ Deno.test("ConnReader refuses a head or a chunk cut off by the connection's end,
     assertInstanceOf(error, HttpError, chunks);
     assertEquals(error.status, 400);
   }
-});
-
-Deno.test("writeRefusal answers with the status, connection: close and a length in bytes", async () => {
-  const written: Uint8Array[] = [];
-  const sink = {
-    write: (bytes: Uint8Array) => Promise.resolve((written.push(bytes.slice()), bytes.length)),
-  };
-  await writeRefusal(sink, new HttpError(400, "Invalid chunk size: é"));
-  const text = written.map((b) => decoder.decode(b)).join("");
-  const [head, body] = text.split("\r\n\r\n");
-  assertEquals(head.split("\r\n")[0], "HTTP/1.1 400 Bad Request");
-  assertEquals(body, "Invalid chunk size: é\n");
-  const length = /content-length: (\d+)/.exec(head)?.[1];
-  assertEquals(Number(length), encoder.encode(body).length); // 23 bytes for 22 UTF-16 units
-  assertEquals(/connection: close/.test(head), true);
 });
