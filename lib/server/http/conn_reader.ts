@@ -187,3 +187,14 @@ export function requestBody(
       return chunkedBody(reader, done);
   }
 }
+
+/**
+ * Reads and drops whatever `conn` sends until it ends (closed or reset): how the server notices
+ * that a viewer, which sends nothing after its request, has left.
+ */
+export async function discardUntilEnd(conn: ByteSource): Promise<void> {
+  const scratch = new Uint8Array(512);
+  try {
+    while ((await conn.read(scratch)) !== null) { /* ignore pipelined bytes */ }
+  } catch { /* reset or closed */ }
+}

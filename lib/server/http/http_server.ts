@@ -17,7 +17,7 @@ import { assert } from "../../_assert.ts";
 import { type Logger, SILENT } from "../../log.ts";
 import type { ConnInfo } from "../conn_info.ts";
 import type { SendQueues } from "../tcp_queues.ts";
-import { ConnReader, requestBody } from "./conn_reader.ts";
+import { ConnReader, discardUntilEnd, requestBody } from "./conn_reader.ts";
 import { HttpError } from "./http_error.ts";
 import { type RequestHead, requestUrl } from "./request_head.ts";
 import {
@@ -253,7 +253,9 @@ export class HttpServer {
     }
     const stream = body;
     const watched = this.#watchdog.watch(conn, response);
-    cancelOnLeave(conn, stream);
+    // A viewer sends nothing after its request: a read that ends means it left. Noticing it
+    // here releases its place at once, not at the next write (up to a Cluster later).
+    discardUntilEnd(conn).then(() => stream.cancel());
     return writeStream(conn, response, stream, { chunked: exchange.http11, progress: watched })
       .catch((error) => {
         this.#log.debug(`Stream to ${watched.key} ended: ${(error as Error)?.message ?? error}`);
@@ -278,18 +280,6 @@ export class HttpServer {
       );
     }
   }
-}
-
-/**
- * A viewer sends nothing after its request: a read that ends means it left. Noticing it here
- * releases its place at once, not at the next write (up to a Cluster later).
- */
-async function cancelOnLeave(conn: Deno.Conn, body: StreamBody): Promise<void> {
-  const scratch = new Uint8Array(512);
-  try {
-    while ((await conn.read(scratch)) !== null) { /* ignore pipelined bytes */ }
-  } catch { /* reset or closed */ }
-  body.cancel();
 }
 
 /**
