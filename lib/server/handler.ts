@@ -20,6 +20,7 @@ import { handlePush } from "./push.ts";
 import { playerPage } from "./player_page.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
+import { textResponse as text } from "./text_response.ts";
 
 /** Options of `createHandler`. */
 export interface HandlerOptions {
@@ -58,17 +59,6 @@ export type Handler = (
 
 /** What the handler may know of the connection: any part of `ConnInfo`. */
 export type HandlerInfo = Partial<ConnInfo>;
-
-function text(
-  status: number,
-  body: string,
-  headers: HeadersInit = {},
-): Response {
-  return new Response(body + "\n", {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
-}
 
 function describePeer(info?: HandlerInfo): string {
   const addr = info?.remoteAddr as

@@ -10,13 +10,7 @@ import { ingest } from "../ingest/ingest.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { MountBusyError, type MountRegistry } from "../stream/mount_registry.ts";
 import { hasBearerToken, timingSafeEqual } from "./bearer_token.ts";
-
-function text(status: number, body: string, headers: HeadersInit = {}): Response {
-  return new Response(body + "\n", {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
-}
+import { textResponse as text } from "./text_response.ts";
 
 /** Whether the request carries the source token, as a Bearer token or as Basic auth's password. */
 function authorized(request: Request, token: string): boolean {
