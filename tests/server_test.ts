@@ -140,7 +140,7 @@ async function readFirstCluster(response: Response) {
   return { header: all.subarray(0, clusterOffset), blocks, firstMediaAt };
 }
 
-Deno.test("Deno.serve: three viewers joining at different times each get the header, then a keyframe Cluster", async () => {
+Deno.test("serveMount (listen engine): three viewers joining at different times each get the header, then a keyframe Cluster", async () => {
   const live = await liveMount("sample.webm", true);
   const server = serveMount(live.mount, { port: 0, hostname: "127.0.0.1" });
   try {
@@ -159,7 +159,7 @@ Deno.test("Deno.serve: three viewers joining at different times each get the hea
   }
 });
 
-Deno.test("Deno.serve: a viewer that aborts is released (no viewer left, no GOP held)", async () => {
+Deno.test("serveMount (listen engine): a viewer that aborts is released (no viewer left, no GOP held)", async () => {
   const live = await liveMount("sample.webm", true);
   const server = serveMount(live.mount, { port: 0, hostname: "127.0.0.1" });
   try {
@@ -185,7 +185,7 @@ Deno.test("Deno.serve: a viewer that aborts is released (no viewer left, no GOP 
   }
 });
 
-Deno.test("Deno.serve: on a 12 s GOP a viewer joining mid-GOP gets media within a second", async () => {
+Deno.test("serveMount (listen engine): on a 12 s GOP a viewer joining mid-GOP gets media within a second", async () => {
   const live = await liveMount("long_gop.webm", true);
   const server = serveMount(live.mount, { port: 0, hostname: "127.0.0.1" });
   try {
@@ -202,7 +202,7 @@ Deno.test("Deno.serve: on a 12 s GOP a viewer joining mid-GOP gets media within 
   }
 });
 
-Deno.test("Deno.serve: a viewer receives every block up to the source's end, then the response closes", async () => {
+Deno.test("serveMount (listen engine): a viewer receives every block up to the source's end, then the response closes", async () => {
   const source = demux(await readFixture("audio_only.webm")).blocks;
   const live = await liveMount("audio_only.webm", true);
   const server = serveMount(live.mount, { port: 0, hostname: "127.0.0.1" });
@@ -220,6 +220,30 @@ Deno.test("Deno.serve: a viewer receives every block up to the source's end, the
       source[source.length - 1].frames,
     );
     await server.idle();
+  } finally {
+    await live.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveMount with engine deno (Deno.serve): a viewer gets the header, then a keyframe Cluster, and is released when it aborts", async () => {
+  const live = await liveMount("sample.webm", true);
+  const server = serveMount(live.mount, { port: 0, hostname: "127.0.0.1", engine: "deno" });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/stream`;
+    // Deno.serve frames the viewer's ReadableStream itself: the bytes come plain, not framed twice.
+    const { header, blocks } = await readFirstCluster(await fetch(url));
+    assertEquals(header, live.mount.header!.bytes);
+    assert(blocks[0].keyframe && blocks[0].track === 1, "first block is a video keyframe");
+    const status = await (await fetch(`http://127.0.0.1:${server.addr.port}/status`)).json();
+    assertEquals(status.mounts[0].evictions, 0);
+    for (let i = 0; i < 100 && live.mount.clients.size > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(live.mount.clients.size, 0);
+    assert(live.mount.ring.gops.every((g) => g.refs === 0));
+    await server.idle();
+    assertEquals([server.activeStreams, server.evictions], [0, 0]);
   } finally {
     await live.close();
     await server.shutdown();

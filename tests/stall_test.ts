@@ -1,5 +1,5 @@
 // Stalled viewers: disconnected after the stall timeout, their sockets really closed.
-import { assert, assertEquals, assertGreater } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
 import { until } from "../bench/_proc.ts";
 import type { Block } from "../lib/matroska/block.ts";
 import { serveMount } from "../lib/server/serve.ts";
@@ -159,6 +159,11 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 300));
       assertGreater(normalBytes, before);
       assertEquals(server.evictions, 1);
+      // Counted for its mount, in /status and /metrics.
+      const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
+      assertEquals(status.mounts[0].evictions, 1);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assertMatch(metrics, /^mkserver_evictions_total\{mount="stream"\} 1$/m);
     } finally {
       clearInterval(feed);
       stalled.close();

@@ -23,6 +23,15 @@ function notAllowed(allow: string): Response {
   });
 }
 
+/** Options of `handleAdmin`. */
+export interface AdminOptions {
+  /** The mounts it lists, disconnects viewers of, and ends. */
+  registry: MountRegistry;
+  /** The bearer token a request must carry. */
+  token: string;
+  log?: Logger;
+}
+
 /**
  * Answers `/admin/...` with `Authorization: Bearer TOKEN`:
  * - `GET /admin/viewers`: every viewer of every mount (mount, id, address, joined at, bytes
@@ -33,12 +42,8 @@ function notAllowed(allow: string): Response {
  *
  * Without the token: 401. Log lines never include the token.
  */
-export function handleAdmin(
-  request: Request,
-  mounts: MountRegistry,
-  token: string,
-  log: Logger = SILENT,
-): Response {
+export function handleAdmin(request: Request, options: AdminOptions): Response {
+  const { registry: mounts, token, log = SILENT } = options;
   const path = new URL(request.url).pathname.replace(/\/+$/, "");
   if (!hasBearerToken(request, token)) {
     log.warn(`Refused an admin request without a valid token: ${request.method} ${path}`);

@@ -7,6 +7,7 @@
 
 import { accepts } from "@std/http/negotiation";
 import { STATUS_CODE } from "@std/http/status";
+import { assert } from "../_assert.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { ClientStream } from "../stream/client_stream.ts";
@@ -14,9 +15,13 @@ import { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
 import { handleAdmin } from "./admin.ts";
 import { CHUNKED } from "./chunked.ts";
+import type { ConnInfo } from "./conn_info.ts";
+import { EvictionCounts } from "./eviction_counts.ts";
 import { handlePush } from "./push.ts";
-import { renderMetrics } from "./metrics.ts";
 import { playerPage } from "./player_page.ts";
+import { metricsResponse, statusResponse } from "./status_response.ts";
+import { streamResponse } from "./stream_response.ts";
+import { textResponse as text } from "./text_response.ts";
 
 /** Options of `createHandler`. */
 export interface HandlerOptions {
@@ -32,34 +37,14 @@ export interface HandlerOptions {
   /** Most viewers at once; more get 503 with Retry-After (default 0: no limit). */
   maxClients?: number;
   /**
-   * Called with every stream response and its viewer before it is returned (for completion
-   * tracking, and for a server that writes the body from the viewer directly).
+   * Where the server counts stall evictions, shown per mount in `/status` and `/metrics`
+   * (default: a count of its own, which stays 0).
    */
-  onStream?: (response: Response, mount: Mount, client: ClientStream) => void;
+  evictions?: EvictionCounts;
 }
 
 /** Other paths the handler answers. */
 const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
-
-/** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
-export interface ProcessStatus {
-  /** Resident set size. */
-  rss: number;
-  /** V8 heap in use and reserved. */
-  heapUsed: number;
-  heapTotal: number;
-  /** Memory outside the V8 heap held by JS objects (ArrayBuffers). */
-  external: number;
-  uptimeSeconds: number;
-}
-
-const STARTED = performance.now();
-
-function processStatus(): ProcessStatus {
-  const { rss, heapUsed, heapTotal, external } = Deno.memoryUsage();
-  const uptimeSeconds = Math.round((performance.now() - STARTED) / 100) / 10;
-  return { rss, heapUsed, heapTotal, external, uptimeSeconds };
-}
 
 /** A mount's own path: `/live/NAME`. */
 const LIVE_PATH = /^\/live\/([^/]+)$/;
@@ -73,31 +58,8 @@ export type Handler = (
   info?: HandlerInfo,
 ) => Promise<Response>;
 
-/** What the handler may know of the connection. */
-export interface HandlerInfo {
-  remoteAddr?: unknown;
-  /**
-   * `true` when the server writes stream bodies as they are and wants them in the HTTP/1.1
-   * chunked wire form, `CHUNKED` (mkserver's own server); otherwise plain bytes (`Deno.serve`).
-   */
-  wire?: boolean;
-  /**
-   * The server writes stream bodies straight from the viewer's `ClientStream` (passed to
-   * `onStream`), so the stream response is made without a body.
-   */
-  direct?: boolean;
-}
-
-function text(
-  status: number,
-  body: string,
-  headers: HeadersInit = {},
-): Response {
-  return new Response(body + "\n", {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
-}
+/** What the handler may know of the connection: any part of `ConnInfo`. */
+export type HandlerInfo = Partial<ConnInfo>;
 
 function describePeer(info?: HandlerInfo): string {
   const addr = info?.remoteAddr as
@@ -108,6 +70,10 @@ function describePeer(info?: HandlerInfo): string {
 
 function emptyBody(): ReadableStream<Uint8Array> {
   return new ReadableStream({ start: (controller) => controller.close() });
+}
+
+function notAllowed(method: string, allow: string): Response {
+  return text(STATUS_CODE.MethodNotAllowed, `Method not allowed: ${method}`, { allow });
 }
 
 async function waitForHeader(
@@ -126,51 +92,102 @@ async function waitForHeader(
   }
 }
 
-/**
- * Creates the handler for a mount, or for every mount of a registry:
- * - `GET`/`HEAD /stream` (also `/stream.mkv`, `/stream.webm`): the default mount's live stream;
- * - `GET /`: that stream, or a player page when the client asks for `text/html` (a browser);
- * - `GET /live/NAME`: mount NAME's stream; `PUT`/`POST /live/NAME`: push a source to it (with
- *   `sourceToken`);
- * - `GET /player`, `/status` (JSON about every mount), `/metrics` (Prometheus text);
- * - `/admin/…` with `adminToken`;
- * - anything else: 404, or 405 for a method the path does not take.
- *
- * @example
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { Mount } from "../stream/mount.ts";
- * import { createHandler } from "./handler.ts";
- * const handler = createHandler(new Mount("stream"));
- * const response = await handler(new Request("http://localhost/nope"));
- * assertEquals(response.status, 404);
- * await response.body?.cancel();
- * ```
- */
-export function createHandler(
-  target: Mount | MountRegistry,
-  options: HandlerOptions = {},
-): Handler {
-  const log = options.log ?? SILENT;
-  const readyTimeout = options.readyTimeout ?? 10_000;
-  let registry: MountRegistry;
-  let defaultName = options.defaultMount ?? "stream";
-  if (target instanceof Mount) {
-    registry = new MountRegistry({ log });
-    registry.add(target);
-    defaultName = target.name;
-  } else {
-    registry = target;
+/** The routes of `createHandler`, over one registry. */
+class MountHandler {
+  #registry: MountRegistry;
+  #defaultName: string;
+  #options: HandlerOptions;
+  #log: Logger;
+  #readyTimeout: number;
+  #evictions: EvictionCounts;
+
+  constructor(target: Mount | MountRegistry, options: HandlerOptions) {
+    this.#options = options;
+    this.#log = options.log ?? SILENT;
+    this.#readyTimeout = options.readyTimeout ?? 10_000;
+    this.#evictions = options.evictions ?? new EvictionCounts();
+    if (target instanceof Mount) {
+      this.#registry = new MountRegistry({ log: this.#log });
+      this.#registry.add(target);
+      this.#defaultName = target.name;
+    } else {
+      this.#registry = target;
+      this.#defaultName = options.defaultMount ?? "stream";
+    }
   }
 
-  function viewerCount(): number {
-    let n = 0;
-    for (const m of registry.list()) n += m.clients.size;
-    return n;
+  async handle(request: Request, info?: HandlerInfo): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    const adminToken = this.#options.adminToken;
+    // The admin API exists only when a token is set; otherwise /admin is an unknown path.
+    if (adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))) {
+      return handleAdmin(request, { registry: this.#registry, token: adminToken, log: this.#log });
+    }
+    const live = LIVE_PATH.exec(pathname);
+    if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
+    const known = STREAM_PATHS.has(pathname) || PAGE_PATHS.has(pathname);
+    if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
+    const method = request.method;
+    if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
+    try {
+      return await this.#page(request, pathname, info);
+    } catch (error) {
+      this.#log.error(
+        `Request ${method} ${pathname} failed: ${(error as Error)?.message ?? error}`,
+      );
+      return text(STATUS_CODE.InternalServerError, "Internal server error");
+    }
   }
 
-  async function stream(mount: Mount, request: Request, info?: HandlerInfo): Promise<Response> {
-    const header = await waitForHeader(mount, readyTimeout);
+  /** `/live/NAME`: a viewer of mount NAME, or a source pushed to it. */
+  async #live(request: Request, name: string, info?: HandlerInfo): Promise<Response> {
+    const method = request.method;
+    if (!MountRegistry.isValidName(name)) {
+      return text(STATUS_CODE.BadRequest, `Invalid mount name: ${name}`);
+    }
+    if (method === "PUT" || method === "POST") {
+      const token = this.#options.sourceToken;
+      if (token === undefined) {
+        await request.body?.cancel();
+        return text(
+          STATUS_CODE.Forbidden,
+          "Pushing sources is disabled: start mkserver with --source-token",
+        );
+      }
+      return await handlePush(request, name, { registry: this.#registry, token, log: this.#log });
+    }
+    if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
+    // A viewer may come before the source: wait for it like for a header.
+    const mount = await this.#registry.waitFor(name, this.#readyTimeout);
+    if (mount === undefined) return text(STATUS_CODE.NotFound, `No mount named ${name}`);
+    return await this.#stream(mount, request, info);
+  }
+
+  /** `/status`, `/metrics`, the player page, and the default mount's stream. */
+  async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
+    const head = request.method === "HEAD";
+    const mounts = this.#registry.list();
+    if (pathname === "/status") return statusResponse(mounts, this.#evictions, { head });
+    if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, { head });
+    const mount = this.#registry.get(this.#defaultName) ?? mounts[0];
+    if (mount === undefined) {
+      return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");
+    }
+    // Browsers ask for text/html first; players (and <video>) send */* or nothing.
+    if (
+      pathname === "/player" ||
+      (pathname === "/" && accepts(request, "video/webm", "text/html") === "text/html")
+    ) {
+      return new Response(head ? null : playerPage(mount), {
+        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+      });
+    }
+    return await this.#stream(mount, request, info);
+  }
+
+  /** A mount's live stream: its headers for HEAD, else a new viewer's stream response. */
+  async #stream(mount: Mount, request: Request, info?: HandlerInfo): Promise<Response> {
+    const header = await waitForHeader(mount, this.#readyTimeout);
     if (header === undefined) {
       return mount.ended
         ? text(STATUS_CODE.ServiceUnavailable, "The stream has ended")
@@ -188,9 +205,9 @@ export function createHandler(
     // HEAD answers GET's headers. A null body would make Deno add `content-length: 0`; an
     // empty stream body does not, and a live stream has no length.
     if (request.method === "HEAD") return new Response(emptyBody(), { headers });
-    const maxClients = options.maxClients ?? 0;
-    if (maxClients > 0 && viewerCount() >= maxClients) {
-      log.warn(
+    const maxClients = this.#options.maxClients ?? 0;
+    if (maxClients > 0 && this.#viewerCount() >= maxClients) {
+      this.#log.warn(
         `Refused a viewer from ${
           describePeer(info)
         }: ${maxClients} watching already (--max-clients)`,
@@ -199,8 +216,15 @@ export function createHandler(
         "retry-after": "10",
       });
     }
+    const client = this.#attach(mount, info);
+    return streamResponse(client, headers, { direct: info?.direct, mount: mount.name });
+  }
+
+  /** A new viewer of `mount`, logged as it joins, falls behind and leaves. */
+  #attach(mount: Mount, info?: HandlerInfo): ClientStream {
+    const log = this.#log;
     const peer = describePeer(info);
-    const label = mount.name === defaultName ? "" : ` of ${mount.name}`;
+    const label = mount.name === this.#defaultName ? "" : ` of ${mount.name}`;
     let id = 0;
     const client = mount.attach({
       address: peer,
@@ -217,93 +241,48 @@ export function createHandler(
           `Viewer #${id}${label} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
         );
       },
-    })!;
-    id = mount.viewerId(client)!;
+    });
+    assert(client !== undefined, "a mount with a header attaches viewers");
+    id = mount.viewerId(client) ?? 0;
     log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
-    const response = new Response(info?.direct ? null : client.readable, { headers });
-    options.onStream?.(response, mount, client);
-    return response;
+    return client;
   }
 
-  function notAllowed(method: string, allow: string): Response {
-    return text(STATUS_CODE.MethodNotAllowed, `Method not allowed: ${method}`, { allow });
+  #viewerCount(): number {
+    let n = 0;
+    for (const m of this.#registry.list()) n += m.clients.size;
+    return n;
   }
+}
 
-  return async function handler(request, info) {
-    const { pathname } = new URL(request.url);
-    const method = request.method;
-    // The admin API exists only when a token is set; otherwise /admin is an unknown path.
-    if (
-      options.adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))
-    ) {
-      return handleAdmin(request, registry, options.adminToken, log);
-    }
-    const live = LIVE_PATH.exec(pathname);
-    if (live) {
-      const name = decodeURIComponent(live[1]);
-      if (!MountRegistry.isValidName(name)) {
-        return text(STATUS_CODE.BadRequest, `Invalid mount name: ${name}`);
-      }
-      if (method === "PUT" || method === "POST") {
-        if (options.sourceToken === undefined) {
-          await request.body?.cancel();
-          return text(
-            STATUS_CODE.Forbidden,
-            "Pushing sources is disabled: start mkserver with --source-token",
-          );
-        }
-        return await handlePush(request, name, registry, options.sourceToken, log);
-      }
-      if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
-      // A viewer may come before the source: wait for it like for a header.
-      const mount = await registry.waitFor(name, readyTimeout);
-      if (mount === undefined) return text(STATUS_CODE.NotFound, `No mount named ${name}`);
-      return await stream(mount, request, info);
-    }
-    const known = STREAM_PATHS.has(pathname) || PAGE_PATHS.has(pathname);
-    if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
-    if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
-    try {
-      if (pathname === "/status") {
-        const body = JSON.stringify(
-          { mounts: registry.list().map((m) => m.status()), process: processStatus() },
-          null,
-          2,
-        );
-        return new Response(method === "HEAD" ? null : body, {
-          headers: {
-            "content-type": "application/json",
-            "cache-control": "no-store",
-            "access-control-allow-origin": "*",
-          },
-        });
-      }
-      if (pathname === "/metrics") {
-        const body = renderMetrics(registry.list().map((m) => m.status(0)));
-        return new Response(method === "HEAD" ? null : body, {
-          headers: {
-            "content-type": "text/plain; version=0.0.4; charset=utf-8",
-            "cache-control": "no-store",
-          },
-        });
-      }
-      const mount = registry.get(defaultName) ?? registry.list()[0];
-      if (mount === undefined) {
-        return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");
-      }
-      // Browsers ask for text/html first; players (and <video>) send */* or nothing.
-      if (
-        pathname === "/player" ||
-        (pathname === "/" && accepts(request, "video/webm", "text/html") === "text/html")
-      ) {
-        return new Response(method === "HEAD" ? null : playerPage(mount), {
-          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-        });
-      }
-      return await stream(mount, request, info);
-    } catch (error) {
-      log.error(`Request ${method} ${pathname} failed: ${(error as Error).message}`);
-      return text(STATUS_CODE.InternalServerError, "Internal server error");
-    }
-  };
+/**
+ * Creates the handler for a mount, or for every mount of a registry:
+ * - `GET`/`HEAD /stream` (also `/stream.mkv`, `/stream.webm`): the default mount's live stream;
+ * - `GET /`: that stream, or a player page when the client asks for `text/html` (a browser);
+ * - `GET /live/NAME`: mount NAME's stream; `PUT`/`POST /live/NAME`: push a source to it (with
+ *   `sourceToken`);
+ * - `GET /player`, `/status` (JSON about every mount), `/metrics` (Prometheus text);
+ * - `/admin/…` with `adminToken`;
+ * - anything else: 404, or 405 for a method the path does not take.
+ *
+ * A stream response is made with `streamResponse`: a server finds its viewer with `streamOf`
+ * (and with `info.direct`, the response has no body of its own).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Mount } from "../stream/mount.ts";
+ * import { createHandler } from "./handler.ts";
+ * const handler = createHandler(new Mount("stream"));
+ * const response = await handler(new Request("http://localhost/nope"));
+ * assertEquals(response.status, 404);
+ * await response.body?.cancel();
+ * ```
+ */
+export function createHandler(
+  target: Mount | MountRegistry,
+  options: HandlerOptions = {},
+): Handler {
+  const handler = new MountHandler(target, options);
+  return (request, info) => handler.handle(request, info);
 }

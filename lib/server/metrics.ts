@@ -82,7 +82,7 @@ export function renderMetrics(mounts: readonly MountStatus[]): string {
         name: "mkserver_evictions_total",
         type: "counter",
         help: "Viewers disconnected because they stopped reading (--stall-timeout).",
-        value: status.evictions,
+        value: status.evictions ?? 0,
       },
       {
         name: "mkserver_bitrate_in_bits",

@@ -9,14 +9,8 @@ import { STATUS_CODE } from "@std/http/status";
 import { ingest } from "../ingest/ingest.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { MountBusyError, type MountRegistry } from "../stream/mount_registry.ts";
-import { hasBearerToken } from "./bearer_token.ts";
-
-function text(status: number, body: string, headers: HeadersInit = {}): Response {
-  return new Response(body + "\n", {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
-}
+import { hasBearerToken, timingSafeEqual } from "./bearer_token.ts";
+import { textResponse as text } from "./text_response.ts";
 
 /** Whether the request carries the source token, as a Bearer token or as Basic auth's password. */
 function authorized(request: Request, token: string): boolean {
@@ -29,11 +23,16 @@ function authorized(request: Request, token: string): boolean {
   } catch {
     return false;
   }
-  const password = decoded.slice(decoded.indexOf(":") + 1);
-  return hasBearerToken(
-    new Request("http://x/", { headers: { authorization: `Bearer ${password}` } }),
-    token,
-  );
+  return timingSafeEqual(decoded.slice(decoded.indexOf(":") + 1), token);
+}
+
+/** Options of `handlePush`. */
+export interface PushOptions {
+  /** Where the pushed source is published. */
+  registry: MountRegistry;
+  /** The source token the request must carry. */
+  token: string;
+  log?: Logger;
 }
 
 /**
@@ -44,10 +43,9 @@ function authorized(request: Request, token: string): boolean {
 export async function handlePush(
   request: Request,
   name: string,
-  registry: MountRegistry,
-  token: string,
-  log: Logger = SILENT,
+  options: PushOptions,
 ): Promise<Response> {
+  const { registry, token, log = SILENT } = options;
   if (!authorized(request, token)) {
     log.warn(`Refused a source for /live/${name}: no valid token`);
     return text(STATUS_CODE.Unauthorized, "A valid source token is needed", {

@@ -5,11 +5,13 @@
  */
 
 import { type Logger, SILENT } from "../log.ts";
-import type { ClientStream } from "../stream/client_stream.ts";
 import type { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
+import type { ConnInfo } from "./conn_info.ts";
+import { EvictionCounts } from "./eviction_counts.ts";
 import { createHandler } from "./handler.ts";
-import { serveHttp } from "./http_server.ts";
+import { serveHttp } from "./http/http_server.ts";
+import { mountOf, streamOf } from "./stream_response.ts";
 
 /** Options of `serveMount`. */
 export interface ServeMountOptions {
@@ -56,116 +58,163 @@ export interface MountServer {
   shutdown(): Promise<void>;
 }
 
+/** Counts the stream responses being sent, and wakes `idle()` waiters when none is left. */
+class ActiveStreams {
+  #active = 0;
+  #waiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.#active;
+  }
+
+  /** Counts `response` while it is sent, when it is a stream response. */
+  track(response: Response, info: ConnInfo): void {
+    if (streamOf(response) === undefined) return;
+    this.#active++;
+    // `completed` settles once the body has been sent (or the connection is gone).
+    info.completed.catch(() => {}).finally(() => {
+      if (--this.#active > 0) return;
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w();
+    });
+  }
+
+  idle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/** The server under a `MountServer`, whichever the engine. */
+interface Engine {
+  addr: Deno.NetAddr;
+  evictions(): number;
+  shutdown(): Promise<void>;
+}
+
+/** `Deno.serve`, which cannot close a stalled viewer's socket, so never evicts. */
+function denoEngine(
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+  options: ServeMountOptions,
+  log: Logger,
+): Engine {
+  const server = Deno.serve({
+    port: options.port,
+    hostname: options.hostname,
+    ...options.tls,
+    onListen: () => {},
+    onError: (error) => {
+      log.error(`HTTP handler failed: ${(error as Error)?.message ?? error}`);
+      return new Response("Internal server error\n", { status: 500 });
+    },
+  }, handler);
+  return { addr: server.addr, evictions: () => 0, shutdown: () => server.shutdown() };
+}
+
+/**
+ * mkserver's own server, writing stream bodies straight from each viewer (`streamOf`) and
+ * counting the evictions of stalled ones by mount.
+ */
+function listenEngine(
+  handler: (request: Request, info: ConnInfo) => Promise<Response>,
+  options: ServeMountOptions,
+  log: Logger,
+  evictions: EvictionCounts,
+): Engine {
+  const server = serveHttp((request, info) => handler(request, { ...info, direct: true }), {
+    hostname: options.hostname,
+    port: options.port,
+    log,
+    stallTimeout: options.stallTimeout,
+    streamBody: (response) => streamOf(response) ?? false,
+    onEvict: (response) => {
+      const name = mountOf(response);
+      if (name !== undefined) evictions.count(name);
+    },
+    tls: options.tls,
+  });
+  return {
+    addr: server.addr,
+    evictions: () => server.evictions,
+    shutdown: () => server.shutdown(),
+  };
+}
+
+/** Logs one line per mount: viewers, rates, buffer, skips and evictions. */
+function logSummary(mounts: Mount[], evictions: EvictionCounts, log: Logger): void {
+  const mbit = (bits: number) => (bits / 1e6).toFixed(2);
+  for (const mount of mounts) {
+    if (mount.header === undefined) continue;
+    const s = evictions.statusOf(mount, 0);
+    log.info(
+      `Summary of ${s.name}: ${s.viewers} watching, in ${mbit(s.bitrateIn)} Mbit/s, out ${
+        mbit(s.bitrateOut)
+      } Mbit/s, buffer ${s.ring.gops} GOPs ${s.ring.seconds} s, ${s.skips} skips, ${s.evictions} stalled viewers dropped`,
+    );
+  }
+}
+
 /**
  * Serves a mount, or every mount of a registry, on `hostname:port`. Throws what the listener
  * throws when it cannot listen (`Deno.errors.AddrInUse`, `PermissionDenied`, …).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Mount } from "../stream/mount.ts";
+ * import { serveMount } from "./serve.ts";
+ * const server = serveMount(new Mount("stream"), { hostname: "127.0.0.1", port: 0 });
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/status`);
+ * const status = await response.json();
+ * assertEquals(status.mounts[0].name, "stream");
+ * await server.shutdown();
+ * ```
  */
 export function serveMount(target: Mount | MountRegistry, options: ServeMountOptions): MountServer {
   const log = options.log ?? SILENT;
-  const streams = new WeakMap<Response, { mount: Mount; client: ClientStream }>();
   const mounts = (): Mount[] => target instanceof MountRegistry ? target.list() : [target];
-  let active = 0;
-  let waiters: Array<() => void> = [];
+  const evictions = new EvictionCounts();
+  const active = new ActiveStreams();
   const handler = createHandler(target, {
     log,
     readyTimeout: options.readyTimeout,
     maxClients: options.maxClients,
     adminToken: options.adminToken,
     sourceToken: options.sourceToken,
-    onStream: (response, mount, client) => streams.set(response, { mount, client }),
+    evictions,
   });
-  const track = async (
-    request: Request,
-    info: Deno.ServeHandlerInfo | {
-      completed: Promise<void>;
-      remoteAddr: Deno.NetAddr;
-      wire?: boolean;
-      direct?: boolean;
-    },
-  ) => {
+  const track = async (request: Request, info: ConnInfo) => {
     const response = await handler(request, info);
-    if (streams.has(response)) {
-      active++;
-      // `completed` settles once the body has been sent (or the connection is gone).
-      info.completed.catch(() => {}).finally(() => {
-        active--;
-        if (active === 0) {
-          const ws = waiters;
-          waiters = [];
-          for (const w of ws) w();
-        }
-      });
-    }
+    active.track(response, info);
     return response;
   };
-
-  let addr: Deno.NetAddr;
-  let evictions: () => number;
-  let close: () => Promise<void>;
-  if (options.engine === "deno") {
-    const server = Deno.serve({
-      port: options.port,
-      hostname: options.hostname,
-      ...options.tls,
-      onListen: () => {},
-      onError: (error) => {
-        log.error(`HTTP handler failed: ${(error as Error)?.message ?? error}`);
-        return new Response("Internal server error\n", { status: 500 });
-      },
-    }, track);
-    addr = server.addr;
-    evictions = () => 0;
-    close = () => server.shutdown();
-  } else {
-    const server = serveHttp((request, info) => track(request, { ...info, direct: true }), {
-      hostname: options.hostname,
-      port: options.port,
-      log,
-      stallTimeout: options.stallTimeout,
-      streamBody: (response) => streams.get(response)?.client ?? false,
-      onEvict: (response) => streams.get(response)?.mount.countEviction(),
-      tls: options.tls,
-    });
-    addr = server.addr;
-    evictions = () => server.evictions;
-    close = () => server.shutdown();
-  }
+  const engine = options.engine === "deno"
+    ? denoEngine(track, options, log)
+    : listenEngine(track, options, log, evictions);
 
   // Rates for /status, and a periodic one-line summary per mount in the log.
   const every = options.summaryInterval ?? 0;
   let ticks = 0;
   const sampler = setInterval(() => {
     ticks++;
-    const due = every > 0 && (ticks * 5000) % every < 5000;
-    for (const mount of mounts()) {
-      mount.sampleRates();
-      if (!due || mount.header === undefined) continue;
-      const s = mount.status(0);
-      const mbit = (bits: number) => (bits / 1e6).toFixed(2);
-      log.info(
-        `Summary of ${s.name}: ${s.viewers} watching, in ${mbit(s.bitrateIn)} Mbit/s, out ${
-          mbit(s.bitrateOut)
-        } Mbit/s, buffer ${s.ring.gops} GOPs ${s.ring.seconds} s, ${s.skips} skips, ${s.evictions} stalled viewers dropped`,
-      );
-    }
+    for (const mount of mounts()) mount.sampleRates();
+    if (every > 0 && (ticks * 5000) % every < 5000) logSummary(mounts(), evictions, log);
   }, 5000);
   Deno.unrefTimer(sampler);
 
   return {
-    addr,
+    addr: engine.addr,
     get activeStreams() {
-      return active;
+      return active.size;
     },
     get evictions() {
-      return evictions();
+      return engine.evictions();
     },
-    idle() {
-      if (active === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => waiters.push(resolve));
-    },
+    idle: () => active.idle(),
     async shutdown() {
       clearInterval(sampler);
-      await close();
+      await engine.shutdown();
     },
   };
 }

@@ -67,7 +67,6 @@ export class Mount {
   #input: MountInput | undefined;
   readonly #startedAt = new Date();
   #viewers: ViewerTable;
-  #evictions = 0;
   #stop = new AbortController();
   #rates = new RateMeter();
   #ready = Promise.withResolvers<LiveHeader | undefined>();
@@ -190,11 +189,6 @@ export class Mount {
     return client !== undefined;
   }
 
-  /** Counts a viewer disconnected for not reading. */
-  countEviction(): void {
-    this.#evictions++;
-  }
-
   /** Asks the mount's source to stop (the admin API's "end a mount"); see `stopSignal`. */
   requestEnd(): void {
     this.#stop.abort();
@@ -232,7 +226,6 @@ export class Mount {
       bytesOut: viewers.bytesOut(),
       blocks: this.#input?.blocks ?? 0,
       skips: viewers.skips,
-      evictions: this.#evictions,
       bitrateIn: this.#rates.bitrateIn,
       bitrateOut: this.#rates.bitrateOut,
       ring: { ...this.ring.stats, seconds: Math.round(this.ring.duration) / 1000 },

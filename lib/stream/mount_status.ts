@@ -26,8 +26,11 @@ export interface MountStatus {
   bytesOut: number;
   blocks: number;
   skips: number;
-  /** Viewers disconnected because they stopped reading. */
-  evictions: number;
+  /**
+   * Viewers disconnected because they stopped reading: counted by the server that closes their
+   * connections (lib/server fills it in), absent from `Mount.status()`.
+   */
+  evictions?: number;
   /** Bits per second received from the source, over the last sampling interval. */
   bitrateIn: number;
   /** Payload bits per second handed to viewers, over the last sampling interval. */

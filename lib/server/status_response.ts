@@ -1,0 +1,85 @@
+/**
+ * The `/status` (JSON) and `/metrics` (Prometheus text) responses: every mount's figures, with
+ * the stall evictions the server counted for it.
+ *
+ * @module
+ */
+
+import type { Mount } from "../stream/mount.ts";
+import type { EvictionCounts } from "./eviction_counts.ts";
+import { renderMetrics } from "./metrics.ts";
+
+/** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
+export interface ProcessStatus {
+  /** Resident set size. */
+  rss: number;
+  /** V8 heap in use and reserved. */
+  heapUsed: number;
+  heapTotal: number;
+  /** Memory outside the V8 heap held by JS objects (ArrayBuffers). */
+  external: number;
+  uptimeSeconds: number;
+}
+
+const STARTED = performance.now();
+
+function processStatus(): ProcessStatus {
+  const { rss, heapUsed, heapTotal, external } = Deno.memoryUsage();
+  const uptimeSeconds = Math.round((performance.now() - STARTED) / 100) / 10;
+  return { rss, heapUsed, heapTotal, external, uptimeSeconds };
+}
+
+/** Options of the status responses. */
+export interface StatusResponseOptions {
+  /** Answering HEAD: the headers only. */
+  head?: boolean;
+}
+
+/**
+ * `GET /status`: `{ mounts, process }` as JSON, each mount's `status()` with its evictions.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Mount } from "../stream/mount.ts";
+ * import { EvictionCounts } from "./eviction_counts.ts";
+ * import { statusResponse } from "./status_response.ts";
+ * const evictions = new EvictionCounts();
+ * evictions.count("stream");
+ * const json = await statusResponse([new Mount("stream")], evictions).json();
+ * assertEquals(json.mounts[0].evictions, 1);
+ * ```
+ */
+export function statusResponse(
+  mounts: readonly Mount[],
+  evictions: EvictionCounts,
+  options: StatusResponseOptions = {},
+): Response {
+  const body = JSON.stringify(
+    { mounts: mounts.map((m) => evictions.statusOf(m)), process: processStatus() },
+    null,
+    2,
+  );
+  return new Response(options.head ? null : body, {
+    headers: {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      "access-control-allow-origin": "*",
+    },
+  });
+}
+
+/** `GET /metrics`: every mount's counters in the Prometheus text format (`renderMetrics`). */
+export function metricsResponse(
+  mounts: readonly Mount[],
+  evictions: EvictionCounts,
+  options: StatusResponseOptions = {},
+): Response {
+  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)));
+  return new Response(options.head ? null : body, {
+    headers: {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      "cache-control": "no-store",
+    },
+  });
+}
