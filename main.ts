@@ -24,6 +24,7 @@ import { ConfigFileError } from "./lib/server/config_file.ts";
 import { CHUNKED } from "./lib/server/chunked.ts";
 import { SUMMARY_INTERVAL } from "./lib/server/flags.ts";
 import { keyframeWarnings } from "./lib/server/keyframe_warnings.ts";
+import { PackagerTable } from "./lib/server/packagers.ts";
 import { type MountServer, serveMount } from "./lib/server/serve.ts";
 import { MountRegistry, type Publication } from "./lib/stream/mount_registry.ts";
 
@@ -147,10 +148,11 @@ async function openStreamInput(
 function startServer(
   config: Config,
   registry: MountRegistry,
-  tls: { cert: string; key: string } | undefined,
+  extra: { tls?: { cert: string; key: string }; packagers?: PackagerTable },
   log: Logger,
 ): MountServer {
   const options = config.options;
+  const { tls, packagers } = extra;
   try {
     return serveMount(registry, {
       port: options.port,
@@ -162,6 +164,7 @@ function startServer(
       adminToken: config.adminToken,
       sourceToken: config.sourceToken,
       summaryInterval: SUMMARY_INTERVAL,
+      packagers,
     });
   } catch (error) {
     throw new FatalError(
@@ -252,6 +255,14 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const options = config.options;
   const tls = await readTls(options);
   const input = await openStreamInput(config, log, signal);
+  // Segments are kept as long as the ring keeps media (--buffer).
+  const packagers = options.segments
+    ? new PackagerTable({
+      partTarget: options.partTarget / 1000,
+      keepSeconds: options.bufferMs / 1000,
+      maxBytes: options.bufferBytes,
+    })
+    : undefined;
   const registry = new MountRegistry({
     mountOptions: {
       start: options.burst,
@@ -260,6 +271,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       maxDuration: options.bufferMs,
       maxBytes: options.bufferBytes,
       wire: CHUNKED,
+      tap: packagers?.tap,
       ...keyframeWarnings(log),
     },
     grace: options.sourceGrace,
@@ -268,7 +280,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const publication = input ? registry.publish("stream") : undefined;
   let server: MountServer;
   try {
-    server = startServer(config, registry, tls, log);
+    server = startServer(config, registry, { tls, packagers }, log);
   } catch (error) {
     await input?.cancel();
     throw error;

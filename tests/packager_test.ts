@@ -84,6 +84,16 @@ Deno.test("Packager makes LL-HLS of H.264 with B-frames + AAC that ffmpeg decode
     assert(segments.length >= 7, `${id}: ${segments.length} segments`);
     for (let i = 1; i < segments.length; i++) assertEquals(segments[i], segments[i - 1] + 1);
     assertEquals(playlist.match(/#EXT-X-PRELOAD-HINT/g)?.length, 1);
+    // Parts never exceed the part target, B-frames or not (RFC 8216bis §4.4.4.9), and each
+    // video segment's first part starts with its keyframe.
+    for (const m of playlist.matchAll(/#EXT-X-PART:DURATION=([0-9.]+)/g)) {
+      assert(Number(m[1]) <= 0.5, `${id}: part of ${m[1]} s`);
+    }
+    if (track.kind === "video") {
+      for (const m of playlist.matchAll(/#EXT-X-PART:[^\n]*\/([0-9]+)\.0\.m4s"([^\n]*)/g)) {
+        assertEquals(m[2], ",INDEPENDENT=YES", `segment ${m[1]}`);
+      }
+    }
     // Init + every listed segment is a playable fMP4 file.
     const init = found(lookupObject(packager, packager.epoch, id, "init-0.mp4"));
     const media = segments.map((n) =>

@@ -107,3 +107,26 @@ Deno.test("SegmentClock numbers the next segment and refuses a part target above
   assertThrows(() => new SegmentClock({ ...OPTIONS, partTarget: 3 }), RangeError);
   assertThrows(() => new SegmentClock({ ...OPTIONS, partTarget: 0 }), RangeError);
 });
+
+Deno.test("SegmentClock cuts a stream with B-frames at keyframes, on its newest time", () => {
+  // Decode order of a closed 2 s GOP at 25 fps with two B-frames: I0 P3 B1 B2 P6 B4 B5 …
+  const clock = new SegmentClock(OPTIONS);
+  const out: Boundary[] = [];
+  for (let gop = 0; gop < 4; gop++) {
+    const order = [0];
+    for (let p = 3; p < 50; p += 3) order.push(p, p - 2, p - 1);
+    order.push(49, 48);
+    for (const frame of order.filter((f, i, a) => f < 50 && a.indexOf(f) === i)) {
+      const boundary = clock.next((gop * 50 + frame) * 40, frame === 0);
+      if (boundary) out.push(boundary);
+    }
+  }
+  assertEquals(segmentsOf(out).map((b) => [b.time, b.independent]), [
+    [0, true],
+    [2000, true],
+    [4000, true],
+    [6000, true],
+  ]);
+  assertEquals(clock.split, false);
+  for (let i = 1; i < out.length; i++) assert(out[i].time - out[i - 1].time <= 500);
+});

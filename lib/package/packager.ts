@@ -80,6 +80,7 @@ export class Packager {
   #anchor: { wall: number; media: number } | undefined;
   #periods: PackagerPeriod[] = [];
   #discontinuity = false;
+  #ended = false;
 
   constructor(options: PackagerOptions = {}) {
     this.#options = {
@@ -152,7 +153,7 @@ export class Packager {
    * a CodecPrivate changed, behind a discontinuity); other tracks start a new epoch.
    */
   setHeader(header: LiveHeader): void {
-    const old = this.#header;
+    const old = this.#ended ? undefined : this.#header;
     if (old && trackKey(old.tracks) === trackKey(header.tracks)) {
       let changed = false;
       for (const track of this.#tracks.values()) changed = track.setHeader(header) || changed;
@@ -186,6 +187,7 @@ export class Packager {
 
   /** The mount ended. */
   end(): void {
+    this.#ended = true;
     for (const track of this.#tracks.values()) track.end();
   }
 
@@ -204,6 +206,7 @@ export class Packager {
     this.#clock = undefined;
     this.#firstKeyframe = undefined;
     this.#discontinuity = false;
+    this.#ended = false;
     this.#target = undefined;
     const media = header.tracks.filter((t) => t.kind === "video" || t.kind === "audio");
     this.#primary = media.find((t) => t.kind === "video") ?? media[0];
@@ -294,6 +297,7 @@ export class Packager {
     if (discontinuity) this.#discontinuity = false;
     return {
       boundary,
+      primaryTrack: this.#primary?.number ?? 0,
       programDateTime: anchor.wall + (boundary.time - anchor.media) * 1000 / units,
       period: Math.max(0, this.#periods.length - 1),
       discontinuity,

@@ -51,7 +51,11 @@ export class SegmentClock {
   #segmentStart: number | undefined;
   #partStart = 0;
   #previous: number | undefined;
+  #newest = -Infinity;
+  #deltas: number[] = [];
   #interval = 0;
+  #steps: number[] = [];
+  #step = 0;
   #split = false;
 
   constructor(options: SegmentClockOptions) {
@@ -81,14 +85,14 @@ export class SegmentClock {
    */
   next(time: number, keyframe: boolean): Boundary | undefined {
     const { video } = this.#options;
+    this.#observe(time);
+    // With B-frames, block times (presentation times in decode order) go back and forth: the
+    // clock runs on the newest time seen, which never goes back.
+    time = this.#newest;
     if (this.#segmentStart === undefined) {
       if (video && !keyframe) return undefined;
       return this.#begin(time, true, true);
     }
-    if (this.#previous !== undefined && time > this.#previous) {
-      this.#interval = time - this.#previous;
-    }
-    this.#previous = time;
     const units = this.#unitsPerSecond;
     // One unit of slack: Matroska's millisecond timestamps round frame times (33/34 ms at 30 fps).
     const slack = 1;
@@ -101,10 +105,33 @@ export class SegmentClock {
       if (video) this.#split = true;
       return this.#begin(time, true, !video || keyframe);
     }
-    if (inPart + this.#interval > this.#options.partTarget * units + slack) {
+    // A part must not outgrow the part target: look ahead by the largest step the newest time
+    // takes (with B-frames, a P-frame's several intervals at once).
+    if (inPart + Math.max(this.#step, this.#interval) > this.#options.partTarget * units + slack) {
       return this.#begin(time, false, !video || keyframe);
     }
     return undefined;
+  }
+
+  /**
+   * Tracks the frame interval: the smallest step between successive block times over the last
+   * 16 blocks (with B-frames, the steps between decode-order neighbours are multiples of it).
+   */
+  #observe(time: number): void {
+    if (this.#previous !== undefined && time !== this.#previous) {
+      this.#deltas.push(Math.abs(time - this.#previous));
+      if (this.#deltas.length > 16) this.#deltas.shift();
+      this.#interval = Math.min(...this.#deltas);
+    }
+    this.#previous = time;
+    if (time > this.#newest) {
+      if (this.#newest !== -Infinity) {
+        this.#steps.push(time - this.#newest);
+        if (this.#steps.length > 16) this.#steps.shift();
+        this.#step = Math.max(...this.#steps);
+      }
+      this.#newest = time;
+    }
   }
 
   #begin(time: number, newSegment: boolean, independent: boolean): Boundary {
@@ -116,7 +143,6 @@ export class SegmentClock {
       this.#part++;
     }
     this.#partStart = time;
-    this.#previous = time;
     return { time, segment: this.#segment, part: this.#part, newSegment, independent };
   }
 }

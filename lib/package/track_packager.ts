@@ -26,6 +26,8 @@ export interface Cut {
   boundary: Boundary;
   /** Wall-clock time of the boundary, Unix milliseconds. */
   programDateTime: number;
+  /** The track whose blocks drive the clock (its parts are timed by the boundaries). */
+  primaryTrack: number;
   /** DASH Period index. */
   period: number;
   /** The segment follows a discontinuity. */
@@ -135,7 +137,12 @@ export class TrackPackager {
     const samples = this.cmaf ? this.#cmafSamples(block, frames, times) : undefined;
     while (this.#queue.length > 0 && this.#queue[0].boundary.time <= block.time) {
       const cut = this.#queue.shift() as Cut;
-      this.#closePart(block.time, samples?.[0]);
+      // Parts are timed on the presentation axis: the primary track's by the clock's boundary
+      // (its newest time, so that B-frames do not shorten or stretch them), the others' by
+      // their first frame at or after it.
+      const at = cut.primaryTrack === this.track.number ? cut.boundary.time : block.time;
+      this.#closePart(at, samples?.[0]);
+      this.#partStart = at;
       if (cut.boundary.newSegment) {
         this.#open = cut;
         this.#started = true;
@@ -143,9 +150,8 @@ export class TrackPackager {
       this.#independent = this.track.kind !== "video" || cut.boundary.independent;
     }
     if (!this.#started) return;
-    if (this.#open) this.#openSegment(this.#open, times[0], samples?.[0]);
+    if (this.#open) this.#openSegment(this.#open);
     this.#open = undefined;
-    if (this.#frames.length === 0 && this.#samples.length === 0) this.#partStart = times[0];
     if (this.webm) {
       frames.forEach((data, i) =>
         this.#frames.push({ time: times[i], keyframe: block.keyframe, data })
@@ -208,24 +214,28 @@ export class TrackPackager {
     });
   }
 
-  #openSegment(cut: Cut, time: number, sample: Mp4Sample | undefined): void {
+  /** A block time in the CMAF store's timescale. */
+  #ticks(time: number): number {
+    const timescale = this.cmaf?.timescale ?? 1;
+    return Math.round(time * timescale / this.#units) + CMAF_OFFSET_SECONDS * timescale;
+  }
+
+  #openSegment(cut: Cut): void {
     const common = {
       number: cut.boundary.segment,
       programDateTime: cut.programDateTime,
       discontinuity: cut.discontinuity,
       period: cut.period,
     };
-    this.webm?.openSegment({ ...common, start: time, init: this.webm.initVersion });
-    if (this.cmaf && sample) {
-      this.cmaf.openSegment({
-        ...common,
-        start: sample.dts ?? sample.pts,
-        init: this.cmaf.initVersion,
-      });
-    }
+    const start = this.#partStart;
+    this.webm?.openSegment({ ...common, start, init: this.webm.initVersion });
+    this.cmaf?.openSegment({ ...common, start: this.#ticks(start), init: this.cmaf.initVersion });
   }
 
-  /** Closes the part in progress at `end` (block time) and `next` (the next sample, for CMAF). */
+  /**
+   * Closes the part in progress at `end` (block time, on the presentation axis) before `next`
+   * (the next sample, whose decode time ends the last sample's duration in CMAF).
+   */
   #closePart(end: number, next: Mp4Sample | undefined): void {
     if (this.webm && this.#frames.length > 0) {
       const part = writeWebmPart(this.track.number, this.#partStart, this.#frames);
@@ -238,7 +248,6 @@ export class TrackPackager {
     this.#frames = [];
     const samples = this.#samples;
     if (this.cmaf && this.#mp4 && samples.length > 0) {
-      const first = samples[0];
       const last = samples[samples.length - 1];
       const lastDts = last.dts ?? last.pts;
       const previous = samples.length > 1 ? samples[samples.length - 2] : undefined;
@@ -246,10 +255,10 @@ export class TrackPackager {
       const nextDts = next ? next.dts ?? next.pts : lastDts + (last.duration || fallback);
       last.duration = Math.max(0, nextDts - lastDts);
       const chunk = writeFragment(this.#mp4, samples, { sequence: ++this.#sequence });
-      const start = first.dts ?? first.pts;
+      const start = this.#ticks(this.#partStart);
       this.cmaf.addPart(chunk, {
         start,
-        duration: nextDts - start,
+        duration: this.#ticks(end) - start,
         independent: this.#independent,
       });
     }

@@ -64,6 +64,10 @@ export interface CliOptions {
   maxClients: number;
   /** Milliseconds a viewer may accept no bytes before it is disconnected (0: never). */
   stallTimeout: number;
+  /** Serve HLS and DASH from every mount (default true). */
+  segments: boolean;
+  /** LL-HLS part target, milliseconds. */
+  partTarget: number;
   /** Bearer token of the admin API (absent: no admin API). */
   adminToken?: string;
   /** Token that sources pushing to `/live/NAME` must send (absent: pushing is off). */
@@ -216,6 +220,8 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     slowPolicy,
     maxClients: withDefault(parsed, FLAG.maxClients),
     stallTimeout: withDefault(parsed, FLAG.stallTimeout),
+    segments: parsed.segments !== false,
+    partTarget: withDefault(parsed, FLAG.partTarget),
     sourceToken: valueOf(parsed, FLAG.sourceToken),
     sourceGrace: withDefault(parsed, FLAG.sourceGrace),
     reconnect: parsed.reconnect !== false,

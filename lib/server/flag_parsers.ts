@@ -38,6 +38,15 @@ export function parseSeconds(s: string, flag: string): number {
   return ms;
 }
 
+/** Parses an LL-HLS part target: seconds from 0.1 to 2 (`0.5`, `200ms`), in milliseconds. */
+export function parsePartTarget(s: string, flag: string): number {
+  const ms = parseSeconds(s, flag);
+  if (ms < 100 || ms > 2000) {
+    throw new UsageError(`Invalid ${flag}: '${s}' (expected 0.1 to 2 seconds, e.g. 0.5 or 200ms)`);
+  }
+  return ms;
+}
+
 /** Parses a whole number. */
 export function parseCount(s: string, flag: string): number {
   if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {

@@ -19,6 +19,7 @@ import {
   parseBurst,
   parseCount,
   parseLogLevel,
+  parsePartTarget,
   parsePort,
   parseSeconds,
   parseSlowPolicy,
@@ -204,6 +205,23 @@ export const FLAG = {
       "disconnect a viewer that accepts no bytes for S seconds while data waits",
       "for it, and close its socket (default {default}; 0: never)",
     ],
+  }),
+  segments: toggle({
+    name: "segments",
+    section: "Delivery",
+    default: true,
+    help: [
+      "serve the progressive stream only: no HLS/LL-HLS (/live/NAME/index.m3u8)",
+      "or DASH (/live/NAME/manifest.mpd) of every mount",
+    ],
+  }),
+  partTarget: value<number>({
+    name: "part-target",
+    arg: "S",
+    section: "Delivery",
+    default: "0.5",
+    parse: parsePartTarget,
+    help: ["LL-HLS part length in seconds, 0.1 to 2 (default {default})"],
   }),
   adminToken: value<string>({
     name: "admin-token",

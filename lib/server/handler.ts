@@ -18,7 +18,9 @@ import { CHUNKED } from "./chunked.ts";
 import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { handlePush } from "./push.ts";
+import type { PackagerTable } from "./packagers.ts";
 import { playerPage } from "./player_page.ts";
+import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
 import { textResponse as text } from "./text_response.ts";
@@ -41,6 +43,10 @@ export interface HandlerOptions {
    * (default: a count of its own, which stays 0).
    */
   evictions?: EvictionCounts;
+  /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
+  packagers?: PackagerTable;
+  /** Where segmented requests are counted (for `/metrics`). */
+  segmentCounters?: SegmentCounters;
 }
 
 /** Other paths the handler answers. */
@@ -100,12 +106,14 @@ class MountHandler {
   #log: Logger;
   #readyTimeout: number;
   #evictions: EvictionCounts;
+  #counters: SegmentCounters;
 
   constructor(target: Mount | MountRegistry, options: HandlerOptions) {
     this.#options = options;
     this.#log = options.log ?? SILENT;
     this.#readyTimeout = options.readyTimeout ?? 10_000;
     this.#evictions = options.evictions ?? new EvictionCounts();
+    this.#counters = options.segmentCounters ?? segmentCounters();
     if (target instanceof Mount) {
       this.#registry = new MountRegistry({ log: this.#log });
       this.#registry.add(target);
@@ -125,6 +133,11 @@ class MountHandler {
     }
     const live = LIVE_PATH.exec(pathname);
     if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
+    const segmented = await segmentRoute(request, pathname, {
+      packagers: this.#options.packagers,
+      counters: this.#counters,
+    });
+    if (segmented) return segmented;
     const known = STREAM_PATHS.has(pathname) || PAGE_PATHS.has(pathname);
     if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
     const method = request.method;

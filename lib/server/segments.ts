@@ -8,6 +8,7 @@
 
 import { type BlockingRequest, parseBlockingRequest } from "../package/blocking_reload.ts";
 import type { Packager } from "../package/packager.ts";
+import type { PackagerTable } from "./packagers.ts";
 import {
   dashManifest,
   lookupObject,
@@ -162,6 +163,51 @@ export function serveSegments(req: SegmentRequest): Promise<Response> | undefine
   const obj = OBJECT_PATH.exec(rest);
   if (obj) return object(req, obj[1], obj[2], obj[3]);
   return undefined;
+}
+
+/** A mount's sub-path: `/live/NAME/REST`. */
+const SEGMENT_PATH = /^\/live\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/(.+)$/;
+
+/**
+ * Answers `/time` and `/live/NAME/…` (playlists, manifests, objects) from the mounts' packagers;
+ * `undefined` for any other path.
+ */
+export async function segmentRoute(
+  request: Request,
+  pathname: string,
+  options: { packagers?: PackagerTable; counters: SegmentCounters },
+): Promise<Response | undefined> {
+  if (pathname === "/time") return serveTime();
+  const match = SEGMENT_PATH.exec(pathname);
+  if (!match) return undefined;
+  const [, name, rest] = match;
+  const method = request.method;
+  if (method !== "GET" && method !== "HEAD") {
+    return new Response(`${method} is not allowed here\n`, {
+      status: 405,
+      headers: { allow: "GET, HEAD", "cache-control": "no-store" },
+    });
+  }
+  const packager = options.packagers?.get(name);
+  if (!packager || !packager.header) {
+    const why = options.packagers
+      ? `No segments of mount ${name} (yet)`
+      : "Segmented delivery is not enabled on this server";
+    return refuse(404, why);
+  }
+  const response = await serveSegments({
+    request,
+    packager,
+    rest,
+    streamUrl: `/live/${name}`,
+    counters: options.counters,
+  });
+  if (!response) return refuse(404, `Not found: ${pathname}`);
+  if (method === "HEAD") {
+    await response.body?.cancel();
+    return new Response(null, { status: response.status, headers: response.headers });
+  }
+  return response;
 }
 
 /** `GET /time`: the server's clock for DASH `UTCTiming` (`urn:mpeg:dash:utc:http-iso:2014`). */

@@ -10,6 +10,7 @@ import { MountRegistry } from "../stream/mount_registry.ts";
 import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { createHandler } from "./handler.ts";
+import type { PackagerTable } from "./packagers.ts";
 import { serveHttp } from "./http/http_server.ts";
 import { mountOf, streamOf } from "./stream_response.ts";
 
@@ -42,6 +43,8 @@ export interface ServeMountOptions {
   sourceToken?: string;
   /** Logs a one-line summary per mount (viewers, rates, buffer) this often (ms; 0: never). */
   summaryInterval?: number;
+  /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
+  packagers?: PackagerTable;
 }
 
 /** A running server. */
@@ -183,6 +186,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     adminToken: options.adminToken,
     sourceToken: options.sourceToken,
     evictions,
+    packagers: options.packagers,
   });
   const track = async (request: Request, info: ConnInfo) => {
     const response = await handler(request, info);

@@ -10,6 +10,7 @@ import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { ClientStream } from "./client_stream.ts";
 import { GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
 import { MountInput } from "./mount_input.ts";
+import type { MountTap, MountTapFactory } from "./mount_tap.ts";
 import { type MountSource, type MountStatus, RateMeter, trackStatus } from "./mount_status.ts";
 import {
   type ViewerOptions,
@@ -19,6 +20,7 @@ import {
 } from "./viewer_table.ts";
 
 export type { MountSource, MountStatus, TrackStatus } from "./mount_status.ts";
+export type { MountTap, MountTapFactory } from "./mount_tap.ts";
 export type { ViewerOptions, ViewerRecord, ViewerStatus } from "./viewer_table.ts";
 
 /** Options of `Mount`: the ring's bounds, the segmenter's mode, and how viewers start and fall behind. */
@@ -39,6 +41,8 @@ export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
   onLongKeyframeGap?: (mount: string, seconds: number) => void;
   /** Called when a keyframe ends a gap that `onLongKeyframeGap` reported. */
   onKeyframeAfterGap?: (mount: string, seconds: number) => void;
+  /** Gives the mount's tap: a second consumer of its blocks (segments, recordings). */
+  tap?: MountTapFactory;
 }
 
 /**
@@ -72,10 +76,12 @@ export class Mount {
   #ready = Promise.withResolvers<LiveHeader | undefined>();
   #ended = false;
   #bytesIn = 0;
+  #tap: MountTap | undefined;
 
   constructor(name: string, options: MountOptions = {}) {
     this.name = name;
     this.#options = options;
+    this.#tap = options.tap?.(name);
     this.ring = new GopRing(options);
     this.#viewers = new ViewerTable(options.nextViewerId);
   }
@@ -119,6 +125,7 @@ export class Mount {
     const { onLongKeyframeGap: gap, onKeyframeAfterGap: again } = this.#options;
     this.#input = new MountInput(header, this.ring, {
       ...this.#options,
+      tap: this.#tap,
       keyframes: {
         limit: this.#options.keyframeWarning,
         onLongGap: gap && ((seconds) => gap(this.name, seconds)),
@@ -147,6 +154,11 @@ export class Mount {
     return this.#input?.timeline.sources ?? 1;
   }
 
+  /** The source stopped: the mount may wait for another (its tap closes what it had open). */
+  pauseSource(): void {
+    if (!this.#ended && this.#input) this.#tap?.pause();
+  }
+
   /** Sends the open Cluster now (the source's own Cluster ended). */
   endCluster(): void {
     if (!this.#ended) this.#input?.flush();
@@ -159,6 +171,7 @@ export class Mount {
     this.#input?.flush();
     this.ring.end();
     this.#ready.resolve(undefined);
+    this.#tap?.end();
   }
 
   /**

@@ -9,6 +9,7 @@ import { GopSegmenter, type GopSegmenterOptions } from "../matroska/gop_segmente
 import { describeTrackSet, type LiveHeader, sameTrackSet } from "../matroska/live_header.ts";
 import type { GopRing } from "./gop_ring.ts";
 import { KeyframeWatch, type KeyframeWatchOptions } from "./keyframe_watch.ts";
+import type { MountTap } from "./mount_tap.ts";
 import { SourceTimeline } from "./source_timeline.ts";
 import { joinWire, type WireBytes } from "./wire_format.ts";
 
@@ -16,6 +17,8 @@ import { joinWire, type WireBytes } from "./wire_format.ts";
 export interface MountInputOptions extends GopSegmenterOptions {
   /** How the video's keyframes are watched (`msPerUnit` comes from the header). */
   keyframes?: Omit<KeyframeWatchOptions, "msPerUnit">;
+  /** Gets every block too, on the mount's timeline. */
+  tap?: MountTap;
 }
 
 /**
@@ -44,6 +47,7 @@ export class MountInput {
   #segmenter: GopSegmenter;
   #keyframes: KeyframeWatch;
   #video: number | undefined;
+  #tap: MountTap | undefined;
   #blocks = 0;
 
   constructor(header: LiveHeader, ring: GopRing, options: MountInputOptions = {}) {
@@ -61,6 +65,8 @@ export class MountInput {
     });
     this.#segmenter = new GopSegmenter(header, options);
     ring.setTimestampScale(header.timestampScale);
+    this.#tap = options.tap;
+    this.#tap?.header(header);
   }
 
   /** Blocks received, from every source. */
@@ -88,6 +94,7 @@ export class MountInput {
     const last = this.#segmenter.resync();
     if (last !== undefined) this.#ring.append(last);
     this.timeline.handover();
+    this.#tap?.header(header);
   }
 
   /** Adds a block from the current source. */
@@ -97,6 +104,7 @@ export class MountInput {
     if (block.track === this.#video) this.#keyframes.observe(block);
     const cluster = this.#segmenter.push(block);
     if (cluster !== undefined) this.#ring.append(cluster);
+    this.#tap?.block(block);
   }
 
   /** Appends the open Cluster now (the source's own Cluster ended, or the stream does). */

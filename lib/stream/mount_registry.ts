@@ -191,6 +191,7 @@ export class MountRegistry {
         if (finished) return;
         finished = true;
         this.#publishers.delete(name);
+        mount.pauseSource();
         this.#endLater(name, mount);
       },
     };

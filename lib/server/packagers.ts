@@ -1,0 +1,81 @@
+/**
+ * One packager per mount name, fed through the mounts' taps. It outlives a mount that a source
+ * with another CodecPrivate replaces (its segments go on behind a discontinuity), and is dropped
+ * once its mount has ended and its segments have expired.
+ *
+ * @module
+ */
+
+import type { Block } from "../matroska/block.ts";
+import type { LiveHeader } from "../matroska/live_header.ts";
+import { Packager, type PackagerOptions } from "../package/packager.ts";
+import type { MountTap } from "../stream/mount_tap.ts";
+
+/** The packagers of a server's mounts, by name. */
+export class PackagerTable {
+  readonly #options: PackagerOptions;
+  readonly #byName = new Map<string, Packager>();
+  readonly #expiry = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #ending = new Set<string>();
+
+  constructor(options: PackagerOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The packager of mount `name`, while it has one. */
+  get(name: string): Packager | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Bytes held by every packager (for `/status`). */
+  get byteLength(): number {
+    let n = 0;
+    for (const p of this.#byName.values()) n += p.byteLength;
+    return n;
+  }
+
+  /** The tap of a mount named `name` (a `MountTapFactory`). */
+  tap = (name: string): MountTap => {
+    const packager = () => {
+      clearTimeout(this.#expiry.get(name));
+      this.#expiry.delete(name);
+      let p = this.#byName.get(name);
+      if (!p) {
+        p = new Packager(this.#options);
+        this.#byName.set(name, p);
+      }
+      return p;
+    };
+    return {
+      header: (header: LiveHeader) => {
+        this.#ending.delete(name);
+        packager().setHeader(header);
+      },
+      block: (block: Block) => this.#byName.get(name)?.push(block),
+      pause: () => this.#byName.get(name)?.sourceEnded(),
+      end: () => {
+        const p = this.#byName.get(name);
+        if (!p) return;
+        p.sourceEnded();
+        // A mount's end may be its replacement's start: a source with another CodecPrivate ends
+        // the old mount and sets its header on the new one in the same call. So an end takes
+        // effect only if no header follows in the same task.
+        this.#ending.add(name);
+        queueMicrotask(() => {
+          if (!this.#ending.delete(name)) return;
+          p.end();
+          this.#expireLater(name, p);
+        });
+      },
+    };
+  };
+
+  #expireLater(name: string, packager: Packager): void {
+    const timer = setTimeout(() => {
+      if (this.#byName.get(name) === packager) this.#byName.delete(name);
+      this.#expiry.delete(name);
+    }, packager.keepSeconds * 1000);
+    Deno.unrefTimer(timer);
+    this.#expiry.set(name, timer);
+  }
+}
