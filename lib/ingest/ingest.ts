@@ -1,29 +1,21 @@
 /**
- * The ingest loop: bytes → EBML reader → Matroska demuxer → (pacing) → mount.
+ * The ingest pipeline: source → `ConnectionSplitter` → `EbmlParser` → `MatroskaDemuxStream` →
+ * (`PacingStream`) → `IngestWriter` → mount.
  *
  * @module
  */
 
-import { sleep } from "./_timing.ts";
-import { EbmlReader } from "../ebml/ebml_reader.ts";
+import { EbmlParser } from "../ebml/ebml_parser.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { type Logger, SILENT } from "../log.ts";
-import { MatroskaDemuxer, type MatroskaEvent } from "../matroska/matroska_demuxer.ts";
+import { MatroskaDemuxStream } from "../matroska/matroska_demux_stream.ts";
 import type { IngestSink } from "../stream/mount_registry.ts";
+import { ConnectionSplitter } from "./connection_splitter.ts";
+import { IngestWriter } from "./ingest_writer.ts";
 import { Pacer } from "./pacer.ts";
-import { hexPrefix, sniffFormat } from "./sniff_format.ts";
+import { PacingStream } from "./pacing_stream.ts";
 
-/** The input is not something mkserver can ingest (empty, or not Matroska/WebM). */
-export class InputFormatError extends TypeError {
-  /** The format recognized from the first bytes (`"mp4"`, `"text"`, `"empty"`, …). */
-  readonly format: string;
-
-  constructor(message: string, format: string) {
-    super(message);
-    this.name = "InputFormatError";
-    this.format = format;
-  }
-}
+export { InputFormatError } from "./input_format_error.ts";
 
 /** Options of `ingest`. */
 export interface IngestOptions {
@@ -60,6 +52,25 @@ export interface IngestResult {
  * when it ended inside an element: everything before that was delivered). Does not end the
  * mount: the caller decides (another source may follow).
  *
+ * Each connection of the source (see `shouldRestart`) is piped through its own `EbmlParser` and
+ * `MatroskaDemuxStream`, then (`realtime`) a `PacingStream` sharing one `Pacer`, into one
+ * `IngestWriter` on `mount`. The stages pass faults in-band, so the mount gets every block
+ * before a fault, then the ingest rejects with it.
+ *
+ * @example Ingest a file into a mount, unpaced
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ingest } from "./ingest.ts";
+ * import { Mount } from "../stream/mount.ts";
+ * const mount = new Mount("demo");
+ * const file = await Deno.open("testdata/sample.webm");
+ * const result = await ingest(file.readable, mount);
+ * assertEquals(result.bytes, (await Deno.stat("testdata/sample.webm")).size);
+ * assertEquals(result.truncated, undefined);
+ * assertEquals(mount.header?.docType, "webm");
+ * mount.end();
+ * ```
+ *
  * @throws {InputFormatError} when the input is empty or not Matroska/WebM
  * @throws {EbmlSyntaxError} on malformed data (after delivering everything before it)
  * @throws {RangeError} when an element exceeds the size cap
@@ -71,124 +82,34 @@ export async function ingest(
 ): Promise<IngestResult> {
   const log = options.log ?? SILENT;
   const signal = options.signal;
-  let reader = new EbmlReader({ maxElementSize: options.maxElementSize });
-  let demuxer = new MatroskaDemuxer();
-  let headerSeen = false;
   const pacer = options.realtime ? new Pacer({ preroll: options.preroll ?? 0 }) : undefined;
-  const queue: MatroskaEvent[] = [];
-  const onMatroska = (event: MatroskaEvent) => queue.push(event);
-  const onEbml = (event: Parameters<MatroskaDemuxer["push"]>[0]) => demuxer.push(event, onMatroska);
-  let bytes = 0;
-  let blocks = 0;
-  let head: Uint8Array | undefined = new Uint8Array(0);
-  let msPerUnit = 1;
-  let startWall = 0;
-
-  const drain = async () => {
-    for (let i = 0; i < queue.length; i++) {
-      const event = queue[i];
-      if (event.type === "clusterEnd") {
-        // Unpaced sources (a relay, a pipe): cut our Cluster where the source cut its own, so
-        // each relay tier adds no Cluster's worth of delay. Files keep their paced cutting.
-        if (pacer === undefined) mount.endCluster?.();
-        continue;
-      }
-      if (event.type === "header") {
-        mount.setHeader(event.header);
-        msPerUnit = event.header.timestampScale / 1e6;
-        const tracks = event.header.tracks.map((t) => `${t.number} ${t.kind} ${t.codecId}`);
-        log.info(
-          `Stream header: ${event.header.docType}, tracks: ${tracks.join("; ")}`,
-        );
-        continue;
-      }
-      if (pacer !== undefined) {
-        const wait = pacer.delay(
-          event.block.time * msPerUnit,
-          performance.now() - startWall,
-        );
-        if (wait >= 1) await sleep(wait, signal);
-        if (signal?.aborted) return;
-      }
-      mount.pushBlock(event.block);
-      blocks++;
-    }
-    queue.length = 0;
-  };
-
-  startWall = performance.now();
-  for await (const chunk of source) {
-    if (signal?.aborted) break;
-    if (chunk.length === 0) continue;
-    bytes += chunk.length;
-    mount.countBytesIn(chunk.length);
-    if (options.shouldRestart?.()) {
-      try {
-        reader.end(onEbml);
-      } catch (e) {
-        if (!(e instanceof EbmlSyntaxError)) throw e;
-        log.warn(`The previous connection ended mid-element: ${e.message}`);
-      }
-      await drain();
-      headerSeen ||= demuxer.header !== undefined;
-      reader = new EbmlReader({ maxElementSize: options.maxElementSize });
-      demuxer = new MatroskaDemuxer();
-      head = new Uint8Array(0);
-    }
-    let data = chunk;
-    if (head !== undefined) {
-      // Recognize the input from its first four bytes, which may come in several chunks.
-      data = head.length ? concat(head, chunk) : chunk;
-      if (data.length < 4) {
-        head = data;
-        continue;
-      }
-      checkFormat(data);
-      head = undefined;
-    }
-    let error: unknown;
-    try {
-      reader.push(data, onEbml);
-    } catch (e) {
-      error = e;
-    }
-    await drain(); // deliver everything parsed before an error
-    if (error !== undefined) throw error;
-    if (signal?.aborted) break;
-  }
-  if (signal?.aborted) return { bytes, blocks };
-  if (head !== undefined) checkFormat(head);
+  const input = new ConnectionSplitter(source, {
+    shouldRestart: options.shouldRestart,
+    onBytes: (n) => mount.countBytesIn(n),
+  });
+  const output = new IngestWriter(mount, log);
+  let parser: EbmlParser | undefined;
   let truncated: EbmlSyntaxError | undefined;
   try {
-    reader.end(onEbml);
-  } catch (e) {
-    if (!(e instanceof EbmlSyntaxError)) throw e;
-    truncated = e;
+    for (let bytes = input.next(); bytes !== undefined; bytes = input.next()) {
+      if (truncated !== undefined) {
+        log.warn(`The previous connection ended mid-element: ${truncated.message}`);
+      }
+      parser = new EbmlParser({ maxElementSize: options.maxElementSize });
+      let events = bytes.pipeThrough(parser).pipeThrough(new MatroskaDemuxStream());
+      if (pacer !== undefined) events = events.pipeThrough(new PacingStream({ pacer, signal }));
+      await events.pipeTo(output, { preventClose: true, signal });
+      if (output.error !== undefined) throw output.error;
+      truncated = output.takeTruncated();
+    }
+  } catch (error) {
+    await input.cancel();
+    if (signal?.aborted) return { bytes: input.bytes, blocks: output.blocks };
+    throw error;
   }
-  await drain();
-  if (!headerSeen && demuxer.header === undefined && truncated === undefined) {
-    throw new EbmlSyntaxError(
-      "Input ended before any Tracks and Cluster",
-      reader.offset,
-    );
+  if (signal?.aborted) return { bytes: input.bytes, blocks: output.blocks };
+  if (!output.headerSeen && truncated === undefined) {
+    throw new EbmlSyntaxError("Input ended before any Tracks and Cluster", parser?.offset ?? 0);
   }
-  return { bytes, blocks, truncated };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function checkFormat(head: Uint8Array): void {
-  if (head.length === 0) throw new InputFormatError("Input is empty", "empty");
-  const format = sniffFormat(head);
-  if (format === "ebml") return;
-  const looks = format === "unknown" ? "" : ` (looks like ${format})`;
-  throw new InputFormatError(
-    `Input is not Matroska or WebM: it starts with ${hexPrefix(head)}${looks}`,
-    format,
-  );
+  return { bytes: input.bytes, blocks: output.blocks, truncated };
 }
