@@ -102,8 +102,12 @@ export async function ingest(
       if (output.error !== undefined) throw output.error;
       truncated = output.takeTruncated();
     }
+    // Not left open: here (Deno 2.9.6) a WritableStream left open is only freed by a full GC,
+    // with its sink and all the mount holds promoted meanwhile (3,000 ingests of sample.webm:
+    // 19 Mark-Compacts instead of 2, and a third slower).
+    await output.close();
   } catch (error) {
-    await input.cancel();
+    await Promise.all([input.cancel(), output.abort(error).catch(() => {})]);
     if (signal?.aborted) return { bytes: input.bytes, blocks: output.blocks };
     throw error;
   }
