@@ -235,3 +235,18 @@ Deno.test("ingest resolves early when its signal aborts, and cancels a source th
   assertEquals(result, { bytes: 100_000, blocks: out.blocks.length });
   assertEquals(cancelled, true);
 });
+
+Deno.test("ingest rejects with the source's own error, after the blocks it delivered before it", async () => {
+  const bytes = await readFixture("sample.webm");
+  const cut = 150_000;
+  let pulls = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulls++ === 0) controller.enqueue(bytes.subarray(0, cut));
+      else controller.error(new Deno.errors.ConnectionReset("The origin hung up"));
+    },
+  }, { highWaterMark: 0 });
+  const out = recordingSink();
+  await assertRejects(() => ingest(stream, out.sink), Deno.errors.ConnectionReset, "hung up");
+  assertEquals(out.blocks.length, blocksIn(bytes.subarray(0, cut)));
+});
