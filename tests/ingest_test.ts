@@ -250,3 +250,29 @@ Deno.test("ingest rejects with the source's own error, after the blocks it deliv
   await assertRejects(() => ingest(stream, out.sink), Deno.errors.ConnectionReset, "hung up");
   assertEquals(out.blocks.length, blocksIn(bytes.subarray(0, cut)));
 });
+
+Deno.test("ingest checks each connection's first bytes, and drops a connection of fewer than four", async () => {
+  const bytes = await readFixture("sample.webm");
+  // A connection that gave two bytes, then the whole file on a new one.
+  let read = 0;
+  const out = recordingSink();
+  const result = await ingest(
+    ReadableStream.from([bytes.subarray(0, 2), bytes]),
+    out.sink,
+    { shouldRestart: () => read++ === 1 },
+  );
+  assertEquals(result.blocks, demux(bytes).blocks.length);
+  assertEquals(out.headers.length, 1);
+  // A new connection that is not EBML is refused, though the first one was fine.
+  read = 0;
+  const error = await assertRejects(
+    () =>
+      ingest(
+        ReadableStream.from([bytes, new TextEncoder().encode("HTTP/1.1 502 Bad Gateway")]),
+        recordingSink().sink,
+        { shouldRestart: () => read++ === 1 },
+      ),
+    InputFormatError,
+  );
+  assertEquals(error.format, "text");
+});

@@ -22,6 +22,11 @@ export interface Batch<T> {
    * input ended (a cut file, a killed encoder), not about bytes that could not be read.
    */
   ended?: boolean;
+  /**
+   * Input bytes the batch accounts for: those of the chunks since the previous batch (a stage
+   * makes no batch for a chunk that completed nothing, and counts it in the next one).
+   */
+  bytes?: number;
 }
 
 /** A batch of EBML events, one per input chunk. */
@@ -59,32 +64,35 @@ export class EbmlParser extends TransformStream<Uint8Array, EbmlBatch> {
   constructor(options?: EbmlReaderOptions) {
     const reader = new EbmlReader(options);
     let events: EbmlEvent[] = [];
+    let bytes = 0;
     const emit = (event: EbmlEvent) => {
       events.push(event);
     };
     super({
       transform(chunk, controller) {
+        bytes += chunk.length;
         try {
           reader.push(chunk, emit);
         } catch (error) {
-          controller.enqueue({ events, error });
+          controller.enqueue({ events, error, bytes });
           controller.terminate();
           return;
         }
         // An empty batch costs a trip through every later stage: a chunk inside one large
         // element (a keyframe spread over several reads) completes nothing.
         if (events.length === 0) return;
-        controller.enqueue({ events });
+        controller.enqueue({ events, bytes });
         events = [];
+        bytes = 0;
       },
       flush(controller) {
         try {
           reader.end(emit);
         } catch (error) {
-          controller.enqueue({ events, error, ended: true });
+          controller.enqueue({ events, error, ended: true, bytes });
           return;
         }
-        controller.enqueue({ events, ended: true });
+        controller.enqueue({ events, ended: true, bytes });
       },
     });
     this.#reader = reader;

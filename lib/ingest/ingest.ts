@@ -10,7 +10,9 @@ import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { MatroskaDemuxStream } from "../matroska/matroska_demux_stream.ts";
 import type { IngestSink } from "../stream/mount_registry.ts";
+import { concatBytes } from "../ebml/writer.ts";
 import { ConnectionSplitter } from "./connection_splitter.ts";
+import { checkFormat } from "./input_format_error.ts";
 import { IngestWriter } from "./ingest_writer.ts";
 import { Pacer } from "./pacer.ts";
 import { PacingStream } from "./pacing_stream.ts";
@@ -83,11 +85,9 @@ export async function ingest(
   const log = options.log ?? SILENT;
   const signal = options.signal;
   const pacer = options.realtime ? new Pacer({ preroll: options.preroll ?? 0 }) : undefined;
-  const input = new ConnectionSplitter(source, {
-    shouldRestart: options.shouldRestart,
-    onBytes: (n) => mount.countBytesIn(n),
-  });
+  const input = new ConnectionSplitter(source, { shouldRestart: options.shouldRestart });
   const output = new IngestWriter(mount, log);
+  const ended = () => ({ bytes: output.bytes, blocks: output.blocks });
   let parser: EbmlParser | undefined;
   let truncated: EbmlSyntaxError | undefined;
   try {
@@ -96,10 +96,16 @@ export async function ingest(
         log.warn(`The previous connection ended mid-element: ${truncated.message}`);
       }
       parser = new EbmlParser({ maxElementSize: options.maxElementSize });
-      let events = bytes.pipeThrough(parser).pipeThrough(new MatroskaDemuxStream());
+      let events = parser.readable.pipeThrough(new MatroskaDemuxStream());
       if (pacer !== undefined) events = events.pipeThrough(new PacingStream({ pacer, signal }));
-      await events.pipeTo(output, { preventClose: true, signal });
+      const [fed, delivered] = await Promise.allSettled([
+        feed(bytes, parser.writable, { last: () => input.ended, signal }),
+        events.pipeTo(output, { preventClose: true, signal }),
+      ]);
+      // The writer's fault first: the stages close after it, which ends the pipes quietly.
       if (output.error !== undefined) throw output.error;
+      if (delivered.status === "rejected") throw delivered.reason;
+      if (fed.status === "rejected") throw fed.reason;
       truncated = output.takeTruncated();
     }
     // Not left open: here (Deno 2.9.6) a WritableStream left open is only freed by a full GC,
@@ -108,12 +114,57 @@ export async function ingest(
     await output.close();
   } catch (error) {
     await Promise.all([input.cancel(), output.abort(error).catch(() => {})]);
-    if (signal?.aborted) return { bytes: input.bytes, blocks: output.blocks };
+    if (signal?.aborted) return ended();
     throw error;
   }
-  if (signal?.aborted) return { bytes: input.bytes, blocks: output.blocks };
+  if (signal?.aborted) return ended();
   if (!output.headerSeen && truncated === undefined) {
     throw new EbmlSyntaxError("Input ended before any Tracks and Cluster", parser?.offset ?? 0);
   }
-  return { bytes: input.bytes, blocks: output.blocks, truncated };
+  return { ...ended(), truncated };
+}
+
+/** Bytes the format check looks at: the EBML magic's four. */
+const HEAD = 4;
+
+/**
+ * Pipes a connection's bytes into a parser, once its first bytes are known to be EBML: a file
+ * of another format gets an error that names it, not the parser's complaint about its first
+ * byte. The first bytes are read apart and written first; the rest is piped as it comes, with
+ * no stream layer of its own. A connection that ends before four bytes is dropped when another
+ * follows (a reconnect), and refused when it was the last.
+ */
+async function feed(
+  input: ReadableStream<Uint8Array>,
+  writable: WritableStream<Uint8Array>,
+  options: { last: () => boolean; signal: AbortSignal | undefined },
+): Promise<void> {
+  const reader = input.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  options.signal?.addEventListener("abort", stop, { once: true });
+  let head: Uint8Array = new Uint8Array(0);
+  let done = false;
+  try {
+    while (head.length < HEAD && !done) {
+      const read = await reader.read();
+      if (read.done) done = true;
+      else head = head.length ? concatBytes([head, read.value]) : read.value;
+    }
+    if (done && head.length < HEAD && !options.last()) return await writable.close();
+    if (options.signal?.aborted) return;
+    checkFormat(head);
+  } catch (error) {
+    stop();
+    await writable.abort(error).catch(() => {});
+    throw error;
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    reader.releaseLock();
+  }
+  const writer = writable.getWriter();
+  // Input shorter than the magic passed the check as it is, and is never parsed.
+  if (head.length >= HEAD) await writer.write(head).catch(() => {});
+  writer.releaseLock();
+  if (done) return await writable.close().catch(() => {});
+  await input.pipeTo(writable, { signal: options.signal });
 }

@@ -11,6 +11,7 @@ import type { IngestSink } from "../stream/mount_registry.ts";
 
 /** What the writer has seen, kept apart from the `WritableStream` it is made in. */
 interface Tally {
+  bytes: number;
   blocks: number;
   headerSeen: boolean;
   truncated: EbmlSyntaxError | undefined;
@@ -19,9 +20,9 @@ interface Tally {
 
 /**
  * A `WritableStream` of `MatroskaBatch`es into an `IngestSink` (a `Mount` or a publication):
- * the header to `setHeader`, blocks to `pushBlock`, the source's Cluster ends to `endCluster`
- * (an unpaced source is cut where it cut its own Clusters, so each relay tier adds no
- * Cluster's worth of delay).
+ * input bytes to `countBytesIn`, the header to `setHeader`, blocks to `pushBlock`, the source's
+ * Cluster ends to `endCluster` (an unpaced source is cut where it cut its own Clusters, so each
+ * relay tier adds no Cluster's worth of delay).
  *
  * A batch's fault is acted on after its events reached the sink: input that ended inside an
  * element (`ended` with `EbmlSyntaxError`) is kept for `takeTruncated()`, since everything
@@ -53,6 +54,7 @@ export class IngestWriter extends WritableStream<MatroskaBatch> {
 
   constructor(sink: IngestSink, log: Logger = SILENT) {
     const tally: Tally = {
+      bytes: 0,
       blocks: 0,
       headerSeen: false,
       truncated: undefined,
@@ -69,6 +71,11 @@ export class IngestWriter extends WritableStream<MatroskaBatch> {
       },
     });
     this.#tally = tally;
+  }
+
+  /** Input bytes the batches accounted for (told to the sink's `countBytesIn`). */
+  get bytes(): number {
+    return this.#tally.bytes;
   }
 
   /** Blocks handed to the sink. */
@@ -96,6 +103,10 @@ export class IngestWriter extends WritableStream<MatroskaBatch> {
 
 /** Hands a batch's events to the sink, then acts on its fault. */
 function deliver(batch: MatroskaBatch, sink: IngestSink, tally: Tally, log: Logger): void {
+  if (batch.bytes) {
+    sink.countBytesIn(batch.bytes);
+    tally.bytes += batch.bytes;
+  }
   const events = batch.events;
   for (let i = 0; i < events.length; i++) {
     const event = events[i];

@@ -55,12 +55,17 @@ export class PacingStream extends TransformStream<MatroskaBatch, MatroskaBatch> 
     super({
       async transform(batch, controller) {
         let out: MatroskaEvent[] = [];
+        /** The batch's input bytes go with the first part of it let through. */
+        let bytes = batch.bytes;
         for (const event of batch.events) {
           if (event.type === "clusterEnd") continue;
           if (event.type === "block") {
             const wait = pacer.delay(event.block.time * msPerUnit, performance.now());
             if (wait >= 1) {
-              if (out.length > 0) controller.enqueue({ events: out });
+              if (out.length > 0) {
+                controller.enqueue({ events: out, bytes });
+                bytes = undefined;
+              }
               out = [];
               await sleep(wait, signal);
               if (signal?.aborted) return;
@@ -70,10 +75,12 @@ export class PacingStream extends TransformStream<MatroskaBatch, MatroskaBatch> 
           }
           out.push(event);
         }
-        const last: MatroskaBatch = { events: out };
+        const last: MatroskaBatch = { events: out, bytes };
         if (batch.ended) last.ended = true;
         if (batch.error !== undefined) last.error = batch.error;
-        if (out.length > 0 || batch.ended || batch.error !== undefined) controller.enqueue(last);
+        if (out.length > 0 || bytes || batch.ended || batch.error !== undefined) {
+          controller.enqueue(last);
+        }
       },
     });
   }

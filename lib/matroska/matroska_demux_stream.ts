@@ -46,6 +46,8 @@ export class MatroskaDemuxStream extends TransformStream<EbmlBatch, MatroskaBatc
   constructor() {
     const demuxer = new MatroskaDemuxer();
     let events: MatroskaEvent[] = [];
+    /** Input bytes of batches that made no events, for the next batch out. */
+    let bytes = 0;
     const emit = (event: MatroskaEvent) => {
       events.push(event);
     };
@@ -53,6 +55,7 @@ export class MatroskaDemuxStream extends TransformStream<EbmlBatch, MatroskaBatc
       transform(batch, controller) {
         const input: EbmlEvent[] = batch.events;
         let error = batch.error;
+        bytes += batch.bytes ?? 0;
         try {
           for (let i = 0; i < input.length; i++) demuxer.push(input[i], emit);
         } catch (e) {
@@ -60,16 +63,15 @@ export class MatroskaDemuxStream extends TransformStream<EbmlBatch, MatroskaBatc
           // fault of the parser, which it replaces: nothing after it was demuxed.
           error = e;
         }
-        const out: MatroskaBatch = { events };
+        if (events.length === 0 && !batch.ended && error === undefined) return;
+        const out: MatroskaBatch = { events, bytes };
         events = [];
+        bytes = 0;
         if (batch.ended) out.ended = true;
-        if (error !== undefined) {
-          out.error = error;
-          controller.enqueue(out);
-          controller.terminate();
-          return;
-        }
-        if (out.events.length > 0 || out.ended) controller.enqueue(out);
+        if (error === undefined) return controller.enqueue(out);
+        out.error = error;
+        controller.enqueue(out);
+        controller.terminate();
       },
     });
   }
