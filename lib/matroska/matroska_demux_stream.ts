@@ -51,28 +51,32 @@ export class MatroskaDemuxStream extends TransformStream<EbmlBatch, MatroskaBatc
     const emit = (event: MatroskaEvent) => {
       events.push(event);
     };
-    super({
-      transform(batch, controller) {
-        const input: EbmlEvent[] = batch.events;
-        let error = batch.error;
-        bytes += batch.bytes ?? 0;
-        try {
-          for (let i = 0; i < input.length; i++) demuxer.push(input[i], emit);
-        } catch (e) {
-          // A fault of the demuxer comes after the events it completed and before any later
-          // fault of the parser, which it replaces: nothing after it was demuxed.
-          error = e;
-        }
-        if (events.length === 0 && !batch.ended && error === undefined) return;
-        const out: MatroskaBatch = { events, bytes };
-        events = [];
-        bytes = 0;
-        if (batch.ended) out.ended = true;
-        if (error === undefined) return controller.enqueue(out);
-        out.error = error;
-        controller.enqueue(out);
-        controller.terminate();
+    super(
+      {
+        transform(batch, controller) {
+          const input: EbmlEvent[] = batch.events;
+          let error = batch.error;
+          bytes += batch.bytes ?? 0;
+          try {
+            for (let i = 0; i < input.length; i++) demuxer.push(input[i], emit);
+          } catch (e) {
+            // A fault of the demuxer comes after the events it completed and before any later
+            // fault of the parser, which it replaces: nothing after it was demuxed.
+            error = e;
+          }
+          if (events.length === 0 && !batch.ended && error === undefined) return;
+          const out: MatroskaBatch = { events, bytes };
+          events = [];
+          bytes = 0;
+          if (batch.ended) out.ended = true;
+          if (error === undefined) return controller.enqueue(out);
+          out.error = error;
+          controller.enqueue(out);
+          controller.terminate();
+        },
       },
-    });
+      undefined,
+      { highWaterMark: 1 },
+    ); // one batch may wait, as in EbmlParser
   }
 }
