@@ -87,7 +87,7 @@ export async function ingest(
   const pacer = options.realtime ? new Pacer({ preroll: options.preroll ?? 0 }) : undefined;
   const input = new ConnectionSplitter(source, { shouldRestart: options.shouldRestart });
   const output = new IngestWriter(mount, log);
-  const ended = () => ({ bytes: output.bytes, blocks: output.blocks });
+  const counts = () => ({ bytes: output.bytes, blocks: output.blocks });
   let parser: EbmlParser | undefined;
   let truncated: EbmlSyntaxError | undefined;
   try {
@@ -114,14 +114,14 @@ export async function ingest(
     await output.close();
   } catch (error) {
     await Promise.all([input.cancel(), output.abort(error).catch(() => {})]);
-    if (signal?.aborted) return ended();
+    if (signal?.aborted) return counts();
     throw error;
   }
-  if (signal?.aborted) return ended();
+  if (signal?.aborted) return counts();
   if (!output.headerSeen && truncated === undefined) {
     throw new EbmlSyntaxError("Input ended before any Tracks and Cluster", parser?.offset ?? 0);
   }
-  return { ...ended(), truncated };
+  return { ...counts(), truncated };
 }
 
 /** Bytes the format check looks at: the EBML magic's four. */
