@@ -20,6 +20,20 @@
  * assertEquals(gops > 0, true);
  * ```
  *
+ * @example The same as a stream pipeline into a mount, as `ingest()` runs it
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { EbmlParser, IngestWriter, MatroskaDemuxStream, Mount } from "./mod.ts";
+ * const mount = new Mount("demo");
+ * const file = await Deno.open("testdata/sample.webm");
+ * await file.readable
+ *   .pipeThrough(new EbmlParser())
+ *   .pipeThrough(new MatroskaDemuxStream())
+ *   .pipeTo(new IngestWriter(mount));
+ * assertEquals(mount.header?.docType, "webm");
+ * mount.end();
+ * ```
+ *
  * @module
  */
 
@@ -50,7 +64,7 @@ export {
   type EbmlReaderOptions,
   type EbmlStartEvent,
 } from "./lib/ebml/ebml_reader.ts";
-export { EbmlParser } from "./lib/ebml/ebml_parser.ts";
+export { type Batch, type EbmlBatch, EbmlParser } from "./lib/ebml/ebml_parser.ts";
 export { type EbmlChild, readElements } from "./lib/ebml/read_elements.ts";
 export { readFloat, readInt, readString, readUint } from "./lib/ebml/values.ts";
 export {
@@ -71,6 +85,7 @@ export {
   type TrackKind,
 } from "./lib/matroska/live_header.ts";
 export { MatroskaDemuxer, type MatroskaEvent } from "./lib/matroska/matroska_demuxer.ts";
+export { type MatroskaBatch, MatroskaDemuxStream } from "./lib/matroska/matroska_demux_stream.ts";
 export {
   GopSegmenter,
   type GopSegmenterOptions,
@@ -85,7 +100,13 @@ export {
   type IngestResult,
   InputFormatError,
 } from "./lib/ingest/ingest.ts";
+export {
+  ConnectionSplitter,
+  type ConnectionSplitterOptions,
+} from "./lib/ingest/connection_splitter.ts";
+export { IngestWriter } from "./lib/ingest/ingest_writer.ts";
 export { Pacer, type PacerOptions } from "./lib/ingest/pacer.ts";
+export { PacingStream, type PacingStreamOptions } from "./lib/ingest/pacing_stream.ts";
 export { sniffFormat } from "./lib/ingest/sniff_format.ts";
 export { createHandler, type Handler, type HandlerOptions } from "./lib/server/handler.ts";
 export { type MountServer, serveMount, type ServeMountOptions } from "./lib/server/serve.ts";

@@ -1,8 +1,11 @@
 // Parser and segmenter throughput on the bundled fixtures and on two generated 100 MB files
 // (bench/_big_file.ts, made once with ffmpeg; skipped with a note without it): `deno task bench`.
 // Deno reports time per iteration; MB/s = file size / that time. The comparison with ffmpeg on
-// the 100 MB files is bench/scan.ts.
+// the 100 MB files is bench/scan.ts. The third row of each group is the server's input path,
+// `ingest()` (the stream pipeline, then segmenter and GOP ring), in-process.
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
+import { ingest } from "../lib/ingest/ingest.ts";
+import { Mount } from "../lib/stream/mount.ts";
 import { bigMatroska } from "./_big_file.ts";
 import { segmentAll } from "./_segment_all.ts";
 
@@ -56,6 +59,17 @@ for (const [name, bytes] of data) {
     group: name,
     fn: () => {
       segmentAll(parts);
+    },
+  });
+  // The server's own input path in-process: `ingest()` of a ReadableStream into a Mount
+  // (segmenter and GOP ring), unpaced. bench/scan.ts times it as a process of its own.
+  Deno.bench({
+    name: `ingest() into a Mount ${name}`,
+    group: name,
+    fn: async () => {
+      const mount = new Mount("bench");
+      await ingest(ReadableStream.from(parts), mount);
+      mount.end();
     },
   });
 }

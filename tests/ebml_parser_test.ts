@@ -67,12 +67,18 @@ for (const name of FIXTURES) {
   });
 }
 
-Deno.test("EbmlParser as a TransformStream emits the same events as EbmlReader", async () => {
+Deno.test("EbmlParser as a TransformStream emits the same events as EbmlReader, a batch per chunk", async () => {
   const bytes = await readFixture("sample.webm");
-  const events = await Array.fromAsync(
-    ReadableStream.from(randomChunks(bytes, 9)).pipeThrough(new EbmlParser()),
-  );
-  assertEquals(events.map(plain), parseChunks([bytes]).events);
+  const chunks = randomChunks(bytes, 9);
+  const parser = new EbmlParser();
+  const batches = await Array.fromAsync(ReadableStream.from(chunks).pipeThrough(parser));
+  assertEquals(batches.flatMap((b) => b.events).map(plain), parseChunks([bytes]).events);
+  // At most one batch per chunk, plus the one made at the end; none empty but that one.
+  assert(batches.length <= chunks.length + 1);
+  for (const batch of batches.slice(0, -1)) assertGreater(batch.events.length, 0);
+  assertEquals(batches.map((b) => b.error), batches.map(() => undefined));
+  assertEquals(batches[batches.length - 1].ended, true);
+  assertEquals(parser.offset, bytes.length);
 });
 
 Deno.test("EbmlReader delivers payloads as views of the input chunk, not copies", async () => {
@@ -276,14 +282,44 @@ Deno.test("EbmlParser reports truncated input at the end with EbmlSyntaxError", 
   );
 });
 
-Deno.test("EbmlParser errors the stream on truncated input", async () => {
+Deno.test("EbmlParser delivers every event before a truncation, then the error in-band", async () => {
   const bytes = await readFixture("truncated.webm");
-  const stream = ReadableStream.from([bytes]).pipeThrough(new EbmlParser());
-  let error: unknown;
-  try {
-    for await (const _ of stream) { /* drain */ }
-  } catch (e) {
-    error = e;
-  }
-  assertInstanceOf(error, EbmlSyntaxError);
+  const expected = parseChunks([bytes]);
+  const stream = ReadableStream.from(randomChunks(bytes, 3)).pipeThrough(new EbmlParser());
+  // The stream closes normally: reading it does not throw, and nothing queued is lost.
+  const batches = await Array.fromAsync(stream);
+  assertEquals(batches.flatMap((b) => b.events).map(plain), expected.events);
+  const last = batches[batches.length - 1];
+  assertEquals(last.ended, true);
+  assertInstanceOf(last.error, EbmlSyntaxError);
+  assertEquals(last.error.offset, (expected.error as EbmlSyntaxError).offset);
+  for (const batch of batches.slice(0, -1)) assertEquals(batch.error, undefined);
+});
+
+Deno.test("EbmlParser ends with the events before malformed bytes and the error, and cancels the source", async () => {
+  const good = [...EBML_HEADER, ...SEGMENT_UNKNOWN, ...CLUSTER_UNKNOWN, ...TIMESTAMP_0];
+  const chunks = [new Uint8Array(good), new Uint8Array([...SIMPLE_BLOCK, 0x00, 0xEC])];
+  let cancelled = false;
+  let pulls = 0;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      // A third chunk is there to be read: the parser must not ask for it after the fault.
+      controller.enqueue(pulls < 2 ? chunks[pulls] : new Uint8Array(good));
+      pulls++;
+    },
+    cancel() {
+      cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  const batches = await Array.fromAsync(source.pipeThrough(new EbmlParser()));
+  const last = batches[batches.length - 1];
+  assertInstanceOf(last.error, EbmlSyntaxError);
+  assertEquals(last.error.offset, good.length + SIMPLE_BLOCK.length);
+  assertEquals(last.ended, undefined);
+  assertEquals(
+    shape(batches.flatMap((b) => b.events)),
+    shape(collect([...good, ...SIMPLE_BLOCK])).filter((e) => !e.startsWith("end")),
+  );
+  assertEquals(cancelled, true);
+  assertEquals(pulls, 2);
 });

@@ -10,7 +10,16 @@
 
 import { EbmlSyntaxError } from "./ebml_syntax_error.ts";
 
-/** The value `readVint` reports for an unknown size (all value bits set). */
+/**
+ * The value `readVint` reports for an unknown size (all value bits set).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readVint, UNKNOWN_SIZE } from "./vint.ts";
+ * assertEquals(readVint(new Uint8Array([0xFF]), 0)?.value, UNKNOWN_SIZE);
+ * ```
+ */
 export const UNKNOWN_SIZE = -1;
 
 /** Largest value a vint can carry exactly as a JavaScript number. */
@@ -27,6 +36,15 @@ export interface VintResult {
 /**
  * Width in bytes of the vint that starts with `firstByte`, or 0 when the byte is `0x00`
  * (invalid: a vint is at most 8 bytes wide).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { measureVintLength } from "./vint.ts";
+ * assertEquals(measureVintLength(0x81), 1);
+ * assertEquals(measureVintLength(0x1A), 4); // the first byte of the EBML header's ID
+ * assertEquals(measureVintLength(0x00), 0);
+ * ```
  */
 export function measureVintLength(firstByte: number): number {
   if (firstByte >= 0x80) return 1;
@@ -49,6 +67,16 @@ export function measureVintLength(firstByte: number): number {
  * element that large can be handled anyway.
  *
  * @param base added to `offset` in error messages (the absolute position of `bytes[0]`)
+ *
+ * @example The three results: a value, an unknown size, more bytes needed
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readVint, UNKNOWN_SIZE } from "./vint.ts";
+ * const bytes = new Uint8Array([0x42, 0x86, 0x7F, 0xFF, 0x40]);
+ * assertEquals(readVint(bytes, 0), { value: 0x286, length: 2 });
+ * assertEquals(readVint(bytes, 2), { value: UNKNOWN_SIZE, length: 2 });
+ * assertEquals(readVint(bytes, 4), undefined); // needs a second byte
+ * ```
  */
 export function readVint(
   bytes: Uint8Array,
@@ -95,7 +123,17 @@ const LIMITS = [
   2 ** 56 - 1,
 ];
 
-/** Smallest width in bytes that encodes `value` as a size (all-ones patterns are reserved). */
+/**
+ * Smallest width in bytes that encodes `value` as a size (all-ones patterns are reserved).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { measureVint } from "./vint.ts";
+ * assertEquals(measureVint(126), 1);
+ * assertEquals(measureVint(127), 2); // 0xFF would read as the unknown size
+ * ```
+ */
 export function measureVint(value: number): number {
   // The common sizes first: a block's track number, a frame's size.
   if (value >= 0 && value < LIMITS[2]) {
@@ -151,7 +189,17 @@ export function writeVintInto(
   return length;
 }
 
-/** Encodes `value` as a vint of `length` bytes (default: the smallest that fits). */
+/**
+ * Encodes `value` as a vint of `length` bytes (default: the smallest that fits).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { writeVint } from "./vint.ts";
+ * assertEquals(writeVint(5), new Uint8Array([0x85]));
+ * assertEquals(writeVint(5, 4), new Uint8Array([0x10, 0x00, 0x00, 0x05]));
+ * ```
+ */
 export function writeVint(value: number, length?: number): Uint8Array {
   const width = length ?? measureVint(value);
   const out = new Uint8Array(width);
@@ -159,7 +207,17 @@ export function writeVint(value: number, length?: number): Uint8Array {
   return out;
 }
 
-/** Encodes the unknown size at `length` bytes (default 8: `01 FF FF FF FF FF FF FF`). */
+/**
+ * Encodes the unknown size at `length` bytes (default 8: `01 FF FF FF FF FF FF FF`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readVint, UNKNOWN_SIZE, writeUnknownSize } from "./vint.ts";
+ * assertEquals(writeUnknownSize(1), new Uint8Array([0xFF]));
+ * assertEquals(readVint(writeUnknownSize(), 0), { value: UNKNOWN_SIZE, length: 8 });
+ * ```
+ */
 export function writeUnknownSize(length = 8): Uint8Array {
   if (length < 1 || length > 8) {
     throw new RangeError(`Invalid vint width: ${length}`);

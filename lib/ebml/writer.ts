@@ -29,7 +29,17 @@ export function writeIdInto(
   return length;
 }
 
-/** Encodes an element ID. */
+/**
+ * Encodes an element ID.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * import { writeId } from "./writer.ts";
+ * assertEquals(writeId(ID.Cluster), new Uint8Array([0x1F, 0x43, 0xB6, 0x75]));
+ * ```
+ */
 export function writeId(id: number): Uint8Array {
   const out = new Uint8Array(measureId(id));
   writeIdInto(out, 0, id);
@@ -39,6 +49,14 @@ export function writeId(id: number): Uint8Array {
 /**
  * Encodes an element header (ID and size) for a payload of `size` bytes, with the size at
  * `sizeLength` bytes (default: the smallest that fits).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * import { writeElementHeader } from "./writer.ts";
+ * assertEquals(writeElementHeader(ID.Tracks, 300), new Uint8Array([0x16, 0x54, 0xAE, 0x6B, 0x41, 0x2C]));
+ * ```
  */
 export function writeElementHeader(
   id: number,
@@ -52,7 +70,19 @@ export function writeElementHeader(
   return out;
 }
 
-/** Encodes a master element header of unknown size (8-byte size `01 FF FF FF FF FF FF FF`). */
+/**
+ * Encodes a master element header of unknown size (8-byte size `01 FF FF FF FF FF FF FF`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * import { writeUnknownSizeHeader } from "./writer.ts";
+ * const header = writeUnknownSizeHeader(ID.Segment);
+ * assertEquals(header.length, 12);
+ * assertEquals(Array.from(header.subarray(4)), [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+ * ```
+ */
 export function writeUnknownSizeHeader(id: number): Uint8Array {
   const idBytes = writeId(id);
   const out = new Uint8Array(idBytes.length + 8);
@@ -61,7 +91,18 @@ export function writeUnknownSizeHeader(id: number): Uint8Array {
   return out;
 }
 
-/** Encodes an unsigned integer element in the fewest bytes (zero takes one byte). */
+/**
+ * Encodes an unsigned integer element in the fewest bytes (zero takes one byte).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * import { writeUintElement } from "./writer.ts";
+ * assertEquals(writeUintElement(ID.Timestamp, 0), new Uint8Array([0xE7, 0x81, 0x00]));
+ * assertEquals(writeUintElement(ID.Timestamp, 1000), new Uint8Array([0xE7, 0x82, 0x03, 0xE8]));
+ * ```
+ */
 export function writeUintElement(id: number, value: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`Cannot encode unsigned integer: ${value}`);
@@ -78,7 +119,18 @@ export function writeUintElement(id: number, value: number): Uint8Array {
   return out;
 }
 
-/** Encodes a whole element: a new header followed by a copy of `payload`. For small elements. */
+/**
+ * Encodes a whole element: a new header followed by a copy of `payload`. For small elements.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * import { writeElement } from "./writer.ts";
+ * const docType = writeElement(ID.DocType, new TextEncoder().encode("webm"));
+ * assertEquals(docType, new Uint8Array([0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6D]));
+ * ```
+ */
 export function writeElement(id: number, payload: Uint8Array): Uint8Array {
   const header = writeElementHeader(id, payload.length);
   const out = new Uint8Array(header.length + payload.length);
@@ -87,7 +139,17 @@ export function writeElement(id: number, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Joins arrays into one new array. */
+/**
+ * Joins arrays into one new array.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { concatBytes } from "./writer.ts";
+ * const joined = concatBytes([new Uint8Array([1, 2]), new Uint8Array(0), new Uint8Array([3])]);
+ * assertEquals(joined, new Uint8Array([1, 2, 3]));
+ * ```
+ */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;
   for (const part of parts) total += part.length;

@@ -59,14 +59,31 @@ const INT16_MAX = 0x7fff;
  * with rewritten relative times) beside `subarray` views of the original frame data: payload
  * bytes pass through untouched.
  *
- * @example
- * ```ts ignore
- * const segmenter = new GopSegmenter(header);
+ * @example Re-cluster a file: every Cluster begins a GOP, and no block is lost after the first keyframe
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { EbmlReader } from "../ebml/ebml_reader.ts";
+ * import type { Block } from "./block.ts";
+ * import { GopSegmenter, type OutputCluster } from "./gop_segmenter.ts";
+ * import { MatroskaDemuxer } from "./matroska_demuxer.ts";
+ * const demuxer = new MatroskaDemuxer();
+ * const blocks: Block[] = [];
+ * new EbmlReader().push(await Deno.readFile("testdata/sample.webm"), (e) =>
+ *   demuxer.push(e, (m) => {
+ *     if (m.type === "block") blocks.push(m.block);
+ *   }));
+ * assert(demuxer.header);
+ * const segmenter = new GopSegmenter(demuxer.header);
+ * const clusters: OutputCluster[] = [];
  * for (const block of blocks) {
  *   const cluster = segmenter.push(block);
- *   if (cluster) ring.append(cluster);
+ *   if (cluster) clusters.push(cluster);
  * }
  * const last = segmenter.flush();
+ * if (last) clusters.push(last);
+ * assertEquals(clusters[0].keyframe, true);
+ * const written = clusters.reduce((n, c) => n + c.blocks, 0);
+ * assertEquals(written + segmenter.droppedBlocks, blocks.length);
  * ```
  */
 export class GopSegmenter {

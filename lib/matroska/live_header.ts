@@ -196,9 +196,25 @@ export interface HeaderParts {
  * has no end to point to), Info without Duration, Tracks, and Tags when present. SeekHead,
  * Cues, Chapters and Attachments are left out: they point into a file that viewers never see.
  *
- * @example
- * ```ts ignore
- * const header = buildLiveHeader({ ebml, info, tracks });
+ * @example The live header of a file: its EBML header, Info and Tracks as the parser delivered them
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { EbmlReader, type EbmlElementEvent } from "../ebml/ebml_reader.ts";
+ * import { ID } from "../ebml/ids.ts";
+ * import { buildLiveHeader } from "./live_header.ts";
+ * const parts = new Map<number, EbmlElementEvent>();
+ * new EbmlReader().push(await Deno.readFile("testdata/sample.webm"), (e) => {
+ *   if (e.type === "element" && !parts.has(e.id)) parts.set(e.id, e);
+ * });
+ * const ebml = parts.get(ID.EBML);
+ * const tracks = parts.get(ID.Tracks);
+ * assert(ebml && tracks);
+ * const header = buildLiveHeader({ ebml, info: parts.get(ID.Info), tracks });
+ * assertEquals(header.docType, "webm");
+ * assertEquals(header.timestampScale, 1_000_000);
+ * assertEquals(header.tracks.map((t) => t.kind), ["video", "audio"]);
+ * // The EBML header as received, then a Segment of unknown size.
+ * assertEquals(header.bytes.subarray(0, 4), new Uint8Array([0x1A, 0x45, 0xDF, 0xA3]));
  * ```
  */
 export function buildLiveHeader(parts: HeaderParts): LiveHeader {
