@@ -129,6 +129,17 @@ Deno.test("renderMediaPlaylist marks a discontinuity and a new init with EXT-X-M
   assert(lines.indexOf("../e/x/v1/105.m4s") > at);
 });
 
+Deno.test("renderMediaPlaylist lists nothing of a segment that has no part yet", () => {
+  const list = segments(100, 7);
+  list.push({ ...list[6], number: 107, parts: [], complete: false, duration: 0 });
+  const text = renderMediaPlaylist(input(list));
+  assertEquals(tagLines(text, "#EXT-X-PROGRAM-DATE-TIME:").length, 7);
+  assertEquals(
+    text.trimEnd().split("\n").at(-1),
+    '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="../e/x/v1/107.0.m4s"',
+  );
+});
+
 Deno.test("renderMediaPlaylist reports the other renditions and refuses an empty list", () => {
   const text = renderMediaPlaylist(
     input(segments(100, 7, 1), {

@@ -105,6 +105,9 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i];
     end += segment.duration;
+    // A segment just opened has nothing to list yet (a lone PROGRAM-DATE-TIME would be read as
+    // the next segment's).
+    if (!segment.complete && segment.parts.length === 0) continue;
     if (i > 0 && segment.discontinuity) {
       lines.push("#EXT-X-DISCONTINUITY");
       if (segment.init !== segments[i - 1].init) lines.push(`#EXT-X-MAP:URI="${segment.init}"`);
