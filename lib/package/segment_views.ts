@@ -145,6 +145,12 @@ export function dashManifest(packager: Packager, now: number): string | undefine
   const format = packager.forms.dash;
   const target = packager.targetDuration;
   if (!format || target === undefined) return undefined;
+  // Offered once every track has a segment: a player that saw a video-only MPD would play
+  // without sound.
+  for (const track of packager.tracks.values()) {
+    const store = format === "webm" ? track.webm : track.cmaf;
+    if (!store?.segments.some((s) => s.complete)) return undefined;
+  }
   const ext = format === "webm" ? "webm" : "mp4";
   const periods = packager.periods.map((period, index) => {
     const representations: DashRepresentation[] = [];
