@@ -1,7 +1,11 @@
 // Pages that play a URL with hls.js or dash.js (both from npm, served by the test itself), and
 // what a test reads of them. The players' files are imported as text: no CDN, no download at
 // run time beyond the npm cache.
+// The players are pinned here, in the one file that serves them (text imports cannot be
+// re-exported through a module of their own the way _playwright.ts does).
+// deno-lint-ignore no-import-prefix
 import hlsScript from "npm:hls.js@1.7.4/dist/hls.min.js" with { type: "text" };
+// deno-lint-ignore no-import-prefix
 import dashModule from "npm:dashjs@5.2.1" with { type: "text" };
 import type { Page } from "./_playwright.ts";
 

@@ -11,7 +11,8 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import type { TrackInfo } from "../lib/matroska/live_header.ts";
-import { browserSupport, codecName, playerPage } from "../lib/server/player_page.ts";
+import { browserSupport, codecName } from "../lib/server/browser_support.ts";
+import { playerPage } from "../lib/server/player_page.ts";
 import { Mount, type MountStatus } from "../lib/stream/mount.ts";
 
 const VP8 = { kind: "video", codecId: "V_VP8" } as const;

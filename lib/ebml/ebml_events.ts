@@ -1,0 +1,56 @@
+/**
+ * What the EBML parser reports, and its options.
+ *
+ * @module
+ */
+
+import type { EbmlSchema } from "./ids.ts";
+
+/** A master element begins; its children follow until the matching `end`. */
+export interface EbmlStartEvent {
+  type: "start";
+  id: number;
+  /** Absolute offset of the element's first ID byte. */
+  offset: number;
+  /** Bytes of ID and size. */
+  headerSize: number;
+  /** Payload size, or `UNKNOWN_SIZE` (-1). */
+  size: number;
+}
+
+/** A master element ends (at its size, or where RFC 8794 section 6.2 ends an unknown size). */
+export interface EbmlEndEvent {
+  type: "end";
+  id: number;
+  /** Absolute offset just past the element's last byte. */
+  offset: number;
+}
+
+/** A whole element that is not walked: `data` is its payload, a view into the input where possible. */
+export interface EbmlElementEvent {
+  type: "element";
+  id: number;
+  /** Absolute offset of the element's first ID byte. */
+  offset: number;
+  /** Bytes of ID and size. */
+  headerSize: number;
+  /** The payload: a `subarray` of an input chunk, or one new array when it spanned chunks. */
+  data: Uint8Array;
+}
+
+/** What the parser reports. */
+export type EbmlEvent = EbmlStartEvent | EbmlEndEvent | EbmlElementEvent;
+
+/** Options of `EbmlReader` and `EbmlParser`. */
+export interface EbmlReaderOptions {
+  /** Which elements to walk, deliver or skip. Default: `MATROSKA_SCHEMA`. */
+  schema?: EbmlSchema;
+  /**
+   * Largest element payload the parser will buffer, in bytes (default 64 MiB). A larger one is
+   * refused with `RangeError`: an absurd size must not make memory grow.
+   */
+  maxElementSize?: number;
+}
+
+/** Default cap on a buffered element's payload. */
+export const DEFAULT_MAX_ELEMENT_SIZE: number = 64 * 1024 * 1024;
