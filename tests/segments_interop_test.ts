@@ -60,6 +60,19 @@ async function capture(fixture: string, path: string, expected: string[]) {
     assertEquals(probe.stdout.trim().split("\n").sort(), expected);
     const decoded = await run("ffmpeg", ["-v", "error", "-nostdin", "-i", out, "-f", "null", "-"]);
     assertEquals([decoded.code, decoded.stderr], [0, ""]);
+    // /status shows what the packager holds; /metrics counts what was served.
+    const status = await (await fetch(server.url("/status"))).json();
+    const segments = status.mounts[0].segments;
+    assert(segments.bytes > 0 && segments.epoch.length > 0, JSON.stringify(segments));
+    const metrics = await (await fetch(server.url("/metrics"))).text();
+    const served = (kind: string) =>
+      Number(
+        new RegExp(`mkserver_segment_requests_total\\{kind="${kind}"\\} (\\d+)`).exec(metrics)?.[1],
+      );
+    assert(
+      served("init") >= 2 && served(path.endsWith(".mpd") ? "manifest" : "playlist") >= 1,
+      metrics,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

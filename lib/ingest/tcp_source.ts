@@ -89,175 +89,189 @@ interface Source {
  * ```
  */
 export function listenTcpSource(options: TcpSourceOptions): TcpSource {
-  const hostname = options.hostname ?? "0.0.0.0";
-  const grace = durationOption("grace", options.grace, Infinity);
-  const idleTimeout = durationOption(
-    "idleTimeout",
-    options.idleTimeout,
-    DEFAULT_IDLE_TIMEOUT,
-  );
-  const takeoverWait = durationOption(
-    "takeoverWait",
-    options.takeoverWait,
-    1000,
-  );
-  const log = options.log ?? SILENT;
-  const listener = Deno.listen({
-    hostname,
-    port: options.port,
-    transport: "tcp",
-  });
-  const addr = listener.addr;
-  const where = `${addr.hostname}:${addr.port}`;
-  log.info(`Listening for a source on tcp://${where}`);
+  const source = new TcpListenerSource(options);
+  return { addr: source.addr, readable: source.readable };
+}
 
-  let current: Source | undefined;
+/** The state of `listenTcpSource`: the listener, the connection being read, the one in line. */
+class TcpListenerSource {
+  readonly addr: Deno.NetAddr;
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly #options: TcpSourceOptions;
+  readonly #grace: number;
+  readonly #idleTimeout: number;
+  readonly #takeoverWait: number;
+  readonly #log: Logger;
+  readonly #listener: Deno.TcpListener;
+  #current: Source | undefined;
   /** The connection next in line, waiting up to `takeoverWait` for `current` to end. */
-  let waiting:
+  #waiting:
     | { conn: Deno.TcpConn; peer: string; timer: ReturnType<typeof setTimeout> }
     | undefined;
-  let stopped = false;
-  let served = 0; // sources that have connected so far
-  let started = 0; // sources that have sent bytes so far
-  let wake: (() => void) | undefined; // a pull waiting for a source
-  let pulling: Promise<void> | undefined;
-  let cancelled = false;
+  #stopped = false;
+  #served = 0; // sources that have connected so far
+  #started = 0; // sources that have sent bytes so far
+  #wake: (() => void) | undefined; // a pull waiting for a source
+  #pulling: Promise<void> | undefined;
+  #cancelled = false;
+  #accepting: Promise<void>;
+  #onAbort = () => this.#stop();
 
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
+  constructor(options: TcpSourceOptions) {
+    this.#options = options;
+    this.#grace = durationOption("grace", options.grace, Infinity);
+    this.#idleTimeout = durationOption("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT);
+    this.#takeoverWait = durationOption("takeoverWait", options.takeoverWait, 1000);
+    this.#log = options.log ?? SILENT;
+    this.#listener = Deno.listen({
+      hostname: options.hostname ?? "0.0.0.0",
+      port: options.port,
+      transport: "tcp",
+    });
+    this.addr = this.#listener.addr;
+    this.#log.info(`Listening for a source on tcp://${this.addr.hostname}:${this.addr.port}`);
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (options.signal?.aborted) this.#stop();
+    this.#accepting = this.#accept();
+    this.readable = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        this.#pulling = this.#pull(controller);
+        return this.#pulling;
+      },
+      cancel: async () => {
+        this.#cancelled = true;
+        this.#stop();
+        options.signal?.removeEventListener("abort", this.#onAbort);
+        await this.#accepting;
+        await this.#pulling?.catch(() => {});
+      },
+    }, { highWaterMark: 0 });
+  }
 
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
+  #notify(): void {
+    this.#wake?.();
+    this.#wake = undefined;
+  }
+
+  #stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
     try {
-      listener.close();
+      this.#listener.close();
     } catch {
       // already closed
     }
-    drop(current);
-    current = undefined;
-    if (waiting !== undefined) {
-      clearTimeout(waiting.timer);
-      waiting.conn.close();
-      waiting = undefined;
+    drop(this.#current);
+    this.#current = undefined;
+    if (this.#waiting !== undefined) {
+      clearTimeout(this.#waiting.timer);
+      this.#waiting.conn.close();
+      this.#waiting = undefined;
     }
-    notify();
-  };
+    this.#notify();
+  }
 
-  const refuse = (conn: Deno.TcpConn, peer: string) => {
+  #refuse(conn: Deno.TcpConn, peer: string): void {
     // One source at a time: a second encoder would interleave its bytes with the first's.
-    log.warn(
-      `Refused TCP source from ${peer}: ${current?.peer} is still connected`,
-    );
+    this.#log.warn(`Refused TCP source from ${peer}: ${this.#current?.peer} is still connected`);
     conn.close();
-  };
+  }
 
-  const take = (conn: Deno.TcpConn, peer: string) => {
-    served++;
-    log.info(`TCP source connected from ${peer}`);
-    current = {
-      conn,
-      reader: conn.readable.getReader(),
-      peer,
-      started: false,
-    };
-    notify();
-  };
+  #take(conn: Deno.TcpConn, peer: string): void {
+    this.#served++;
+    this.#log.info(`TCP source connected from ${peer}`);
+    this.#current = { conn, reader: conn.readable.getReader(), peer, started: false };
+    this.#notify();
+  }
 
   /** The current source has ended: the connection next in line, if any, takes over. */
-  const next = () => {
-    current = undefined;
+  #next(): void {
+    this.#current = undefined;
+    const waiting = this.#waiting;
     if (waiting === undefined) return;
     clearTimeout(waiting.timer);
-    const { conn, peer } = waiting;
-    waiting = undefined;
-    take(conn, peer);
-  };
-  const onAbort = () => stop();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) stop();
+    this.#waiting = undefined;
+    this.#take(waiting.conn, waiting.peer);
+  }
 
-  const accepting = (async () => {
+  async #accept(): Promise<void> {
     for (;;) {
       let conn: Deno.TcpConn;
       try {
-        conn = await listener.accept();
+        conn = await this.#listener.accept();
       } catch (error) {
-        if (!stopped) log.error(`TCP listener failed: ${reasonOf(error)}`);
+        if (!this.#stopped) this.#log.error(`TCP listener failed: ${reasonOf(error)}`);
         return;
       }
       const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
-      if (stopped) {
+      if (this.#stopped) {
         conn.close();
         return;
       }
-      if (current === undefined) {
-        take(conn, peer);
-      } else if (waiting !== undefined || takeoverWait === 0) {
-        refuse(conn, peer);
+      if (this.#current === undefined) {
+        this.#take(conn, peer);
+      } else if (this.#waiting !== undefined || this.#takeoverWait === 0) {
+        this.#refuse(conn, peer);
       } else {
         const timer = setTimeout(() => {
-          if (waiting?.conn !== conn) return;
-          waiting = undefined;
-          refuse(conn, peer);
-        }, takeoverWait);
-        waiting = { conn, peer, timer };
+          if (this.#waiting?.conn !== conn) return;
+          this.#waiting = undefined;
+          this.#refuse(conn, peer);
+        }, this.#takeoverWait);
+        this.#waiting = { conn, peer, timer };
       }
     }
-  })();
+  }
 
   /** Resolves when a source is connected (true), or when stopped or out of grace (false). */
-  async function waitForSource(): Promise<boolean> {
-    const deadline = served > 0 ? grace : Infinity;
+  async #waitForSource(): Promise<boolean> {
+    const deadline = this.#served > 0 ? this.#grace : Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let expired = false;
-    while (current === undefined && !stopped && !expired) {
+    while (this.#current === undefined && !this.#stopped && !expired) {
       await new Promise<void>((resolve) => {
-        wake = resolve;
+        this.#wake = resolve;
         if (deadline !== Infinity && timer === undefined) {
           timer = setTimeout(() => {
             expired = true;
-            notify();
+            this.#notify();
           }, deadline);
         }
       });
     }
     clearTimeout(timer);
-    if (current !== undefined) return true;
-    if (expired && !stopped) {
-      log.warn(
-        `No TCP source came back within ${formatDelay(grace)}: ending the stream`,
+    if (this.#current !== undefined) return true;
+    if (expired && !this.#stopped) {
+      this.#log.warn(
+        `No TCP source came back within ${formatDelay(this.#grace)}: ending the stream`,
       );
     }
     return false;
   }
 
-  async function pull(
-    controller: ReadableStreamDefaultController<Uint8Array>,
-  ): Promise<void> {
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     for (;;) {
-      if (current === undefined && !(await waitForSource())) {
-        stop();
-        await accepting;
-        options.signal?.removeEventListener("abort", onAbort);
-        if (!cancelled) controller.close();
+      if (this.#current === undefined && !(await this.#waitForSource())) {
+        this.#stop();
+        await this.#accepting;
+        this.#options.signal?.removeEventListener("abort", this.#onAbort);
+        if (!this.#cancelled) controller.close();
         return;
       }
-      const source: Source = current!;
+      const source = this.#current;
+      if (source === undefined) continue;
       let ended = "ended";
       let failed = false;
       try {
-        const result = await readWithin(source.reader, idleTimeout);
+        const result = await readWithin(source.reader, this.#idleTimeout);
         if (result === undefined) {
-          ended = `no data for ${formatDelay(idleTimeout)}`;
+          ended = `no data for ${formatDelay(this.#idleTimeout)}`;
           failed = true;
         } else if (!result.done) {
-          if (cancelled) return;
+          if (this.#cancelled) return;
           if (!source.started) {
             source.started = true;
-            options.onConnect?.(++started);
+            this.#options.onConnect?.(++this.#started);
           }
           controller.enqueue(result.value);
           return;
@@ -267,27 +281,12 @@ export function listenTcpSource(options: TcpSourceOptions): TcpSource {
         failed = true;
       }
       drop(source);
-      if (stopped) continue;
-      if (failed) log.warn(`TCP source from ${source.peer} dropped: ${ended}`);
-      else log.info(`TCP source from ${source.peer} ended`);
-      next();
+      if (this.#stopped) continue;
+      if (failed) this.#log.warn(`TCP source from ${source.peer} dropped: ${ended}`);
+      else this.#log.info(`TCP source from ${source.peer} ended`);
+      this.#next();
     }
   }
-
-  const readable = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      pulling = pull(controller);
-      return pulling;
-    },
-    async cancel() {
-      cancelled = true;
-      stop();
-      options.signal?.removeEventListener("abort", onAbort);
-      await accepting;
-      await pulling?.catch(() => {});
-    },
-  }, { highWaterMark: 0 });
-  return { addr, readable };
 }
 
 /** Closes a source's connection (cancelling its reader closes the socket). */

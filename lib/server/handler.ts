@@ -180,8 +180,9 @@ class MountHandler {
   async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
-    if (pathname === "/status") return statusResponse(mounts, this.#evictions, { head });
-    if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, { head });
+    const extra = { head, packagers: this.#options.packagers, counters: this.#counters };
+    if (pathname === "/status") return statusResponse(mounts, this.#evictions, extra);
+    if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, extra);
     const mount = this.#registry.get(this.#defaultName) ?? mounts[0];
     if (mount === undefined) {
       return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");

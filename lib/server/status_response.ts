@@ -7,7 +7,9 @@
 
 import type { Mount } from "../stream/mount.ts";
 import type { EvictionCounts } from "./eviction_counts.ts";
-import { renderMetrics } from "./metrics.ts";
+import { renderMetrics, type Sample } from "./metrics.ts";
+import type { PackagerTable } from "./packagers.ts";
+import type { SegmentCounters } from "./segments.ts";
 
 /** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
 export interface ProcessStatus {
@@ -33,6 +35,29 @@ function processStatus(): ProcessStatus {
 export interface StatusResponseOptions {
   /** Answering HEAD: the headers only. */
   head?: boolean;
+  /** The mounts' packagers: each mount's `segments` (forms offered, bytes held). */
+  packagers?: PackagerTable;
+  /** Segmented requests served, for `/metrics`. */
+  counters?: SegmentCounters;
+}
+
+/** What `/status` shows of a mount's segments. */
+export interface SegmentStatus {
+  hls: boolean;
+  dash: "webm" | "cmaf" | undefined;
+  /** Bytes of segments and parts held (every track and format). */
+  bytes: number;
+  /** The incarnation's id in every object URL. */
+  epoch: string;
+}
+
+function segmentStatus(
+  packagers: PackagerTable | undefined,
+  name: string,
+): SegmentStatus | undefined {
+  const p = packagers?.get(name);
+  if (!p?.header) return undefined;
+  return { hls: p.forms.hls, dash: p.forms.dash, bytes: p.byteLength, epoch: p.epoch };
 }
 
 /**
@@ -56,7 +81,13 @@ export function statusResponse(
   options: StatusResponseOptions = {},
 ): Response {
   const body = JSON.stringify(
-    { mounts: mounts.map((m) => evictions.statusOf(m)), process: processStatus() },
+    {
+      mounts: mounts.map((m) => ({
+        ...evictions.statusOf(m),
+        segments: segmentStatus(options.packagers, m.name),
+      })),
+      process: processStatus(),
+    },
     null,
     2,
   );
@@ -75,7 +106,25 @@ export function metricsResponse(
   evictions: EvictionCounts,
   options: StatusResponseOptions = {},
 ): Response {
-  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)));
+  const extra: Sample[] = [];
+  const bytes = {
+    name: "mkserver_segment_bytes",
+    type: "gauge" as const,
+    help: "Bytes of HLS/DASH segments and parts held.",
+  };
+  for (const m of mounts) {
+    const p = options.packagers?.get(m.name);
+    if (p) extra.push({ metric: bytes, labels: { mount: m.name }, value: p.byteLength });
+  }
+  const requests = {
+    name: "mkserver_segment_requests_total",
+    type: "counter" as const,
+    help: "Segmented requests served, by kind (playlist, manifest, init, segment, part).",
+  };
+  for (const [kind, value] of Object.entries(options.counters ?? {})) {
+    extra.push({ metric: requests, labels: { kind }, value });
+  }
+  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra);
   return new Response(options.head ? null : body, {
     headers: {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
