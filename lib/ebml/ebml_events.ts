@@ -52,5 +52,14 @@ export interface EbmlReaderOptions {
   maxElementSize?: number;
 }
 
-/** Default cap on a buffered element's payload. */
+/**
+ * Default cap on a buffered element's payload.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { DEFAULT_MAX_ELEMENT_SIZE } from "./ebml_events.ts";
+ * assertEquals(DEFAULT_MAX_ELEMENT_SIZE, 64 * 1024 * 1024);
+ * ```
+ */
 export const DEFAULT_MAX_ELEMENT_SIZE: number = 64 * 1024 * 1024;

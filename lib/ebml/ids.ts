@@ -7,6 +7,14 @@
  */
 
 /** Element IDs by their specification names. */
+/**
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * assertEquals(ID.Cluster, 0x1F43B675);
+ * ```
+ */
 export const ID = {
   // EBML header (RFC 8794, section 11.2)
   EBML: 0x1A45DFA3,
@@ -94,6 +102,13 @@ export type EbmlSchema = ReadonlyMap<number, ElementSpec>;
  * The parser's schema for live Matroska: Segment and Cluster are walked; the header elements
  * and blocks are delivered whole; SeekHead, Cues, Chapters and Attachments are skipped since a
  * live stream has no use for them (and they can be large).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID, MATROSKA_SCHEMA } from "./ids.ts";
+ * assertEquals(MATROSKA_SCHEMA.get(ID.Cluster)?.kind, "master");
+ * ```
  */
 export const MATROSKA_SCHEMA: EbmlSchema = new Map<number, ElementSpec>([
   [ID.EBML, { kind: "buffer", level: 0 }],
@@ -116,6 +131,14 @@ export const MATROSKA_SCHEMA: EbmlSchema = new Map<number, ElementSpec>([
 ]);
 
 /** Formats an element ID as the specification writes it, e.g. `0x1F43B675`. */
+/**
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { formatId } from "./ids.ts";
+ * assertEquals(formatId(0x1A45DFA3), "0x1A45DFA3");
+ * ```
+ */
 export function formatId(id: number): string {
   return `0x${id.toString(16).toUpperCase()}`;
 }

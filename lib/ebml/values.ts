@@ -7,6 +7,14 @@
 import { EbmlSyntaxError } from "./ebml_syntax_error.ts";
 
 /** Decodes an unsigned integer element's payload (0 to 8 bytes, big-endian). */
+/**
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readUint } from "./values.ts";
+ * assertEquals(readUint(new Uint8Array([0x01, 0x00])), 256);
+ * ```
+ */
 export function readUint(data: Uint8Array): number {
   if (data.length > 8) {
     throw new RangeError(`Unsigned integer too long: ${data.length} bytes`);
@@ -17,6 +25,14 @@ export function readUint(data: Uint8Array): number {
 }
 
 /** Decodes a signed integer element's payload (0 to 8 bytes, big-endian, two's complement). */
+/**
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readInt } from "./values.ts";
+ * assertEquals(readInt(new Uint8Array([0xFF, 0xFE])), -2);
+ * ```
+ */
 export function readInt(data: Uint8Array): number {
   if (data.length === 0) return 0;
   const unsigned = readUint(data);
@@ -25,6 +41,14 @@ export function readInt(data: Uint8Array): number {
 }
 
 /** Decodes a float element's payload (0, 4 or 8 bytes). */
+/**
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readFloat } from "./values.ts";
+ * assertEquals(readFloat(new Uint8Array([0x3F, 0xC0, 0x00, 0x00])), 1.5);
+ * ```
+ */
 export function readFloat(data: Uint8Array): number {
   if (data.length === 0) return 0;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -36,6 +60,14 @@ export function readFloat(data: Uint8Array): number {
 const decoder = new TextDecoder();
 
 /** Decodes a string or UTF-8 element's payload, dropping trailing zero padding. */
+/**
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readString } from "./values.ts";
+ * assertEquals(readString(new TextEncoder().encode("webm\0")), "webm");
+ * ```
+ */
 export function readString(data: Uint8Array): string {
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;

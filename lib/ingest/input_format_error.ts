@@ -6,7 +6,17 @@
 
 import { hexPrefix, sniffFormat } from "./sniff_format.ts";
 
-/** The input is not something mkserver can ingest (empty, or not Matroska/WebM). */
+/**
+ * The input is not something mkserver can ingest (empty, or not Matroska/WebM).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * import { checkFormat, InputFormatError } from "./input_format_error.ts";
+ * const error = assertThrows(() => checkFormat(new TextEncoder().encode("<html>")), InputFormatError);
+ * assertEquals(error.format, "text");
+ * ```
+ */
 export class InputFormatError extends TypeError {
   /** The format recognized from the first bytes (`"mp4"`, `"text"`, `"empty"`, …). */
   readonly format: string;

@@ -97,6 +97,17 @@ export function readSimpleBlock(
  *
  * @param clusterTime the enclosing Cluster's Timestamp
  * @param base absolute offset of `data[0]`, for error messages
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readBlockGroup } from "./block.ts";
+ * // A BlockGroup holding a Block (0xA1) of track 1 at +5, one payload byte: a keyframe (no
+ * // ReferenceBlock).
+ * const group = new Uint8Array([0xA1, 0x85, 0x81, 0x00, 0x05, 0x00, 0x2A]);
+ * const block = readBlockGroup(group, 100);
+ * assertEquals([block.track, block.time, block.keyframe, block.group], [1, 105, true, true]);
+ * ```
  */
 export function readBlockGroup(
   data: Uint8Array,

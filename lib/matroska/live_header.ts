@@ -92,6 +92,17 @@ function trackKind(type: number): TrackKind {
 }
 
 /** Reads the tracks of a Tracks element's payload. */
+/**
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { readTracks } from "./live_header.ts";
+ * // One TrackEntry: TrackNumber 1, TrackType 2 (audio), CodecID "A_OPUS".
+ * const entry = [0xD7, 0x81, 0x01, 0x83, 0x81, 0x02, 0x86, 0x86, ...new TextEncoder().encode("A_OPUS")];
+ * const [track] = readTracks(new Uint8Array([0xAE, 0x80 | entry.length, ...entry]));
+ * assertEquals([track.number, track.kind, track.codecId], [1, "audio", "A_OPUS"]);
+ * ```
+ */
 export function readTracks(data: Uint8Array, base = 0): TrackInfo[] {
   const tracks: TrackInfo[] = [];
   for (const entry of readElements(data, base)) {
@@ -269,6 +280,14 @@ export function buildLiveHeader(parts: HeaderParts): LiveHeader {
 /**
  * The HTTP Content-Type for a stream: `video/webm` or `audio/webm` for DocType `webm`, else
  * `video/x-matroska` or `audio/x-matroska`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { contentTypeOf } from "./live_header.ts";
+ * const tracks = [{ number: 1, kind: "video", type: 1, codecId: "V_VP8" }] as const;
+ * assertEquals(contentTypeOf({ docType: "webm", tracks: [...tracks] }), "video/webm");
+ * ```
  */
 export function contentTypeOf(
   header: Pick<LiveHeader, "docType" | "tracks">,

@@ -6,7 +6,20 @@
 
 import type { WireBytes } from "./wire_format.ts";
 
-/** One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut. */
+/**
+ * One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { GopRing } from "./gop_ring.ts";
+ * const ring = new GopRing();
+ * const parts = [new Uint8Array([0x1F, 0x43, 0xB6, 0x75, 0x80])]; // an empty Cluster
+ * ring.append({ time: 0, keyframe: true, parts, byteLength: 5, blocks: 0 });
+ * const gop = ring.newest;
+ * assertEquals([gop?.seq, gop?.clusterCount, gop?.complete], [0, 1, false]);
+ * ```
+ */
 export class Gop {
   /** Sequence number, increasing by one per GOP. */
   readonly seq: number;

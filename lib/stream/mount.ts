@@ -20,7 +20,6 @@ import {
 } from "./viewer_table.ts";
 
 export type { MountSource, MountStatus, TrackStatus } from "./mount_status.ts";
-export type { MountTap, MountTapFactory } from "./mount_tap.ts";
 export type { ViewerOptions, ViewerRecord, ViewerStatus } from "./viewer_table.ts";
 
 /** Options of `Mount`: the ring's bounds, the segmenter's mode, and how viewers start and fall behind. */
@@ -67,8 +66,7 @@ export class Mount {
   /** Set by the mount's publisher: what `/status` shows of its source (a relay's origin). */
   source: MountSource | undefined;
   #options: MountOptions;
-  /** The header and what the sources feed, from the first header on. */
-  #input: MountInput | undefined;
+  #input: MountInput | undefined; // the header and what the sources feed, from the first on
   readonly #startedAt = new Date();
   #viewers: ViewerTable;
   #stop = new AbortController();
