@@ -230,3 +230,34 @@ export function recorder(options: { matchPast?: boolean } = {}) {
       : new Promise<void>((resolve) => waiters.push({ re, resolve }));
   return { log, lines, waitFor };
 }
+
+/**
+ * Writes `bytes` to a temp file ending in `.ext` and decodes it with ffmpeg: its exit code, what
+ * it complained of (`-v error`), and the codecs ffprobe sees, one a line.
+ */
+export async function decodeBytes(
+  bytes: Uint8Array,
+  ext: string,
+): Promise<{ code: number; text: string; streams: string }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/out.${ext}`;
+    await Deno.writeFile(path, bytes);
+    const out = await new Deno.Command("ffmpeg", {
+      args: ["-v", "error", "-nostdin", "-i", path, "-f", "null", "-"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const probe = await new Deno.Command("ffprobe", {
+      args: ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path],
+      stdout: "piped",
+    }).output();
+    return {
+      code: out.code,
+      text: new TextDecoder().decode(out.stderr),
+      streams: new TextDecoder().decode(probe.stdout).trim(),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

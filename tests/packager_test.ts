@@ -9,7 +9,7 @@ import {
   trackId,
 } from "../lib/package/segment_views.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
-import { demux, readFixture } from "./_util.ts";
+import { decodeBytes, demux, readFixture } from "./_util.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 8, 0, 0);
 
@@ -33,33 +33,6 @@ async function packaged(fixture: string, loops: number) {
 function found(result: ReturnType<typeof lookupObject>): Uint8Array {
   if (!("found" in result)) throw new Error(`Not found: ${JSON.stringify(result)}`);
   return result.found;
-}
-
-async function ffmpegErrors(
-  bytes: Uint8Array,
-  ext: string,
-): Promise<{ code: number; text: string; streams: string }> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/out.${ext}`;
-    await Deno.writeFile(path, bytes);
-    const out = await new Deno.Command("ffmpeg", {
-      args: ["-v", "error", "-nostdin", "-i", path, "-f", "null", "-"],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const probe = await new Deno.Command("ffprobe", {
-      args: ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path],
-      stdout: "piped",
-    }).output();
-    return {
-      code: out.code,
-      text: new TextDecoder().decode(out.stderr),
-      streams: new TextDecoder().decode(probe.stdout).trim(),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("segmentForms offers HLS for ISO BMFF codecs and WebM DASH for WebM codecs", async () => {
@@ -99,7 +72,7 @@ Deno.test("Packager makes LL-HLS of H.264 with B-frames + AAC that ffmpeg decode
     const media = segments.map((n) =>
       found(lookupObject(packager, packager.epoch, id, `${n}.m4s`))
     );
-    const result = await ffmpegErrors(concatBytes([init, ...media]), "mp4");
+    const result = await decodeBytes(concatBytes([init, ...media]), "mp4");
     assertEquals(result.code, 0, result.text);
     assertEquals(result.text, "", id);
     assertEquals(result.streams, track.kind === "video" ? "h264" : "aac");
@@ -135,7 +108,7 @@ Deno.test("Packager makes WebM DASH of VP8 + Opus, one AdaptationSet per track",
     const media = [0, 1, 2, 3].map((k) =>
       found(lookupObject(packager, packager.epoch, id, `${first + k}.webm`))
     );
-    const result = await ffmpegErrors(concatBytes([init, ...media]), "webm");
+    const result = await decodeBytes(concatBytes([init, ...media]), "webm");
     assertEquals(result.text, "", id);
     assertEquals(result.streams, track.kind === "video" ? "vp8" : "opus");
   }
