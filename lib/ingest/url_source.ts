@@ -119,49 +119,109 @@ export async function openUrlSource(
   if (target.protocol !== "http:" && target.protocol !== "https:") {
     throw new TypeError(`Not an http(s) URL: ${redact(target)}`);
   }
-  const reconnect = options.reconnect ?? true;
-  const minDelay = durationOption("minDelay", options.minDelay, 500);
-  const maxDelay = Math.max(
-    minDelay,
-    durationOption("maxDelay", options.maxDelay, 10_000),
-  );
-  const grace = durationOption("grace", options.grace, Infinity);
-  const idleTimeout = durationOption(
-    "idleTimeout",
-    options.idleTimeout,
-    DEFAULT_IDLE_TIMEOUT,
-  );
-  const log = options.log ?? SILENT;
-  const fetchFn = options.fetch ?? fetch;
-  const name = `Source ${redact(target)}`;
+  const source = new UrlSource(target, options);
+  await source.open();
+  return source.readable;
+}
 
+/** The state of `openUrlSource`: the connection being read, the backoff, and the stream. */
+class UrlSource {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly #target: URL;
+  readonly #options: UrlSourceOptions;
+  readonly #reconnect: boolean;
+  readonly #minDelay: number;
+  readonly #maxDelay: number;
+  readonly #grace: number;
+  readonly #idleTimeout: number;
+  readonly #log: Logger;
+  readonly #fetch: typeof fetch;
+  readonly #name: string;
   // One controller for the whole source; each connection also gets its own, so that an idle
   // connection can be dropped without stopping the source.
-  const stop = new AbortController();
-  let current: Connection | undefined;
-  const onAbort = () => {
-    stop.abort(options.signal?.reason);
-    close(current); // a body read may not heed the fetch signal (a custom `fetch`)
+  readonly #stop = new AbortController();
+  #current: Connection | undefined;
+  #delivered = false; // by the current connection
+  #connections = 0; // that delivered data
+  #failures = 0; // consecutive attempts that delivered no data
+  #delay = 0; // before the next attempt
+  #droppedAt = 0;
+  #cancelled = false;
+  #pulling: Promise<void> | undefined;
+  readonly #onAbort = () => {
+    this.#stop.abort(this.#options.signal?.reason);
+    close(this.#current); // a body read may not heed the fetch signal (a custom `fetch`)
   };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  const release = () => options.signal?.removeEventListener("abort", onAbort);
 
-  async function attempt(): Promise<Attempt> {
+  constructor(target: URL, options: UrlSourceOptions) {
+    this.#target = target;
+    this.#options = options;
+    this.#reconnect = options.reconnect ?? true;
+    this.#minDelay = durationOption("minDelay", options.minDelay, 500);
+    this.#maxDelay = Math.max(
+      this.#minDelay,
+      durationOption("maxDelay", options.maxDelay, 10_000),
+    );
+    this.#grace = durationOption("grace", options.grace, Infinity);
+    this.#idleTimeout = durationOption("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT);
+    this.#log = options.log ?? SILENT;
+    this.#fetch = options.fetch ?? fetch;
+    this.#name = `Source ${redact(target)}`;
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.readable = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        this.#pulling = this.#pull(controller);
+        return this.#pulling;
+      },
+      cancel: (reason) => this.#cancel(reason),
+    }, { highWaterMark: 0 });
+  }
+
+  /** The first attempt: connected, or a `UrlSourceError` (the abort reason when signalled). */
+  async open(): Promise<void> {
+    const signal = this.#options.signal;
+    if (signal?.aborted) {
+      this.#release();
+      throw signal.reason;
+    }
+    const first = await this.#attempt();
+    if (!("reader" in first)) {
+      this.#release();
+      if (this.#stop.signal.aborted) throw this.#stop.signal.reason;
+      throw new UrlSourceError(
+        `Cannot open ${redact(this.#target)}: ${first.failure}`,
+        first.status,
+        { cause: first.cause },
+      );
+    }
+    this.#current = first;
+  }
+
+  #release(): void {
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+  }
+
+  #backoff(): number {
+    return Math.min(this.#maxDelay, this.#minDelay * 2 ** this.#failures);
+  }
+
+  async #attempt(): Promise<Attempt> {
     const abort = new AbortController();
-    const signal = AbortSignal.any([stop.signal, abort.signal]);
+    const signal = AbortSignal.any([this.#stop.signal, abort.signal]);
+    const idle = this.#idleTimeout;
     // A server that accepts but never answers counts as down, like one that goes silent.
     let silent = false;
-    const timer = idleTimeout > 0 && idleTimeout !== Infinity
+    const timer = idle > 0 && idle !== Infinity
       ? setTimeout(() => {
         silent = true;
         abort.abort();
-      }, idleTimeout)
+      }, idle)
       : undefined;
     let response: Response;
     try {
-      response = await fetchFn(target, { signal });
+      response = await this.#fetch(this.#target, { signal });
     } catch (cause) {
-      const failure = silent ? `no answer for ${formatDelay(idleTimeout)}` : reasonOf(cause);
+      const failure = silent ? `no answer for ${formatDelay(idle)}` : reasonOf(cause);
       return { failure, cause };
     } finally {
       clearTimeout(timer);
@@ -175,89 +235,62 @@ export async function openUrlSource(
     return { reader: body.getReader(), abort };
   }
 
-  if (options.signal?.aborted) {
-    release();
-    throw options.signal.reason;
-  }
-  const first = await attempt();
-  if (!("reader" in first)) {
-    release();
-    if (stop.signal.aborted) throw stop.signal.reason;
-    throw new UrlSourceError(
-      `Cannot open ${redact(target)}: ${first.failure}`,
-      first.status,
-      { cause: first.cause },
-    );
-  }
-
-  current = first;
-  let delivered = false; // by the current connection
-  let connections = 0; // that delivered data
-  let failures = 0; // consecutive attempts that delivered no data
-  let delay = 0; // before the next attempt
-  let droppedAt = 0;
-
-  const backoff = () => Math.min(maxDelay, minDelay * 2 ** failures);
-
   /** Waits and fetches until connected (true), stopped or out of grace (false). */
-  async function reconnectLoop(): Promise<boolean> {
+  async #reconnectLoop(): Promise<boolean> {
+    const stop = this.#stop.signal;
     for (;;) {
-      const left = grace - (performance.now() - droppedAt);
-      await sleep(Math.min(delay, Math.max(0, left)), stop.signal);
-      if (stop.signal.aborted) return false;
-      const next = await attempt();
-      if (stop.signal.aborted) {
+      const left = this.#grace - (performance.now() - this.#droppedAt);
+      await sleep(Math.min(this.#delay, Math.max(0, left)), stop);
+      if (stop.aborted) return false;
+      const next = await this.#attempt();
+      if (stop.aborted) {
         if ("reader" in next) close(next);
         return false;
       }
       if ("reader" in next) {
-        log.info(`${name} is back`);
-        current = next;
-        delivered = false;
+        this.#log.info(`${this.#name} is back`);
+        this.#current = next;
+        this.#delivered = false;
         return true;
       }
-      failures++;
-      delay = backoff();
-      if (performance.now() - droppedAt >= grace) {
-        log.warn(
-          `${name} unavailable: ${next.failure}; gave up after ${formatDelay(grace)}`,
+      this.#failures++;
+      this.#delay = this.#backoff();
+      if (performance.now() - this.#droppedAt >= this.#grace) {
+        this.#log.warn(
+          `${this.#name} unavailable: ${next.failure}; gave up after ${formatDelay(this.#grace)}`,
         );
         return false;
       }
-      log.warn(
-        `${name} unavailable: ${next.failure}; retrying in ${formatDelay(delay)}`,
+      this.#log.warn(
+        `${this.#name} unavailable: ${next.failure}; retrying in ${formatDelay(this.#delay)}`,
       );
     }
   }
 
-  let cancelled = false;
-  let pulling: Promise<void> | undefined;
-
-  async function pull(
-    controller: ReadableStreamDefaultController<Uint8Array>,
-  ): Promise<void> {
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     for (;;) {
-      if (current === undefined) {
-        if (stop.signal.aborted || !(await reconnectLoop())) {
-          release();
-          if (!cancelled) controller.close();
+      if (this.#current === undefined) {
+        if (this.#stop.signal.aborted || !(await this.#reconnectLoop())) {
+          this.#release();
+          if (!this.#cancelled) controller.close();
           return;
         }
       }
-      const connection: Connection = current!;
+      const connection = this.#current;
+      if (connection === undefined) continue;
       let reason = "end of stream";
       let failed = false;
       try {
-        const result = await readWithin(connection.reader, idleTimeout);
+        const result = await readWithin(connection.reader, this.#idleTimeout);
         if (result === undefined) {
-          reason = `no data for ${formatDelay(idleTimeout)}`;
+          reason = `no data for ${formatDelay(this.#idleTimeout)}`;
           failed = true;
         } else if (!result.done) {
-          if (cancelled) return;
-          if (!delivered) {
-            delivered = true;
-            failures = 0;
-            options.onConnect?.(++connections);
+          if (this.#cancelled) return;
+          if (!this.#delivered) {
+            this.#delivered = true;
+            this.#failures = 0;
+            this.#options.onConnect?.(++this.#connections);
           }
           controller.enqueue(result.value);
           return;
@@ -267,38 +300,32 @@ export async function openUrlSource(
         failed = true;
       }
       close(connection);
-      current = undefined;
-      if (stop.signal.aborted) continue; // cancelled or signalled: end quietly
-      if (!reconnect) {
-        release();
-        if (failed) controller.error(new Error(`${name} failed: ${reason}`));
+      this.#current = undefined;
+      if (this.#stop.signal.aborted) continue; // cancelled or signalled: end quietly
+      if (!this.#reconnect) {
+        this.#release();
+        if (failed) controller.error(new Error(`${this.#name} failed: ${reason}`));
         else controller.close();
         return;
       }
-      if (!delivered) failures++;
-      delay = backoff();
-      droppedAt = performance.now();
-      log.warn(
-        `${name} dropped: ${reason}; reconnecting in ${formatDelay(delay)}`,
+      if (!this.#delivered) this.#failures++;
+      this.#delay = this.#backoff();
+      this.#droppedAt = performance.now();
+      this.#log.warn(
+        `${this.#name} dropped: ${reason}; reconnecting in ${formatDelay(this.#delay)}`,
       );
     }
   }
 
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      pulling = pull(controller);
-      return pulling;
-    },
-    async cancel(reason) {
-      cancelled = true;
-      stop.abort(reason);
-      release();
-      close(current);
-      current = undefined;
-      // Settle the fetch or read in flight, so nothing outlives the stream.
-      await pulling?.catch(() => {});
-    },
-  }, { highWaterMark: 0 });
+  async #cancel(reason: unknown): Promise<void> {
+    this.#cancelled = true;
+    this.#stop.abort(reason);
+    this.#release();
+    close(this.#current);
+    this.#current = undefined;
+    // Settle the fetch or read in flight, so nothing outlives the stream.
+    await this.#pulling?.catch(() => {});
+  }
 }
 
 /** Drops a connection: aborts its fetch and cancels its body. */
