@@ -344,7 +344,7 @@ export function ffmpegPush(
     "error",
     "-re",
     "-i",
-    fixturePath(fixture),
+    fixture.startsWith("/") ? fixture : fixturePath(fixture),
     "-c",
     "copy",
     "-f",

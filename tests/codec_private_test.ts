@@ -2,59 +2,22 @@
 // track set: the viewers of the old one get a clean end, and new viewers a header of their own.
 // Real tools: two ffmpeg encodes pushed one after the other to /live/NAME.
 import { assert, assertEquals, assertGreater } from "@std/assert";
-import { CliServer, run } from "./_cli.ts";
-import { demux } from "./_util.ts";
+import { encodeMedia } from "../bench/_media.ts";
+import { CliServer, ffmpegPush } from "./_cli.ts";
+import { decodeBytes, demux } from "./_util.ts";
 
 const TOKEN = "push-token-for-tests";
 
-/** Encodes `seconds` of a test pattern at `size` as H.264 in Matroska, a keyframe a second. */
-async function encode(dir: string, size: string, seconds: number): Promise<string> {
+/** Encodes 4 s of a test pattern at `size` (H.264 + Opus in Matroska, a keyframe a second). */
+async function encode(dir: string, size: string): Promise<string> {
   const file = `${dir}/${size}.mkv`;
-  const result = await run("ffmpeg", [
-    "-nostdin",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=${size}:rate=25`,
-    "-t",
-    String(seconds),
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-g",
-    "25",
-    "-pix_fmt",
-    "yuv420p",
-    "-f",
-    "matroska",
-    file,
-  ], { timeout: 60_000 });
-  assertEquals(result.code, 0, result.stderr);
+  await encodeMedia(file, { seconds: 4, bitrate: 300_000, size, gop: 25 });
   return file;
 }
 
 /** Pushes `file` at real time (`-re -c copy`) to `url` with the source token. */
 function push(file: string, url: string) {
-  return run("ffmpeg", [
-    "-nostdin",
-    "-v",
-    "error",
-    "-re",
-    "-i",
-    file,
-    "-c",
-    "copy",
-    "-f",
-    "matroska",
-    "-method",
-    "PUT",
-    "-headers",
-    `Authorization: Bearer ${TOKEN}\r\n`,
-    url,
-  ], { timeout: 60_000 });
+  return ffmpegPush(file, url, { token: TOKEN });
 }
 
 /**
@@ -80,22 +43,17 @@ function assertBody(body: Uint8Array | Error, label: string): Uint8Array {
 }
 
 /** ffmpeg decodes `bytes` without a word on stderr. */
-async function assertDecodes(bytes: Uint8Array, dir: string, label: string): Promise<void> {
-  const file = `${dir}/${label}.mkv`;
-  await Deno.writeFile(file, bytes);
-  const result = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-f", "null", "-"], {
-    timeout: 60_000,
-  });
-  assertEquals(result.stderr, "", `${label}: ffmpeg reported errors`);
-  assertEquals(result.code, 0);
+async function assertDecodes(bytes: Uint8Array, label: string): Promise<void> {
+  const result = await decodeBytes(bytes, "mkv");
+  assertEquals([result.code, result.text], [0, ""], `${label}: ffmpeg reported errors`);
 }
 
 Deno.test("CodecPrivate: a source of another size ends the old viewers' stream cleanly; new viewers get the new size", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mkserver-codec-private-" });
   try {
     const [small, large] = await Promise.all([
-      encode(dir, "320x240", 4),
-      encode(dir, "640x360", 4),
+      encode(dir, "320x240"),
+      encode(dir, "640x360"),
     ]);
     await using server = await CliServer.start([
       "--port",
@@ -119,7 +77,7 @@ Deno.test("CodecPrivate: a source of another size ends the old viewers' stream c
     assertEquals([old.header.tracks[0].width, old.header.tracks[0].height], [320, 240]);
     assertGreater(old.blocks.length, 25);
     assert(old.blocks.every((b) => b.frames.length > 0));
-    await assertDecodes(oldBytes, dir, "old");
+    await assertDecodes(oldBytes, "old");
     assertEquals((await second).code, 0);
     server.kill("SIGTERM"); // ends the mount in its grace period: the late viewer's end
     const lateBytes = assertBody(await late, "new viewer");
@@ -127,7 +85,7 @@ Deno.test("CodecPrivate: a source of another size ends the old viewers' stream c
     assertEquals([fresh.header.tracks[0].width, fresh.header.tracks[0].height], [640, 360]);
     assertGreater(fresh.blocks.length, 10);
     assert(fresh.blocks[0].keyframe, "the new stream starts on a keyframe");
-    await assertDecodes(lateBytes, dir, "new");
+    await assertDecodes(lateBytes, "new");
     assertEquals(await server.exit(), 0);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TrackInfo } from "../matroska/live_header.ts";
 import { hasMp4Form } from "./sample_entry.ts";
 
 /** One track, as the Matroska header describes it, with the timescale its samples count in. */
@@ -78,18 +79,11 @@ export function chooseTimescale(
   return VIDEO_TIMESCALE;
 }
 
-/** What `toMp4Track` reads of a Matroska track: `TrackInfo` with its CodecPrivate. */
-export interface MatroskaTrackFields {
-  number: number;
-  kind: string;
-  codecId: string;
-  codecPrivate?: Uint8Array;
-  width?: number;
-  height?: number;
-  sampleRate?: number;
-  channels?: number;
-  language?: string;
-}
+/** What `toMp4Track` reads of a Matroska track: its `TrackInfo` (a language, if known). */
+export type MatroskaTrackFields =
+  & Pick<TrackInfo, "number" | "kind" | "codecId">
+  & Partial<Pick<TrackInfo, "codecPrivate" | "width" | "height" | "sampleRate" | "channels">>
+  & { language?: string };
 
 /**
  * The fMP4 description of a Matroska video or audio track whose codec has an ISO BMFF form,
