@@ -134,3 +134,11 @@ export function cpuSeconds(pid: number): number {
   // utime and stime are fields 14 and 15 of proc(5), 12 and 13 after the name (0-based 11, 12).
   return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond();
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a tool that must be told its port). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}

@@ -30,7 +30,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { buildClient, fileRate, MKSERVER_V8_FLAGS, MkvWatcher, round } from "./_live.ts";
 import { cachedFile, encodeMedia, MEDIA_CACHE } from "./_media.ts";
-import { clockTicksPerSecond, cpuSeconds, rssMiB, sleep, until } from "./_proc.ts";
+import { clockTicksPerSecond, cpuSeconds, freePort, rssMiB, sleep, until } from "./_proc.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -199,13 +199,6 @@ class Proc {
     await this.exited;
     clearTimeout(timer);
   }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {

@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { until } from "../bench/_proc.ts";
+import { freePort, until } from "../bench/_proc.ts";
 import { CliServer } from "./_cli.ts";
 import { followRendition, followStats } from "./_segment_clients.ts";
 
@@ -44,13 +44,6 @@ http {
   }
 }
 `;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function originObjects(server: CliServer): Promise<number> {

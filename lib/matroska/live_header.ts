@@ -169,7 +169,8 @@ export function describeTrackSet(header: Pick<LiveHeader, "timestampScale" | "tr
   return `${header.timestampScale}|${header.tracks.map(track).join(",")}`;
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+/** Whether two byte arrays (either may be absent) hold the same bytes. */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -7,7 +7,7 @@
 
 import type { Block } from "../matroska/block.ts";
 import { unlace } from "../matroska/lacing.ts";
-import type { LiveHeader, TrackInfo } from "../matroska/live_header.ts";
+import { type LiveHeader, sameBytes, type TrackInfo } from "../matroska/live_header.ts";
 import { singleTrackHeader } from "../matroska/track_header.ts";
 import { DtsEstimator } from "../mp4/dts_estimator.ts";
 import { writeFragment } from "../mp4/fragment.ts";
@@ -50,10 +50,6 @@ const CMAF_OFFSET_SECONDS = 10;
 
 /** Frames of reordering assumed when an H.264/HEVC SPS does not say (x264 declares 2). */
 const REORDER_DEPTH = 2;
-
-function equalBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
-  return a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
 /** One track's parts and segments, in the formats the mount offers. */
 export class TrackPackager {
@@ -102,7 +98,7 @@ export class TrackPackager {
     let changed = false;
     if (this.webm) {
       const init = singleTrackHeader(header, track.number);
-      if (!equalBytes(this.webm.init(this.webm.initVersion), init)) {
+      if (!sameBytes(this.webm.init(this.webm.initVersion), init)) {
         changed = this.webm.addInit(init) > 0 || changed;
       }
     }
@@ -111,7 +107,7 @@ export class TrackPackager {
       mp4.timescale = this.cmaf.timescale;
       const init = writeInitSegment(mp4);
       this.#codecs = codecString(mp4);
-      if (!equalBytes(this.cmaf.init(this.cmaf.initVersion), init)) {
+      if (!sameBytes(this.cmaf.init(this.cmaf.initVersion), init)) {
         changed = this.cmaf.addInit(init) > 0 || changed;
       }
       this.#mp4 = mp4;
