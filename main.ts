@@ -26,6 +26,7 @@ import { SUMMARY_INTERVAL } from "./lib/server/flags.ts";
 import { keyframeWarnings } from "./lib/server/keyframe_warnings.ts";
 import { PackagerTable } from "./lib/server/packagers.ts";
 import { type MountServer, serveMount } from "./lib/server/serve.ts";
+import { Webhooks } from "./lib/server/webhooks/webhooks.ts";
 import { MountRegistry, type Publication } from "./lib/stream/mount_registry.ts";
 
 /** mkserver's version, from deno.json. */
@@ -33,6 +34,9 @@ export const VERSION: string = denoJson.version;
 
 /** Milliseconds of a file played at once at the start, to fill the viewers' fast-start window. */
 const FILE_PREROLL_MS = 2000;
+
+/** Milliseconds the webhook receivers get at the end to take the events still waiting. */
+const WEBHOOK_FLUSH_MS = 5000;
 
 /** Reads an environment variable when mkserver may (`--allow-env`); else undefined. */
 function env(name: string): string | undefined {
@@ -48,6 +52,7 @@ interface Config {
   options: CliOptions;
   sourceToken?: string;
   adminToken?: string;
+  webhookSecret?: string;
   /** Pushing is on and no INPUT was given: the server waits for pushed sources only. */
   pushOnly: boolean;
 }
@@ -95,13 +100,14 @@ async function readConfig(args: readonly string[]): Promise<Config | { print: st
   if (options.version) return { print: `mkserver ${VERSION}` };
   const sourceToken = options.sourceToken ?? env("MKSERVER_SOURCE_TOKEN");
   const adminToken = options.adminToken ?? env("MKSERVER_ADMIN_TOKEN");
+  const webhookSecret = options.webhookSecret ?? env("MKSERVER_WEBHOOK_SECRET");
   const pushOnly = sourceToken !== undefined && !options.inputGiven;
   if (!pushOnly && !options.inputGiven && Deno.stdin.isTerminal()) {
     throw new UsageError(
       "no INPUT given and standard input is a terminal: pipe a stream in or name a file.",
     );
   }
-  return { options, sourceToken, adminToken, pushOnly };
+  return { options, sourceToken, adminToken, webhookSecret, pushOnly };
 }
 
 /** The PEM files of `--cert` and `--key`, when given. */
@@ -148,11 +154,11 @@ async function openStreamInput(
 function startServer(
   config: Config,
   registry: MountRegistry,
-  extra: { tls?: { cert: string; key: string }; packagers?: PackagerTable },
+  extra: { tls?: { cert: string; key: string }; packagers?: PackagerTable; webhooks?: Webhooks },
   log: Logger,
 ): MountServer {
   const options = config.options;
-  const { tls, packagers } = extra;
+  const { tls, packagers, webhooks } = extra;
   try {
     return serveMount(registry, {
       port: options.port,
@@ -165,6 +171,7 @@ function startServer(
       sourceToken: config.sourceToken,
       summaryInterval: SUMMARY_INTERVAL,
       packagers,
+      webhooks,
     });
   } catch (error) {
     throw new FatalError(
@@ -235,7 +242,13 @@ async function feed(
 async function drain(
   server: MountServer,
   registry: MountRegistry,
-  run: { waits: boolean; relaying?: Promise<void>; log: Logger; signal: AbortSignal },
+  run: {
+    waits: boolean;
+    relaying?: Promise<void>;
+    webhooks?: Webhooks;
+    log: Logger;
+    signal: AbortSignal;
+  },
 ): Promise<void> {
   const signal = run.signal;
   if (run.waits && !signal.aborted) {
@@ -248,6 +261,8 @@ async function drain(
   }
   await server.idle();
   await server.shutdown();
+  // The last events (the viewers' stops, the sources' unpublish) are worth a short wait.
+  await run.webhooks?.close(WEBHOOK_FLUSH_MS);
 }
 
 /** Phases 2 to 5, once the settings are read; resolves with the exit code. */
@@ -263,7 +278,14 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       maxBytes: options.bufferBytes,
     })
     : undefined;
+  const webhooks = options.webhooks.length === 0 ? undefined : new Webhooks(options.webhooks, {
+    secret: config.webhookSecret,
+    queueLimit: options.webhookQueue,
+    userAgent: `mkserver/${VERSION}`,
+    log,
+  });
   const registry = new MountRegistry({
+    events: webhooks,
     mountOptions: {
       start: options.burst,
       slowPolicy: options.slowPolicy,
@@ -280,7 +302,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const publication = input ? registry.publish("stream") : undefined;
   let server: MountServer;
   try {
-    server = startServer(config, registry, { tls, packagers }, log);
+    server = startServer(config, registry, { tls, packagers, webhooks }, log);
   } catch (error) {
     await input?.cancel();
     throw error;
@@ -292,7 +314,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
     : 0;
   // With pushing enabled, the server runs until it is stopped; otherwise it ends with its input.
   const waits = config.sourceToken !== undefined || relaying !== undefined;
-  await drain(server, registry, { waits, relaying, log, signal });
+  await drain(server, registry, { waits, relaying, webhooks, log, signal });
   return code;
 }
 

@@ -9,7 +9,7 @@ import { parseArgs } from "@std/cli/parse-args";
 import { assert } from "../_assert.ts";
 import { type InputAddress, parseInputAddress } from "../ingest/input_address.ts";
 import { errorMessage, type LogLevel } from "../log.ts";
-import { type ConfigFlag, configToArgs, loadConfigFile } from "./config_file.ts";
+import { type ConfigFlag, configToArgs, type ConfigValues, loadConfigFile } from "./config_file.ts";
 import { type Burst, type SlowPolicy, UsageError } from "./flag_parsers.ts";
 import { CONFIG_FLAG, FLAG, FLAGS, type ValueFlag } from "./flags.ts";
 
@@ -20,13 +20,20 @@ export { USAGE } from "./usage.ts";
 export const STRING_FLAGS: readonly string[] = FLAGS
   .filter((f) => f.kind === "string" && f !== CONFIG_FLAG).map((f) => f.name);
 
+/** Flags that may be given several times, every value kept. */
+export const REPEATABLE_FLAGS: readonly string[] = FLAGS
+  .filter((f) => f.kind === "string" && f.repeatable).map((f) => f.name);
+
 /** Flags that are on or off. */
 export const BOOLEAN_FLAGS: readonly string[] = FLAGS
   .filter((f) => f.kind === "boolean").map((f) => f.name);
 
 /** The keys a config file may set: the flags it may set, and the INPUT. */
 export const CONFIG_KEYS: readonly ConfigFlag[] = [
-  ...FLAGS.filter((f) => f.inFile !== false).map((f) => ({ name: f.name, type: f.kind })),
+  ...FLAGS.filter((f) => f.inFile !== false).map((f) => ({
+    name: f.name,
+    type: f.kind === "string" && f.repeatable ? "strings" as const : f.kind,
+  })),
   { name: "input", type: "string" },
 ];
 
@@ -34,6 +41,7 @@ export const CONFIG_KEYS: readonly ConfigFlag[] = [
 const PARSE_ARGS = {
   string: [...STRING_FLAGS],
   boolean: [...BOOLEAN_FLAGS],
+  collect: [...REPEATABLE_FLAGS],
   negatable: FLAGS.filter((f) => f.kind === "boolean" && f.default === true).map((f) => f.name),
   alias: Object.fromEntries(
     FLAGS.flatMap((f) => f.short === undefined ? [] : [[f.short, f.name]]),
@@ -80,6 +88,12 @@ export interface CliOptions {
   reconnect: boolean;
   /** Mirror every mount the origin (an http(s) INPUT) lists in its /status. */
   relayAll: boolean;
+  /** Webhook receivers' URLs (`--webhook`, repeatable). */
+  webhooks: string[];
+  /** Signs webhook bodies (HMAC-SHA256) when set. */
+  webhookSecret?: string;
+  /** Most events waiting per webhook receiver. */
+  webhookQueue: number;
   /** PEM certificate and key files, to serve HTTPS. */
   cert?: string;
   key?: string;
@@ -94,7 +108,10 @@ const CONFIG = `--${CONFIG_FLAG.name}`;
 const SAME_SETTING: Record<string, string> = { quiet: "log-level", "log-level": "quiet" };
 
 function givenOnCli(given: Record<string, unknown>, key: string): boolean {
-  const set = (k: string) => given[k] !== undefined && given[k] !== false;
+  const set = (k: string) => {
+    const value = given[k];
+    return value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
+  };
   return set(key) || (key in SAME_SETTING && set(SAME_SETTING[key]));
 }
 
@@ -127,7 +144,7 @@ export async function applyConfigFile(
   const values = await loadConfigFile(path, CONFIG_KEYS);
   // Settings given on the command line win: leave them out of the file's part.
   const given = parseArgs(rest, PARSE_ARGS);
-  const fromFile: Record<string, string | boolean> = {};
+  const fromFile: ConfigValues = {};
   let input: string | undefined;
   for (const [key, value] of Object.entries(values)) {
     if (key === "input") input = String(value);
@@ -142,6 +159,13 @@ export async function applyConfigFile(
 function valueOf<T>(parsed: Record<string, unknown>, flag: ValueFlag<T>): T | undefined {
   const text = parsed[flag.name] === undefined ? flag.default : String(parsed[flag.name]);
   return text === undefined ? undefined : flag.parse(text, `--${flag.name}`);
+}
+
+/** Every value of a repeatable flag, parsed, in the order given. */
+function valuesOf<T>(parsed: Record<string, unknown>, flag: ValueFlag<T>): T[] {
+  const given = parsed[flag.name];
+  const texts = Array.isArray(given) ? given : given === undefined ? [] : [given];
+  return texts.map((text) => flag.parse(String(text), `--${flag.name}`));
 }
 
 /** The value of a flag the table gives a default: never undefined. */
@@ -190,8 +214,11 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   if (unknown.length > 0) throw new UsageError(`Unknown option: ${unknown[0]}`);
   for (const key of STRING_FLAGS) {
     const value = parsed[key];
-    if (Array.isArray(value)) throw new UsageError(`--${key} given more than once`);
-    if (value === "") throw new UsageError(`--${key} needs a value`);
+    const repeatable = REPEATABLE_FLAGS.includes(key);
+    if (Array.isArray(value) && !repeatable) throw new UsageError(`--${key} given more than once`);
+    if (value === "" || (repeatable && (value as unknown[]).includes(""))) {
+      throw new UsageError(`--${key} needs a value`);
+    }
   }
   const positional = parsed._.map(String);
   if (positional.length > 1) {
@@ -227,6 +254,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     reconnect: parsed.reconnect !== false,
     sourceTimeout: withDefault(parsed, FLAG.sourceTimeout),
     relayAll: Boolean(parsed["relay-all"]),
+    webhooks: valuesOf(parsed, FLAG.webhook),
+    webhookSecret: valueOf(parsed, FLAG.webhookSecret),
+    webhookQueue: withDefault(parsed, FLAG.webhookQueue),
     adminToken: valueOf(parsed, FLAG.adminToken),
     cert: valueOf(parsed, FLAG.cert),
     key: valueOf(parsed, FLAG.key),

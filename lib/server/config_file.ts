@@ -10,14 +10,17 @@
 import { parse as parseJsonc } from "@std/jsonc/parse";
 import { errorMessage } from "../log.ts";
 
-/** A flag a config file may set: its long name (`port`, `log-level`) and its kind of value. */
+/**
+ * A flag a config file may set: its long name (`port`, `log-level`) and its kind of value
+ * (`strings`: a repeatable flag, set by a string or an array of strings).
+ */
 export interface ConfigFlag {
   name: string;
-  type: "string" | "boolean";
+  type: "string" | "boolean" | "strings";
 }
 
 /** The values a config file sets, by flag name. */
-export type ConfigValues = Record<string, string | boolean>;
+export type ConfigValues = Record<string, string | boolean | string[]>;
 
 /** Options of `parseConfig`. */
 export interface ParseConfigOptions {
@@ -178,6 +181,16 @@ export function parseConfig(
         );
       }
       values[key] = value;
+    } else if (type === "strings" && Array.isArray(value)) {
+      values[key] = value.map((item) => {
+        if (typeof item === "string" && item !== "") return item;
+        throw new ConfigFileError(
+          `Invalid value for '${key}' in ${path}: expected non-empty strings, got ${
+            describe(item)
+          } in the array`,
+          { path, key },
+        );
+      });
     } else if (typeof value === "string" && value !== "") {
       values[key] = value;
     } else if (typeof value === "number" && Number.isFinite(value)) {
@@ -253,6 +266,7 @@ export function configToArgs(values: ConfigValues): string[] {
   for (const [key, value] of Object.entries(values)) {
     if (value === true) args.push(`--${key}`);
     else if (typeof value === "string") args.push(`--${key}=${value}`);
+    else if (Array.isArray(value)) { for (const item of value) args.push(`--${key}=${item}`); }
   }
   return args;
 }

@@ -10,6 +10,7 @@ import { DEFAULT_IDLE_TIMEOUT } from "../ingest/_timing.ts";
 import { DEFAULT_LOG_LEVEL, type LogLevel } from "../log.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION } from "../stream/gop_ring.ts";
 import { DEFAULT_GRACE } from "../stream/mount_registry.ts";
+import { DEFAULT_QUEUE_LIMIT } from "./webhooks/webhook_receiver.ts";
 import {
   type BufferSpec,
   type Burst,
@@ -18,6 +19,7 @@ import {
   parseBuffer,
   parseBurst,
   parseCount,
+  parseHttpUrl,
   parseLogLevel,
   parsePartTarget,
   parsePort,
@@ -25,10 +27,11 @@ import {
   parseSlowPolicy,
   parseText,
   type SlowPolicy,
+  UsageError,
 } from "./flag_parsers.ts";
 
 /** The headings `--help` groups flags under, in order. */
-export type FlagSection = "Options" | "Pushed sources" | "Delivery" | "Operation";
+export type FlagSection = "Options" | "Pushed sources" | "Delivery" | "Webhooks" | "Operation";
 
 interface FlagBase {
   /** Long name: `--NAME` on the command line, `"NAME"` in a config file. */
@@ -51,6 +54,11 @@ export interface ValueFlag<T> extends FlagBase {
   readonly default?: string;
   /** Turns the text into the setting; throws `UsageError` naming `flag` when it is wrong. */
   readonly parse: (text: string, flag: string) => T;
+  /**
+   * The flag may be given several times, each value kept (`--webhook A --webhook B`; in a
+   * config file, a string or an array of strings). Such a flag has no default.
+   */
+  readonly repeatable?: true;
 }
 
 /** A flag that is on or off. One that is on by default is written `--no-NAME`. */
@@ -222,6 +230,44 @@ export const FLAG = {
     default: "0.5",
     parse: parsePartTarget,
     help: ["LL-HLS part length in seconds, 0.1 to 2 (default {default})"],
+  }),
+  webhook: value<string>({
+    name: "webhook",
+    arg: "URL",
+    section: "Webhooks",
+    parse: parseHttpUrl,
+    repeatable: true,
+    help: [
+      "POST every event (publish, unpublish, play, stop, evict, record) to URL as",
+      "JSON, with an id and a seq to dedupe by; give it again for more receivers.",
+      "Each receiver has its own queue and retries with backoff: one that is down",
+      "or slow changes nothing for viewers (drops are counted in /metrics)",
+    ],
+  }),
+  webhookSecret: value<string>({
+    name: "webhook-secret",
+    arg: "SECRET",
+    section: "Webhooks",
+    parse: parseText,
+    help: [
+      "sign each webhook body: X-Mkserver-Signature: sha256=HMAC-SHA256(SECRET,",
+      "body) in hex; MKSERVER_WEBHOOK_SECRET in the environment works too",
+    ],
+  }),
+  webhookQueue: value<number>({
+    name: "webhook-queue",
+    arg: "N",
+    section: "Webhooks",
+    default: String(DEFAULT_QUEUE_LIMIT),
+    parse: (text, flag) => {
+      const n = parseCount(text, flag);
+      if (n < 1) throw new UsageError(`Invalid ${flag}: '${text}' (expected at least 1)`);
+      return n;
+    },
+    help: [
+      "most events waiting per receiver; when full, the oldest is dropped",
+      "(default {default})",
+    ],
   }),
   adminToken: value<string>({
     name: "admin-token",

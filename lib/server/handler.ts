@@ -10,9 +10,10 @@ import { STATUS_CODE } from "@std/http/status";
 import { assert } from "../_assert.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
-import type { ClientStream } from "../stream/client_stream.ts";
+import type { ClientStream, CloseReason } from "../stream/client_stream.ts";
 import { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
+import type { StopReason } from "../stream/stream_events.ts";
 import { handleAdmin } from "./admin.ts";
 import { CHUNKED } from "./chunked.ts";
 import type { ConnInfo } from "./conn_info.ts";
@@ -24,6 +25,7 @@ import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
 import { textResponse as text } from "./text_response.ts";
+import type { Webhooks } from "./webhooks/webhooks.ts";
 
 /** Options of `createHandler`. */
 export interface HandlerOptions {
@@ -47,7 +49,20 @@ export interface HandlerOptions {
   packagers?: PackagerTable;
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
+  /**
+   * Told of every viewer that plays, stops or is evicted (as counted in `evictions`), and shown
+   * in `/status` and `/metrics`. The registry needs them too, for its sources' events.
+   */
+  webhooks?: Webhooks;
 }
+
+/** A viewer's `CloseReason` as a `stop` event tells it. */
+const STOP_REASON: Record<CloseReason, StopReason> = {
+  cancel: "left",
+  end: "ended",
+  drop: "dropped",
+  close: "closed",
+};
 
 /** Other paths the handler answers. */
 const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
@@ -167,7 +182,12 @@ class MountHandler {
           "Pushing sources is disabled: start mkserver with --source-token",
         );
       }
-      return await handlePush(request, name, { registry: this.#registry, token, log: this.#log });
+      return await handlePush(request, name, {
+        registry: this.#registry,
+        token,
+        log: this.#log,
+        address: describePeer(info),
+      });
     }
     if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
     // A viewer may come before the source: wait for it like for a header.
@@ -180,7 +200,12 @@ class MountHandler {
   async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
-    const extra = { head, packagers: this.#options.packagers, counters: this.#counters };
+    const extra = {
+      head,
+      packagers: this.#options.packagers,
+      counters: this.#counters,
+      webhooks: this.#options.webhooks,
+    };
     if (pathname === "/status") return statusResponse(mounts, this.#evictions, extra);
     if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, extra);
     const mount = this.#registry.get(this.#defaultName) ?? mounts[0];
@@ -234,11 +259,13 @@ class MountHandler {
     return streamResponse(client, headers, { direct: info?.direct, mount: mount.name });
   }
 
-  /** A new viewer of `mount`, logged as it joins, falls behind and leaves. */
+  /** A new viewer of `mount`, logged (and told to `events`) as it joins, falls behind and leaves. */
   #attach(mount: Mount, info?: HandlerInfo): ClientStream {
     const log = this.#log;
+    const events = this.#options.webhooks;
     const peer = describePeer(info);
     const label = mount.name === this.#defaultName ? "" : ` of ${mount.name}`;
+    const joined = performance.now();
     let id = 0;
     const client = mount.attach({
       address: peer,
@@ -254,11 +281,23 @@ class MountHandler {
         log.info(
           `Viewer #${id}${label} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
         );
+        if (events === undefined) return;
+        const ended = {
+          mount: mount.name,
+          viewer: id,
+          address: peer,
+          bytes: c.bytesSent,
+          durationMs: Math.round(performance.now() - joined),
+        };
+        // The server evicts a stalled viewer before its stream ends (see `EvictionCounts`).
+        if (this.#evictions.wasEvicted(c)) events.emit({ type: "evict", ...ended });
+        else events.emit({ type: "stop", ...ended, reason: STOP_REASON[reason] });
       },
     });
     assert(client !== undefined, "a mount with a header attaches viewers");
     id = mount.viewerId(client) ?? 0;
     log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
+    events?.emit({ type: "play", mount: mount.name, viewer: id, address: peer });
     return client;
   }
 

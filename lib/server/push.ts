@@ -33,6 +33,8 @@ export interface PushOptions {
   /** The source token the request must carry. */
   token: string;
   log?: Logger;
+  /** The source's `address:port`, for the `publish` event. */
+  address?: string;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function handlePush(
   if (request.body === null) return text(STATUS_CODE.BadRequest, "The request has no body");
   let publication;
   try {
-    publication = registry.publish(name);
+    publication = registry.publish(name, { address: options.address });
   } catch (error) {
     await request.body.cancel().catch(() => {});
     if (error instanceof MountBusyError) return text(STATUS_CODE.Conflict, error.message);

@@ -13,6 +13,7 @@ import { createHandler } from "./handler.ts";
 import type { PackagerTable } from "./packagers.ts";
 import { serveHttp } from "./http/http_server.ts";
 import { mountOf, streamOf } from "./stream_response.ts";
+import type { Webhooks } from "./webhooks/webhooks.ts";
 
 /** Options of `serveMount`. */
 export interface ServeMountOptions {
@@ -45,6 +46,8 @@ export interface ServeMountOptions {
   summaryInterval?: number;
   /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
   packagers?: PackagerTable;
+  /** Told of viewers' events (see `HandlerOptions.webhooks`); shown in `/status`, `/metrics`. */
+  webhooks?: Webhooks;
 }
 
 /** A running server. */
@@ -133,7 +136,7 @@ function listenEngine(
     streamBody: (response) => streamOf(response) ?? false,
     onEvict: (response) => {
       const name = mountOf(response);
-      if (name !== undefined) evictions.count(name);
+      if (name !== undefined) evictions.count(name, streamOf(response));
     },
     tls: options.tls,
   });
@@ -187,6 +190,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     sourceToken: options.sourceToken,
     evictions,
     packagers: options.packagers,
+    webhooks: options.webhooks,
   });
   const track = async (request: Request, info: ConnInfo) => {
     const response = await handler(request, info);

@@ -10,6 +10,7 @@ import type { EvictionCounts } from "./eviction_counts.ts";
 import { renderMetrics, type Sample } from "./metrics.ts";
 import type { PackagerTable } from "./packagers.ts";
 import type { SegmentCounters } from "./segments.ts";
+import type { Webhooks } from "./webhooks/webhooks.ts";
 
 /** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
 export interface ProcessStatus {
@@ -39,6 +40,8 @@ export interface StatusResponseOptions {
   packagers?: PackagerTable;
   /** Segmented requests served, for `/metrics`. */
   counters?: SegmentCounters;
+  /** The webhook receivers: their queues, deliveries and drops (`webhooks` in `/status`). */
+  webhooks?: Webhooks;
 }
 
 /** What `/status` shows of a mount's segments. */
@@ -61,7 +64,8 @@ function segmentStatus(
 }
 
 /**
- * `GET /status`: `{ mounts, process }` as JSON, each mount's `status()` with its evictions.
+ * `GET /status`: `{ mounts, process }` as JSON, each mount's `status()` with its evictions, and
+ * `webhooks` (each receiver's state and counts) when there are receivers.
  *
  * @example
  * ```ts
@@ -87,6 +91,7 @@ export function statusResponse(
         segments: segmentStatus(options.packagers, m.name),
       })),
       process: processStatus(),
+      webhooks: options.webhooks?.status(),
     },
     null,
     2,
@@ -124,6 +129,7 @@ export function metricsResponse(
   for (const [kind, value] of Object.entries(options.counters ?? {})) {
     extra.push({ metric: requests, labels: { kind }, value });
   }
+  extra.push(...options.webhooks?.samples() ?? []);
   const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra);
   return new Response(options.head ? null : body, {
     headers: {
