@@ -25,6 +25,7 @@ const FLAGS: ConfigFlag[] = [
   { name: "buffer", type: "string" },
   { name: "slow-policy", type: "string" },
   { name: "max-clients", type: "string" },
+  { name: "webhook", type: "strings" },
 ];
 
 function parseError(text: string, path = "mkserver.json"): ConfigFileError {
@@ -211,10 +212,25 @@ Deno.test("configToArgs gives --key=value for strings, --key for true and nothin
 /** Parses arguments as mkserver's command line does (std's parseArgs with FLAGS' kinds). */
 function parseFlags(args: string[]) {
   return parseArgs(args, {
-    string: FLAGS.filter((f) => f.type === "string").map((f) => f.name),
+    string: FLAGS.filter((f) => f.type !== "boolean").map((f) => f.name),
     boolean: FLAGS.filter((f) => f.type === "boolean").map((f) => f.name),
+    collect: FLAGS.filter((f) => f.type === "strings").map((f) => f.name),
   });
 }
+
+Deno.test("parseConfig takes a string or an array of strings for a repeatable flag", () => {
+  const file = parseConfig('{"webhook": ["http://a/h", "http://b/h"]}', FLAGS);
+  assertEquals(file, { webhook: ["http://a/h", "http://b/h"] });
+  assertEquals(configToArgs(file), ["--webhook=http://a/h", "--webhook=http://b/h"]);
+  assertEquals(parseFlags(configToArgs(file)).webhook, ["http://a/h", "http://b/h"]);
+  assertEquals(parseConfig('{"webhook": "http://a/h"}', FLAGS), { webhook: "http://a/h" });
+  assertEquals(
+    parseError('{"webhook": ["http://a/h", 3]}').message,
+    "Invalid value for 'webhook' in mkserver.json: expected non-empty strings, got number 3 in the array",
+  );
+  // An array is for repeatable flags only.
+  assertEquals(parseError('{"port": [1, 2]}').key, "port");
+});
 
 Deno.test("configToArgs merges with the command line, which wins", () => {
   const file = parseConfig(

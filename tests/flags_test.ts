@@ -4,6 +4,7 @@ import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { DEFAULT_IDLE_TIMEOUT } from "../lib/ingest/_timing.ts";
 import { DEFAULT_LOG_LEVEL } from "../lib/log.ts";
 import {
+  applyConfigFile,
   BOOLEAN_FLAGS,
   CONFIG_KEYS,
   parseCliOptions,
@@ -89,5 +90,44 @@ Deno.test("parseCliOptions checks INPUT once: its scheme, a tcp:// address, and 
   ];
   for (const [args, message] of bad) {
     assertThrows(() => parseCliOptions(args), UsageError, message);
+  }
+});
+
+Deno.test("parseCliOptions takes --webhook several times, in order, and checks each URL", () => {
+  const none = parseCliOptions(["x.webm"]);
+  assertEquals([none.webhooks, none.webhookSecret, none.webhookQueue], [[], undefined, 10_000]);
+  const o = parseCliOptions([
+    "--webhook",
+    "http://a.example/hook",
+    "--webhook=https://b.example:8443/h?k=1",
+    "--webhook-secret=s",
+    "--webhook-queue=50",
+    "x.webm",
+  ]);
+  assertEquals(o.webhooks, ["http://a.example/hook", "https://b.example:8443/h?k=1"]);
+  assertEquals([o.webhookSecret, o.webhookQueue], ["s", 50]);
+  assertEquals(CONFIG_KEYS.find((k) => k.name === "webhook")?.type, "strings");
+  const bad: [string[], string][] = [
+    [["--webhook", "ftp://h/x", "x"], "Invalid --webhook: 'ftp://h/x' (expected an http:// or"],
+    [["--webhook", "http://ok/", "--webhook", "nope", "x"], "Invalid --webhook: 'nope'"],
+    [["--webhook=", "x"], "--webhook needs a value"],
+    [["--webhook-secret", "s", "x"], "--webhook-secret needs --webhook"],
+    [["--webhook", "http://h/", "--webhook-queue", "0", "x"], "expected at least 1"],
+  ];
+  for (const [args, message] of bad) {
+    assertThrows(() => parseCliOptions(args), UsageError, message);
+  }
+});
+
+Deno.test("applyConfigFile: a config file's webhook list is replaced by --webhook on the command line", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(path, '{"webhook": ["http://a.example/1", "http://a.example/2"]}');
+    const fromFile = parseCliOptions(await applyConfigFile(["--config", path, "x.webm"]));
+    assertEquals(fromFile.webhooks, ["http://a.example/1", "http://a.example/2"]);
+    const cli = ["--config", path, "--webhook", "http://b.example/", "x.webm"];
+    assertEquals(parseCliOptions(await applyConfigFile(cli)).webhooks, ["http://b.example/"]);
+  } finally {
+    await Deno.remove(path);
   }
 });

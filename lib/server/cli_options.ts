@@ -230,6 +230,10 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
     throw new UsageError("--cert and --key go together");
   }
+  const webhooks = valuesOf(parsed, FLAG.webhook);
+  if (parsed["webhook-secret"] !== undefined && webhooks.length === 0) {
+    throw new UsageError("--webhook-secret needs --webhook");
+  }
   const slowPolicy = withDefault(parsed, FLAG.slowPolicy);
   const buffer = withDefault(parsed, FLAG.buffer);
   return {
@@ -254,7 +258,7 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     reconnect: parsed.reconnect !== false,
     sourceTimeout: withDefault(parsed, FLAG.sourceTimeout),
     relayAll: Boolean(parsed["relay-all"]),
-    webhooks: valuesOf(parsed, FLAG.webhook),
+    webhooks,
     webhookSecret: valueOf(parsed, FLAG.webhookSecret),
     webhookQueue: withDefault(parsed, FLAG.webhookQueue),
     adminToken: valueOf(parsed, FLAG.adminToken),

@@ -238,20 +238,21 @@ export const FLAG = {
     parse: parseHttpUrl,
     repeatable: true,
     help: [
-      "POST every event (publish, unpublish, play, stop, evict, record) to URL as",
-      "JSON, with an id and a seq to dedupe by; give it again for more receivers.",
-      "Each receiver has its own queue and retries with backoff: one that is down",
-      "or slow changes nothing for viewers (drops are counted in /metrics)",
+      "POST every event (publish, unpublish, play, stop, evict) to URL as",
+      "JSON, with an id and a seq to dedupe by; repeat the flag for more",
+      "receivers. Each has its own queue and retries with backoff: one",
+      "that is down or slow changes nothing for viewers (drops: /metrics)",
     ],
   }),
   webhookSecret: value<string>({
     name: "webhook-secret",
-    arg: "SECRET",
+    arg: "KEY",
     section: "Webhooks",
     parse: parseText,
     help: [
-      "sign each webhook body: X-Mkserver-Signature: sha256=HMAC-SHA256(SECRET,",
-      "body) in hex; MKSERVER_WEBHOOK_SECRET in the environment works too",
+      "sign each webhook body: X-Mkserver-Signature: sha256= and the hex",
+      "HMAC-SHA256 of the body with KEY; MKSERVER_WEBHOOK_SECRET in the",
+      "environment works too and keeps the key out of the process list",
     ],
   }),
   webhookQueue: value<number>({

@@ -7,7 +7,7 @@
  */
 
 import { errorMessage, type Logger, SILENT } from "../../log.ts";
-import { SIGNATURE_HEADER } from "./webhook_signature.ts";
+import { SIGNATURE_HEADER, type WebhookSigner } from "./webhook_signature.ts";
 
 /** One event, ready to post: its JSON body and what the headers say of it. */
 export interface Delivery {
@@ -15,16 +15,24 @@ export interface Delivery {
   readonly seq: number;
   readonly type: string;
   readonly body: string;
-  /** `sha256=HEX` of the body when a secret is set, computed once for every receiver. */
-  readonly signature?: Promise<string>;
+  /** Signs the body when a secret is set. */
+  readonly signer?: WebhookSigner;
+  /**
+   * `sha256=HEX` of the body, made by the first receiver that posts it and shared with the
+   * others. Not made before: a pending signature costs about 2 KB per queued event.
+   */
+  signature?: Promise<string>;
 }
 
-/** `WebhookReceiverOptions.queueLimit` when not given (also `--webhook-queue`'s default). */
-export const DEFAULT_QUEUE_LIMIT = 1000;
+/**
+ * `WebhookReceiverOptions.queueLimit` when not given (also `--webhook-queue`'s default): room
+ * for a reconnect storm of thousands of viewers; a queued event costs about 0.5 KB.
+ */
+export const DEFAULT_QUEUE_LIMIT = 10_000;
 
 /** Options of `WebhookReceiver`. */
 export interface WebhookReceiverOptions {
-  /** Most events waiting (besides the one being posted); more drop the oldest. Default 1000. */
+  /** Most events waiting (besides the one being posted); more drop the oldest. Default 10,000. */
   queueLimit?: number;
   /** Milliseconds an attempt may take before it counts as failed (default 5000). */
   timeout?: number;
@@ -159,8 +167,12 @@ export class WebhookReceiver {
     this.#running ??= this.#run().finally(() => this.#running = undefined);
   }
 
-  /** Resolves when every queued event was posted or dropped, or after `timeout` ms. */
+  /**
+   * Resolves when every queued event was posted or dropped, or after `timeout` ms; at once
+   * while the receiver is failing (its backoff would outlast any sensible wait).
+   */
   async flush(timeout: number): Promise<void> {
+    if (this.#state === "failing") return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, timeout));
     try {
@@ -226,7 +238,10 @@ export class WebhookReceiver {
         "x-mkserver-seq": String(delivery.seq),
         "x-mkserver-attempt": String(attempt),
       };
-      if (delivery.signature) headers[SIGNATURE_HEADER] = await delivery.signature;
+      if (delivery.signer) {
+        delivery.signature ??= delivery.signer.sign(delivery.body);
+        headers[SIGNATURE_HEADER] = await delivery.signature;
+      }
       const timeout = AbortSignal.timeout(this.#timeout);
       const response = await fetch(this.url, {
         method: "POST",

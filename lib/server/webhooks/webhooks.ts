@@ -113,9 +113,7 @@ export class Webhooks implements StreamEvents {
       const id = crypto.randomUUID();
       const payload: WebhookPayload = { id, seq, time: new Date().toISOString(), ...event };
       const body = JSON.stringify(payload);
-      const signature = this.#signer?.sign(body);
-      signature?.catch(() => {}); // a receiver that posts it sees the failure; one that drops it does not
-      const delivery: Delivery = { id, seq, type: event.type, body, signature };
+      const delivery: Delivery = { id, seq, type: event.type, body, signer: this.#signer };
       for (const receiver of this.#receivers) receiver.enqueue(delivery);
     } catch (error) {
       this.#log.error(
@@ -147,8 +145,8 @@ export class Webhooks implements StreamEvents {
   }
 
   /**
-   * Gives every receiver up to `timeout` ms to take what waits for it (at shutdown), then
-   * stops them; what is left is dropped, with one log line per receiver.
+   * Gives every receiver that answers up to `timeout` ms to take what waits for it (at
+   * shutdown), then stops them all; what is left is dropped, with one log line per receiver.
    */
   async close(timeout: number): Promise<void> {
     await Promise.all(this.#receivers.map((r) => r.flush(timeout)));
