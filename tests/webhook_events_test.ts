@@ -156,6 +156,32 @@ Deno.test({
 
 Deno.test({
   name:
+    "mkserver FILE --webhook: the INPUT publishes at start and unpublishes at its end, and the last events reach the receiver before the process exits",
+  async fn() {
+    await using sink = HookSink.start();
+    await using server = await CliServer.start([
+      "--port=0",
+      "--host=127.0.0.1",
+      `--webhook=${sink.url}`,
+      "testdata/audio_only.webm",
+    ]);
+    const bytes = await readStream(await fetch(server.url("/stream")));
+    assertEquals(await server.exit(), 0);
+    const events = sink.events();
+    assertEquals(events.map((e) => e.type), ["publish", "play", "unpublish", "stop"]);
+    const stop = find(events, "stop");
+    if (stop.type !== "stop") throw new Error("stop");
+    assertEquals([stop.mount, stop.reason, stop.bytes], ["stream", "ended", bytes]);
+    const unpublish = find(events, "unpublish");
+    if (unpublish.type !== "unpublish") throw new Error("unpublish");
+    const logged = await server.waitForLine(/Input ended after (\d+) bytes/);
+    assertEquals(unpublish.bytes, Number(logged[1]));
+    assertEquals(unpublish.address, undefined);
+  },
+});
+
+Deno.test({
+  name:
     "a stalled viewer's end is an evict event, with its bytes and duration; the viewer that left is a stop",
   async fn() {
     await using sink = HookSink.start();

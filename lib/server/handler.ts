@@ -10,10 +10,10 @@ import { STATUS_CODE } from "@std/http/status";
 import { assert } from "../_assert.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
-import type { ClientStream, CloseReason } from "../stream/client_stream.ts";
+import type { ClientStream } from "../stream/client_stream.ts";
 import { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
-import type { StopReason } from "../stream/stream_events.ts";
+import { viewerEndEvent } from "../stream/stream_events.ts";
 import { handleAdmin } from "./admin.ts";
 import { CHUNKED } from "./chunked.ts";
 import type { ConnInfo } from "./conn_info.ts";
@@ -55,14 +55,6 @@ export interface HandlerOptions {
    */
   webhooks?: Webhooks;
 }
-
-/** A viewer's `CloseReason` as a `stop` event tells it. */
-const STOP_REASON: Record<CloseReason, StopReason> = {
-  cancel: "left",
-  end: "ended",
-  drop: "dropped",
-  close: "closed",
-};
 
 /** Other paths the handler answers. */
 const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
@@ -281,17 +273,10 @@ class MountHandler {
         log.info(
           `Viewer #${id}${label} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
         );
-        if (events === undefined) return;
-        const ended = {
-          mount: mount.name,
-          viewer: id,
-          address: peer,
-          bytes: c.bytesSent,
-          durationMs: Math.round(performance.now() - joined),
-        };
         // The server evicts a stalled viewer before its stream ends (see `EvictionCounts`).
-        if (this.#evictions.wasEvicted(c)) events.emit({ type: "evict", ...ended });
-        else events.emit({ type: "stop", ...ended, reason: STOP_REASON[reason] });
+        const evicted = this.#evictions.wasEvicted(c);
+        const who = { mount: mount.name, viewer: id, address: peer, since: joined };
+        events?.emit(viewerEndEvent(who, { bytes: c.bytesSent, reason, evicted }));
       },
     });
     assert(client !== undefined, "a mount with a header attaches viewers");

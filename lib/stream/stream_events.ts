@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { CloseReason } from "./client_stream.ts";
+
 /** A source started publishing to a mount. */
 export interface PublishEvent {
   type: "publish";
@@ -115,4 +117,46 @@ export const STREAM_EVENT_TYPES: readonly StreamEvent["type"][] = [
  */
 export interface StreamEvents {
   emit(event: StreamEvent): void;
+}
+
+/** A viewer's `CloseReason` as a `stop` event tells it. */
+const STOP_REASON: Record<CloseReason, StopReason> = {
+  cancel: "left",
+  end: "ended",
+  drop: "dropped",
+  close: "closed",
+};
+
+/** Who a viewer was, for `viewerEndEvent`. */
+export interface ViewerIdentity {
+  mount: string;
+  viewer: number;
+  address: string;
+  /** When it joined (`performance.now()`). */
+  since: number;
+}
+
+/**
+ * The event that ends a viewer: `evict` when the server disconnected it for not reading,
+ * else `stop` with why its stream closed.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { viewerEndEvent } from "./stream_events.ts";
+ * const who = { mount: "cam1", viewer: 7, address: "192.0.2.1:5000", since: performance.now() };
+ * const stop = viewerEndEvent(who, { bytes: 10, reason: "cancel", evicted: false });
+ * assertEquals([stop.type, "reason" in stop && stop.reason], ["stop", "left"]);
+ * assertEquals(viewerEndEvent(who, { bytes: 10, reason: "cancel", evicted: true }).type, "evict");
+ * ```
+ */
+export function viewerEndEvent(
+  who: ViewerIdentity,
+  end: { bytes: number; reason: CloseReason; evicted: boolean },
+): StopEvent | EvictEvent {
+  const { since, ...viewer } = who;
+  const ended = { ...viewer, bytes: end.bytes, durationMs: Math.round(performance.now() - since) };
+  return end.evicted
+    ? { type: "evict", ...ended }
+    : { type: "stop", ...ended, reason: STOP_REASON[end.reason] };
 }

@@ -6,23 +6,10 @@
  * @module
  */
 
-import { errorMessage, type Logger, SILENT } from "../../log.ts";
-import { SIGNATURE_HEADER, type WebhookSigner } from "./webhook_signature.ts";
+import { type Logger, SILENT } from "../../log.ts";
+import { type Delivery, postWebhook } from "./webhook_post.ts";
 
-/** One event, ready to post: its JSON body and what the headers say of it. */
-export interface Delivery {
-  readonly id: string;
-  readonly seq: number;
-  readonly type: string;
-  readonly body: string;
-  /** Signs the body when a secret is set. */
-  readonly signer?: WebhookSigner;
-  /**
-   * `sha256=HEX` of the body, made by the first receiver that posts it and shared with the
-   * others. Not made before: a pending signature costs about 2 KB per queued event.
-   */
-  signature?: Promise<string>;
-}
+export type { Delivery } from "./webhook_post.ts";
 
 /**
  * `WebhookReceiverOptions.queueLimit` when not given (also `--webhook-queue`'s default): room
@@ -66,15 +53,6 @@ export interface WebhookReceiverStatus {
 /** How a URL is shown in logs and metrics: no user name, password or query (they may be secrets). */
 export function receiverLabel(url: URL): string {
   return `${url.origin}${url.pathname}${url.search ? "?…" : ""}`;
-}
-
-/**
- * What a failed `fetch` says went wrong: its cause ("… Connection refused (os error 111)"),
- * without the URL it names (whose query may hold a secret).
- */
-function describeFetchError(error: unknown): string {
-  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  return errorMessage(cause).replace(/^error sending request for url \([^)]*\): /, "");
 }
 
 /**
@@ -219,45 +197,17 @@ export class WebhookReceiver {
         this.#backoff = Math.min(this.#backoff * 2, this.#maxBackoff);
       }
       if (this.#stop.signal.aborted) return;
-      const error = await this.#post(delivery, attempt);
+      const error = await postWebhook(this.url, delivery, {
+        attempt,
+        timeout: this.#timeout,
+        userAgent: this.#userAgent,
+        signal: this.#stop.signal,
+      });
       if (this.#stop.signal.aborted) return;
       if (error === undefined) return this.#succeeded();
       this.#failed(error);
     }
     this.#drop(`an event failed ${this.#attempts} attempts`);
-  }
-
-  /** One attempt; resolves with what went wrong, or undefined when the receiver took it. */
-  async #post(delivery: Delivery, attempt: number): Promise<string | undefined> {
-    try {
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "user-agent": this.#userAgent,
-        "x-mkserver-event": delivery.type,
-        "x-mkserver-delivery": delivery.id,
-        "x-mkserver-seq": String(delivery.seq),
-        "x-mkserver-attempt": String(attempt),
-      };
-      if (delivery.signer) {
-        delivery.signature ??= delivery.signer.sign(delivery.body);
-        headers[SIGNATURE_HEADER] = await delivery.signature;
-      }
-      const timeout = AbortSignal.timeout(this.#timeout);
-      const response = await fetch(this.url, {
-        method: "POST",
-        headers,
-        body: delivery.body,
-        redirect: "manual",
-        signal: AbortSignal.any([this.#stop.signal, timeout]),
-      });
-      await response.body?.cancel().catch(() => {});
-      return response.ok ? undefined : `it answered ${response.status}`;
-    } catch (error) {
-      if (error instanceof DOMException && error.name === "TimeoutError") {
-        return `no answer within ${this.#timeout / 1000} s`;
-      }
-      return describeFetchError(error);
-    }
   }
 
   #succeeded(): void {
