@@ -92,3 +92,21 @@ Deno.test("WebhookReceiver gives up on a receiver that accepts and never answers
   assertMatch(lines[2], new RegExp(`${left} event\\(s\\) not delivered \\(stopping\\)`));
   await hanging.close();
 });
+
+Deno.test("WebhookReceiver keeps a URL's credentials and query out of its label, its log and its last error", async () => {
+  const { lines, log } = logLines();
+  const port = freePort();
+  const receiver = new WebhookReceiver(`http://user:pw@127.0.0.1:${port}/hook?token=t0ps3cret`, {
+    attempts: 1,
+    log,
+  });
+  assertEquals(receiver.label, `http://127.0.0.1:${port}/hook?…`);
+  receiver.enqueue(delivery(1));
+  assert(await until(() => receiver.dropped === 1, 5000), "the one attempt failed");
+  const said = [...lines, receiver.status().lastError ?? "", JSON.stringify(receiver.status())];
+  for (const text of said) {
+    assertEquals(/t0ps3cret|pw@/.test(text), false, text);
+  }
+  assertMatch(receiver.status().lastError ?? "", /Connection refused/);
+  await receiver.close();
+});

@@ -36,11 +36,13 @@ export interface PostOptions {
 
 /**
  * What a failed `fetch` says went wrong: its cause ("… Connection refused (os error 111)"),
- * without the URL it names (whose query may hold a secret).
+ * without the URL it names (whose query may hold a secret; an href has no spaces).
  */
 function describeFetchError(error: unknown): string {
   const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  return errorMessage(cause).replace(/^error sending request for url \([^)]*\): /, "");
+  return errorMessage(cause)
+    .replace(/^error sending request for url \(\S*\): /, "")
+    .replace(/\bhttps?:\/\/\S+/g, "the webhook URL");
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Logger, SILENT } from "../../log.ts";
+import { errorMessage, type Logger, SILENT } from "../../log.ts";
 import { type Delivery, postWebhook } from "./webhook_post.ts";
 
 export type { Delivery } from "./webhook_post.ts";
@@ -142,7 +142,9 @@ export class WebhookReceiver {
       this.#drop(`its queue of ${this.#limit} events is full`);
     }
     this.#queue.push(delivery);
-    this.#running ??= this.#run().finally(() => this.#running = undefined);
+    this.#running ??= this.#run()
+      .catch((error) => this.#log.error(`Webhook ${this.label} stopped: ${errorMessage(error)}`))
+      .finally(() => this.#running = undefined);
   }
 
   /**
@@ -169,6 +171,7 @@ export class WebhookReceiver {
     this.#stop.abort();
     this.#queue = [];
     await this.#running;
+    this.#posting = false;
     if (left > 0) {
       this.#dropped += left;
       this.#log.warn(`Webhook ${this.label}: ${left} event(s) not delivered (stopping)`);
@@ -178,18 +181,18 @@ export class WebhookReceiver {
   async #run(): Promise<void> {
     for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
       this.#posting = true;
-      try {
-        await this.#deliver(next);
-      } finally {
-        this.#posting = false;
-      }
+      await this.#deliver(next);
       if (this.#stop.signal.aborted) return;
       // Caught up while answering: a new overflow is news (while failing, it is not).
       if (this.#queue.length === 0 && this.#state === "ok") this.#dropping = false;
     }
   }
 
-  /** Posts one event until it is accepted or its attempts are spent (then drops it). */
+  /**
+   * Posts one event until it is accepted or its attempts are spent (then drops it). It stops
+   * counting as queued in the same step as it counts as delivered or dropped, so `close` never
+   * counts it twice; stopped meanwhile, it is `close`'s to count.
+   */
   async #deliver(delivery: Delivery): Promise<void> {
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
       if (this.#state === "failing") {
@@ -204,9 +207,13 @@ export class WebhookReceiver {
         signal: this.#stop.signal,
       });
       if (this.#stop.signal.aborted) return;
-      if (error === undefined) return this.#succeeded();
+      if (error === undefined) {
+        this.#posting = false;
+        return this.#succeeded();
+      }
       this.#failed(error);
     }
+    this.#posting = false;
     this.#drop(`an event failed ${this.#attempts} attempts`);
   }
 
