@@ -94,6 +94,7 @@ export {
 export { Gop, GopRing, type GopRingOptions, type GopRingStats } from "./lib/stream/gop_ring.ts";
 export { ClientStream, type ClientStreamOptions } from "./lib/stream/client_stream.ts";
 export { Mount, type MountOptions, type MountStatus } from "./lib/stream/mount.ts";
+export type { StreamEvent, StreamEvents } from "./lib/stream/stream_events.ts";
 export {
   ingest,
   type IngestOptions,
@@ -110,6 +111,11 @@ export { PacingStream, type PacingStreamOptions } from "./lib/ingest/pacing_stre
 export { sniffFormat } from "./lib/ingest/sniff_format.ts";
 export { createHandler, type Handler, type HandlerOptions } from "./lib/server/handler.ts";
 export { type MountServer, serveMount, type ServeMountOptions } from "./lib/server/serve.ts";
+export {
+  type WebhookPayload,
+  Webhooks,
+  type WebhooksOptions,
+} from "./lib/server/webhooks/webhooks.ts";
 
 // `deno run -A jsr:@x/mkserver …` runs the package's default export: start the server then.
 if (import.meta.main) {
