@@ -8,9 +8,11 @@
 import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
 import { until } from "../bench/_proc.ts";
 import type { Block } from "../lib/matroska/block.ts";
+import { createHandler } from "../lib/server/handler.ts";
 import { serveMount } from "../lib/server/serve.ts";
 import { SIGNATURE_HEADER } from "../lib/server/webhooks/webhook_signature.ts";
 import { type WebhookPayload, Webhooks } from "../lib/server/webhooks/webhooks.ts";
+import { Mount } from "../lib/stream/mount.ts";
 import { MountRegistry } from "../lib/stream/mount_registry.ts";
 import { CliServer, ffmpegPush } from "./_cli.ts";
 import { HookSink } from "./_hooks.ts";
@@ -253,4 +255,51 @@ Deno.test({
       await hooks.close(2000);
     }
   },
+});
+
+Deno.test("the handler tells each viewer's play and why it stopped: left, closed by the admin API, ended", async () => {
+  await using sink = HookSink.start();
+  const hooks = new Webhooks([sink.url]);
+  const { header, blocks } = demux(await readFixture("sample.webm"));
+  const mount = new Mount("stream");
+  mount.setHeader(header);
+  for (const block of blocks.slice(0, 200)) mount.pushBlock(block);
+  const adminToken = "admin-token-for-tests";
+  const handler = createHandler(mount, { adminToken, webhooks: hooks });
+  const viewer = async (port: number) => {
+    const info = { remoteAddr: { hostname: "192.0.2.1", port } };
+    const response = await handler(new Request("http://x/stream"), info);
+    const reader = response.body!.getReader();
+    const first = await reader.read(); // the header
+    assertGreater(first.value?.length ?? 0, 0);
+    return reader;
+  };
+  const leaving = await viewer(5001);
+  const closed = await viewer(5002);
+  const staying = await viewer(5003);
+  await leaving.cancel();
+  const id = mount.viewers().find((v) => v.address === "192.0.2.1:5002")?.id;
+  const deleted = await handler(
+    new Request(`http://x/admin/viewers/${id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${adminToken}` },
+    }),
+  );
+  assertEquals(deleted.status, 204);
+  await deleted.body?.cancel();
+  while (!(await closed.read()).done) { /* the rest it was handed, then its end */ }
+  mount.end();
+  while (!(await staying.read()).done) { /* to the end of the stream */ }
+  await hooks.close(5000);
+  const events = sink.events().map((e) =>
+    e.type === "stop" ? [e.type, e.address, e.reason] : [e.type, "address" in e && e.address]
+  );
+  assertEquals(events, [
+    ["play", "192.0.2.1:5001"],
+    ["play", "192.0.2.1:5002"],
+    ["play", "192.0.2.1:5003"],
+    ["stop", "192.0.2.1:5001", "left"],
+    ["stop", "192.0.2.1:5002", "closed"],
+    ["stop", "192.0.2.1:5003", "ended"],
+  ]);
 });
