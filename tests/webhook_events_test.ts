@@ -1,8 +1,9 @@
 /**
  * The events a webhook receiver hears from a running server, in order: a pushed source that
- * publishes and unpublishes (the mkserver command line, with ffmpeg pushing), viewers that play
- * and stop, and a stalled viewer that is evicted (`serveMount`, with a fast synthetic source so
- * the stalled socket's buffers fill quickly).
+ * publishes and unpublishes (the mkserver command line, with ffmpeg pushing), a FILE INPUT's,
+ * viewers that play and stop, and stalled viewers that are evicted (the command line with an
+ * uncompressed source fast enough to fill a socket's buffers; `serveMount` with a synthetic
+ * one); the handler's own stop reasons.
  */
 
 import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
@@ -14,7 +15,7 @@ import { SIGNATURE_HEADER } from "../lib/server/webhooks/webhook_signature.ts";
 import { type WebhookPayload, Webhooks } from "../lib/server/webhooks/webhooks.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { MountRegistry } from "../lib/stream/mount_registry.ts";
-import { CliServer, ffmpegPush } from "./_cli.ts";
+import { CliServer, ffmpegPush, run } from "./_cli.ts";
 import { HookSink } from "./_hooks.ts";
 import { demux, readFixture } from "./_util.ts";
 
@@ -179,6 +180,54 @@ Deno.test({
     const logged = await server.waitForLine(/Input ended after (\d+) bytes/);
     assertEquals(unpublish.bytes, Number(logged[1]));
     assertEquals(unpublish.address, undefined);
+  },
+});
+
+Deno.test({
+  name:
+    "mkserver --stall-timeout 1 --webhook: a pushed source's viewer that stops reading is an evict event, not a stop",
+  async fn() {
+    await using sink = HookSink.start();
+    await using server = await CliServer.start([
+      "--port=0",
+      "--host=127.0.0.1",
+      `--source-token=${TOKEN}`,
+      "--source-grace=0",
+      "--no-segments",
+      "--stall-timeout=1",
+      `--webhook=${sink.url}`,
+    ]);
+    // Uncompressed 640x480 video at real time: about 11 MB/s, so the stalled viewer's socket
+    // buffers fill within a second or so.
+    const pushing = run("ffmpeg", [
+      ...["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=25"],
+      ...["-t", "8", "-c:v", "rawvideo", "-pix_fmt", "yuv420p", "-f", "matroska"],
+      ...["-method", "PUT", "-headers", `Authorization: Bearer ${TOKEN}\r\n`],
+      server.url("/live/raw"),
+    ], { timeout: 30_000 });
+    assert(await until(() => sink.events().some((e) => e.type === "publish"), 10_000), "publish");
+    const stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      const address = `127.0.0.1:${(stalled.localAddr as Deno.NetAddr).port}`;
+      await stalled.write(new TextEncoder().encode("GET /live/raw HTTP/1.1\r\nHost: x\r\n\r\n"));
+      assert(
+        await until(() => sink.events().some((e) => e.type === "evict"), 10_000),
+        `an evict event; log:\n${server.log}`,
+      );
+      await server.waitForLine(/accepted no bytes for \d+ s: disconnecting it/);
+      const pushed = await pushing;
+      assertEquals(pushed.code, 0, pushed.stderr);
+      assert(await until(() => sink.events().some((e) => e.type === "unpublish"), 10_000));
+      const events = sink.events();
+      assertEquals(events.map((e) => e.type), ["publish", "play", "evict", "unpublish"]);
+      const evict = find(events, "evict");
+      if (evict.type !== "evict") throw new Error("evict");
+      assertEquals([evict.mount, evict.address], ["raw", address]);
+      assertGreater(evict.bytes, 1_000_000);
+      assertGreater(evict.durationMs, 1000);
+    } finally {
+      stalled.close();
+    }
   },
 });
 
