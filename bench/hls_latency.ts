@@ -20,6 +20,7 @@ import { launchBrowser } from "../tests/_browser.ts";
 import { startCachingNginx } from "../tests/_nginx.ts";
 import { playerState, servePlayers } from "../tests/_players.ts";
 import { percentile, round, startServer, waitLive } from "./_live.ts";
+import { liveEncoder } from "./_media.ts";
 import { sleep, until } from "./_proc.ts";
 
 const flags = parseArgs(Deno.args, {
@@ -31,24 +32,6 @@ const warmup = Number(flags.warmup);
 const gop = Number(flags.gop);
 for (const [name, value] of [["seconds", seconds], ["warmup", warmup], ["gop", gop]] as const) {
   if (!(value > 0 && value <= 600)) throw new TypeError(`Invalid --${name}: ${value}`);
-}
-
-/** ffmpeg as a live encoder: 25 fps 640x360 H.264 (B-frames) + AAC, real time, on stdout. */
-function liveEncoder(): Deno.ChildProcess {
-  return new Deno.Command("ffmpeg", {
-    args: [
-      ...["-hide_banner", "-loglevel", "error", "-re"],
-      ...["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"],
-      ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
-      ...["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-b:v", "1500k"],
-      ...["-g", String(Math.round(gop * 25)), "-keyint_min", String(Math.round(gop * 25))],
-      ...["-sc_threshold", "0", "-bf", "2", "-c:a", "aac", "-b:a", "96k"],
-      ...["-f", "matroska", "-"],
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
 }
 
 interface Row {
@@ -89,7 +72,7 @@ async function measure(path: string, src: string): Promise<Row> {
   }
 }
 
-const encoder = liveEncoder();
+const encoder = liveEncoder({ gop });
 const server = await startServer(["--part-target", String(flags["part-target"])], "-", {
   stdin: "piped",
 });
