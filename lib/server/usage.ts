@@ -30,6 +30,10 @@ Endpoints
   GET /status          JSON: tracks, viewers, bytes, GOPs in the buffer
   GET /metrics         Prometheus text: viewers, bytes in/out, skips, buffer
 
+Signed URLs (for a server with --url-secret; 'mkserver sign --help' says more)
+  mkserver sign --url-secret SECRET --expires 60s /live/NAME
+                       prints /s/EXPIRY/SIG/live/NAME, valid for NAME's paths until then
+
 Exit codes: 0 when the input ended and every viewer got it all; 1 on a runtime failure
 (bad input, port in use), with one log line; 2 on bad usage.
 
