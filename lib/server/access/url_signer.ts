@@ -112,7 +112,7 @@ export class UrlSigner {
    * a mount's (`/live/NAME…`) or the default mount's, or that has a query.
    */
   async sign(path: string, expiry: number): Promise<string> {
-    const scope = scopeOf(path);
+    const scope = /[?#]/.test(path) ? undefined : scopeOf(path);
     if (scope === undefined) {
       throw new UrlSignerError(
         `Cannot sign '${path}': expected /live/NAME, a path under it, or /, /stream, /player`,
