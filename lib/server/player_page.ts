@@ -144,7 +144,7 @@ video.addEventListener("error", () => {
   set("video-error", e ? "The browser stopped playing: " + (codes[e.code] ?? "error " + e.code) +
     (e.message ? " (" + e.message + ")" : "") : "");
 });
-set("url", new URL(video.getAttribute("src"), location.href).href);
+set("url", new URL(__STREAM_URL__, location.href).href);
 poll();
 setInterval(poll, 2000);
 `;
@@ -196,6 +196,10 @@ export function playerPage(
   const script = SCRIPT.replace(
     "__FUNCTIONS__",
     () => [codecName, browserSupport, describeTrack].map(String).join("\n"),
+  ).replace(
+    "__STREAM_URL__",
+    // In a script element, `<` must not start `</script>`.
+    () => JSON.stringify(options.streamUrl ?? "/stream").replaceAll("<", "\\u003c"),
   );
   const name = escapeHtml(status.name);
   return `<!doctype html>
