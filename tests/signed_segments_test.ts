@@ -175,4 +175,7 @@ Deno.test("A signed path made with --expires 2s works, then gets 403 once it has
   await sleep(2500);
   const late = await fetch(server.url(signed));
   assertEquals([late.status, await late.text()], [403, "This URL has expired\n"]);
+  await server.waitForLine(
+    /INFO Refused a signed request for \/live\/stream from 127\.0\.0\.1: This URL has expired \(403\)/,
+  );
 });

@@ -244,8 +244,8 @@ export const FLAG = {
     section: "Access",
     parse: parseText,
     help: [
-      "viewers may come through signed, expiring paths /s/EXPIRY/SIG/live/NAME...",
-      "made by 'mkserver sign' (at least 32 bytes; also MKSERVER_URL_SECRET)",
+      "viewers may come through signed, expiring paths /s/EXPIRY/SIG/... made",
+      "by 'mkserver sign' (at least 32 bytes; also MKSERVER_URL_SECRET)",
     ],
   }),
   jwtSecret: value<string>({

@@ -102,7 +102,10 @@ export async function guardRequest(
   if (found) {
     // DASH's UTCTiming is relative (`../../time`): under a signed prefix it is still the clock.
     if (found.path === "/time") return { pass: true, pathname: "/time", prefix, shared: true };
-    if (!found.ok) return forbidden(found.reason);
+    if (!found.ok) {
+      policy.logRefusal(`a signed request for ${found.path}`, options.ip, `${found.reason} (403)`);
+      return forbidden(found.reason);
+    }
     ({ path: pathname, prefix } = found);
     signed = true;
   }

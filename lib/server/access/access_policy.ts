@@ -125,14 +125,18 @@ export class AccessPolicy {
   async check(check: AccessCheck): Promise<AccessDecision> {
     const decision = await this.#decide(check);
     if (!decision.allow) {
-      const who = check.action === "read" ? "a viewer" : "a source";
-      const line = `Refused ${who} of /live/${check.mount} from ${check.ip ?? "unknown"}: ${
-        (await decision.response.clone().text()).trim()
-      } (${decision.response.status})`;
-      if (check.action === "publish") this.#log.warn(line);
-      else this.#log.info(line);
+      const reason = (await decision.response.clone().text()).trim();
+      const what = `${check.action === "read" ? "a viewer" : "a source"} of /live/${check.mount}`;
+      this.logRefusal(what, check.ip, `${reason} (${decision.response.status})`, check.action);
     }
     return decision;
+  }
+
+  /** Logs a refusal: `WARN` for sources, `INFO` for viewers (who may retry often). */
+  logRefusal(what: string, ip: string | undefined, reason: string, action: Action = "read"): void {
+    const line = `Refused ${what} from ${ip ?? "unknown"}: ${reason}`;
+    if (action === "publish") this.#log.warn(line);
+    else this.#log.info(line);
   }
 
   #ipRefusal(action: Action, ip: string | undefined): string | undefined {
