@@ -69,6 +69,10 @@ Deno.test("--view-token: 401 with WWW-Authenticate without it; Bearer or ?token=
     const page = await statusOf(handler, `/?token=${token}`, { headers: { accept: "text/html" } });
     assertEquals(page.status, 200);
     assertStringIncludes(page.text, `<video src="/stream?token=${token}"`);
+    // A page elsewhere that sends Authorization asks first: the preflight needs no token.
+    const preflight = await statusOf(handler, "/live/stream/index.m3u8", { method: "OPTIONS" });
+    assertEquals(preflight.status, 204);
+    assertEquals(preflight.headers.get("access-control-allow-headers"), "authorization");
   });
 });
 

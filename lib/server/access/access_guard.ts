@@ -76,6 +76,23 @@ function forbidden(reason: string): Guarded {
   };
 }
 
+/** The answer to a CORS preflight: viewers may send `Authorization` from any origin. */
+function preflight(): Guarded {
+  return {
+    pass: false,
+    response: new Response(null, {
+      status: 204,
+      headers: {
+        "access-control-allow-origin": "*",
+        "access-control-allow-methods": "GET, HEAD",
+        "access-control-allow-headers": "authorization",
+        "access-control-max-age": "600",
+        "cache-control": "no-store",
+      },
+    }),
+  };
+}
+
 /**
  * Decides whether the handler serves `request`, and which path.
  *
@@ -111,6 +128,8 @@ export async function guardRequest(
   }
   const target = targetOf(request, pathname, options.defaultMount);
   if (target === undefined) return { pass: true, pathname, prefix, shared: true };
+  // A page on another origin that sends Authorization (hls.js, dash.js) asks first (CORS).
+  if (request.method === "OPTIONS" && target.action === "read") return preflight();
   const decision = await policy.check({ request, ...target, ip: options.ip, signed });
   if (!decision.allow) return { pass: false, response: decision.response };
   return { pass: true, pathname, prefix, shared: decision.shared };
