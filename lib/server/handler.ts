@@ -7,7 +7,7 @@
 
 import { STATUS_CODE } from "@std/http/status";
 import { assert } from "../_assert.ts";
-import { guardRequest, wantsPage } from "./access/access_guard.ts";
+import { guardRequest, keepPrivate, pageStreamUrl, wantsPage } from "./access/access_guard.ts";
 import type { AccessPolicy } from "./access/access_policy.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
@@ -155,12 +155,7 @@ class MountHandler {
       return guarded.response;
     }
     const response = await this.#route(request, guarded.pathname, guarded.prefix, info);
-    // Let in by its own credential: a shared cache must not hand the answer to others.
-    const cache = response.headers.get("cache-control");
-    if (!guarded.shared && cache?.startsWith("public")) {
-      response.headers.set("cache-control", cache.replace(/^public/, "private"));
-    }
-    return response;
+    return guarded.shared ? response : keepPrivate(response);
   }
 
   /** Answers `pathname` (below the signed `prefix`, when there is one). */
@@ -197,13 +192,10 @@ class MountHandler {
     if (!MountRegistry.isValidName(name)) {
       return text(STATUS_CODE.BadRequest, `Invalid mount name: ${name}`);
     }
-    if ((method === "PUT" || method === "POST") && this.#options.access) {
-      // The access policy has allowed this source already.
-      return await handlePush(request, name, { registry: this.#registry, log: this.#log });
-    }
     if (method === "PUT" || method === "POST") {
-      const token = this.#options.sourceToken;
-      if (token === undefined) {
+      // An access policy has allowed this source already; otherwise the source token decides.
+      const token = this.#options.access ? undefined : this.#options.sourceToken;
+      if (token === undefined && !this.#options.access) {
         await request.body?.cancel();
         return text(
           STATUS_CODE.Forbidden,
@@ -236,28 +228,13 @@ class MountHandler {
     }
     // Browsers ask for text/html first; players (and <video>) send */* or nothing.
     if (pathname === "/player" || (pathname === "/" && wantsPage(request))) {
-      const page = playerPage(mount, { streamUrl: this.#pageStreamUrl(request, at.prefix) });
+      const streamUrl = this.#options.access ? pageStreamUrl(request, at.prefix) : "/stream";
+      const page = playerPage(mount, { streamUrl });
       return new Response(head ? null : page, {
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
     }
     return await this.#stream(mount, request, at.info);
-  }
-
-  /**
-   * The stream the player page plays: under the page's signed prefix, with its `token` or `jwt`
-   * (a `<video>` sends no Authorization header of its own).
-   */
-  #pageStreamUrl(request: Request, prefix: string): string {
-    if (this.#options.access === undefined) return "/stream";
-    const query = new URL(request.url).searchParams;
-    const carried = new URLSearchParams();
-    for (const name of ["token", "jwt"]) {
-      const value = query.get(name);
-      if (value) carried.set(name, value);
-    }
-    const search = carried.size > 0 ? `?${carried}` : "";
-    return `${prefix}/stream${search}`;
   }
 
   /** A mount's live stream: its headers for HEAD, else a new viewer's stream response. */

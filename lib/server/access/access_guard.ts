@@ -39,6 +39,33 @@ export function wantsPage(request: Request): boolean {
   return accepts(request, "video/webm", "text/html") === "text/html";
 }
 
+/**
+ * The stream the player page plays: under the page's signed prefix, with its `token` or `jwt`
+ * (a `<video>` sends no Authorization header of its own).
+ */
+export function pageStreamUrl(request: Request, prefix: string): string {
+  const query = new URL(request.url).searchParams;
+  const carried = new URLSearchParams();
+  for (const name of ["token", "jwt"]) {
+    const value = query.get(name);
+    if (value) carried.set(name, value);
+  }
+  const search = carried.size > 0 ? `?${carried}` : "";
+  return `${prefix}/stream${search}`;
+}
+
+/**
+ * `response` made `private` where it was `public`: let in by a credential of its own, it must
+ * not be handed to others by a shared cache (RFC 9111 §5.2.2.7).
+ */
+export function keepPrivate(response: Response): Response {
+  const cache = response.headers.get("cache-control");
+  if (cache?.startsWith("public")) {
+    response.headers.set("cache-control", cache.replace(/^public/, "private"));
+  }
+  return response;
+}
+
 /** The action and mount of a guarded route; undefined for one that is not guarded. */
 function targetOf(
   request: Request,
