@@ -123,3 +123,49 @@ Deno.test("`mkserver` exits 2 naming the flag for bad access settings", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("`mkserver --jwks FILE --auth-url URL`: an ES256 JWT from the test's key set, or the service's yes, lets a viewer in", async () => {
+  const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const stranger = await generateKeyPair("ES256");
+  const service = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (r) => {
+    const question = await r.json();
+    return new Response(null, { status: question.token === "letmein" ? 200 : 401 });
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const jwks = `${dir}/keys.json`;
+    await Deno.writeTextFile(
+      jwks,
+      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1" }] }),
+    );
+    await using server = await CliServer.start([
+      "--port",
+      "0",
+      "--loop",
+      "--jwks",
+      jwks,
+      "--auth-url",
+      `http://127.0.0.1:${service.addr.port}/check`,
+      "testdata/sample.webm",
+    ]);
+    const view = async (query: string) => {
+      const response = await fetch(server.url(`/stream${query}`));
+      await response.body?.cancel();
+      return response.status;
+    };
+    const jwt = await new SignJWT({ mounts: ["stream"] }).setProtectedHeader({
+      alg: "ES256",
+      kid: "k1",
+    }).setExpirationTime("1m").sign(privateKey);
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .sign(stranger.privateKey);
+    assertEquals(await view(`?jwt=${jwt}`), 200);
+    assertEquals(await view("?token=letmein"), 200);
+    assertEquals(await view(""), 403); // the service said no
+    assertEquals(await view(`?jwt=${forged}`), 403);
+  } finally {
+    await service.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
