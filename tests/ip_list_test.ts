@@ -57,6 +57,7 @@ Deno.test("IpList matches CIDR blocks of IPv4 and IPv6, IPv4 peers in mapped for
     ["fd12:3456::1", true],
     ["fe00::1", false],
     ["::1", false],
+    ["fd00::1%eth0", true],
     ["not an address", false],
   ];
   for (const [address, expected] of table) assertEquals(list.includes(address), expected, address);

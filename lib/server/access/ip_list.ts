@@ -147,9 +147,12 @@ export class IpList {
     return new IpList(entries.map(parseBlock));
   }
 
-  /** Whether `address` (text as a peer's address reads) is in a block; false if it is no IP. */
+  /**
+   * Whether `address` (text as a peer's address reads) is in a block; false if it is no IP. A
+   * link-local peer's zone (`fe80::1%eth0`) is not part of its address.
+   */
   includes(address: string): boolean {
-    const bytes = parseIp(address);
+    const bytes = parseIp(address.replace(/%[A-Za-z0-9_.-]+$/, ""));
     return bytes !== undefined && this.#blocks.some((b) => matches(b, bytes));
   }
 
