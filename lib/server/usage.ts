@@ -20,7 +20,7 @@ INPUT
                        capped backoff when it drops, while viewers stay connected
   tcp://HOST:PORT      listen there for one pushed source at a time, e.g.
                        ffmpeg ... -f matroska tcp://HOST:PORT
-  With --source-token and no INPUT, mkserver serves pushed sources only.
+  With --source-token (or --publish-tokens) and no INPUT, mkserver serves pushed sources only.
 `;
 
 const OUTRO = `
