@@ -5,9 +5,10 @@
  * @module
  */
 
-import { accepts } from "@std/http/negotiation";
 import { STATUS_CODE } from "@std/http/status";
 import { assert } from "../_assert.ts";
+import { guardRequest, keepPrivate, pageStreamUrl, wantsPage } from "./access/access_guard.ts";
+import type { AccessPolicy } from "./access/access_policy.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { ClientStream } from "../stream/client_stream.ts";
@@ -47,6 +48,11 @@ export interface HandlerOptions {
   packagers?: PackagerTable;
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
+  /**
+   * Who may watch and publish (see `guardRequest`); it decides pushing too, `sourceToken`
+   * included. Absent: viewers are not guarded, and pushing needs `sourceToken`.
+   */
+  access?: AccessPolicy;
 }
 
 /** Other paths the handler answers. */
@@ -66,6 +72,12 @@ export type Handler = (
 
 /** What the handler may know of the connection: any part of `ConnInfo`. */
 export type HandlerInfo = Partial<ConnInfo>;
+
+/** The peer's IP address, when the connection has one. */
+function peerAddress(info?: HandlerInfo): string | undefined {
+  const addr = info?.remoteAddr as { hostname?: string } | undefined;
+  return addr?.hostname || undefined;
+}
 
 function describePeer(info?: HandlerInfo): string {
   const addr = info?.remoteAddr as
@@ -131,6 +143,28 @@ class MountHandler {
     if (adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))) {
       return handleAdmin(request, { registry: this.#registry, token: adminToken, log: this.#log });
     }
+    const access = this.#options.access;
+    if (access === undefined) return await this.#route(request, pathname, "", info);
+    const guarded = await guardRequest(access, request, {
+      pathname,
+      ip: peerAddress(info),
+      defaultMount: this.#defaultName,
+    });
+    if (!guarded.pass) {
+      await request.body?.cancel().catch(() => {});
+      return guarded.response;
+    }
+    const response = await this.#route(request, guarded.pathname, guarded.prefix, info);
+    return guarded.shared ? response : keepPrivate(response);
+  }
+
+  /** Answers `pathname` (below the signed `prefix`, when there is one). */
+  async #route(
+    request: Request,
+    pathname: string,
+    prefix: string,
+    info?: HandlerInfo,
+  ): Promise<Response> {
     const live = LIVE_PATH.exec(pathname);
     if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
     const segmented = await segmentRoute(request, pathname, {
@@ -143,7 +177,7 @@ class MountHandler {
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
     try {
-      return await this.#page(request, pathname, info);
+      return await this.#page(request, pathname, { prefix, info });
     } catch (error) {
       this.#log.error(
         `Request ${method} ${pathname} failed: ${(error as Error)?.message ?? error}`,
@@ -159,8 +193,9 @@ class MountHandler {
       return text(STATUS_CODE.BadRequest, `Invalid mount name: ${name}`);
     }
     if (method === "PUT" || method === "POST") {
-      const token = this.#options.sourceToken;
-      if (token === undefined) {
+      // An access policy has allowed this source already; otherwise the source token decides.
+      const token = this.#options.access ? undefined : this.#options.sourceToken;
+      if (token === undefined && !this.#options.access) {
         await request.body?.cancel();
         return text(
           STATUS_CODE.Forbidden,
@@ -177,7 +212,11 @@ class MountHandler {
   }
 
   /** `/status`, `/metrics`, the player page, and the default mount's stream. */
-  async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
+  async #page(
+    request: Request,
+    pathname: string,
+    at: { prefix: string; info?: HandlerInfo },
+  ): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
     const extra = { head, packagers: this.#options.packagers, counters: this.#counters };
@@ -188,15 +227,14 @@ class MountHandler {
       return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");
     }
     // Browsers ask for text/html first; players (and <video>) send */* or nothing.
-    if (
-      pathname === "/player" ||
-      (pathname === "/" && accepts(request, "video/webm", "text/html") === "text/html")
-    ) {
-      return new Response(head ? null : playerPage(mount), {
+    if (pathname === "/player" || (pathname === "/" && wantsPage(request))) {
+      const streamUrl = this.#options.access ? pageStreamUrl(request, at.prefix) : "/stream";
+      const page = playerPage(mount, { streamUrl });
+      return new Response(head ? null : page, {
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
     }
-    return await this.#stream(mount, request, info);
+    return await this.#stream(mount, request, at.info);
   }
 
   /** A mount's live stream: its headers for HEAD, else a new viewer's stream response. */
