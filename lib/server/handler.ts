@@ -20,6 +20,7 @@ import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
+import { badMountName, decodeMountName } from "./mount_name.ts";
 import { playerPage } from "./player_page.ts";
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
@@ -166,7 +167,11 @@ class MountHandler {
     info?: HandlerInfo,
   ): Promise<Response> {
     const live = LIVE_PATH.exec(pathname);
-    if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
+    if (live) {
+      const name = decodeMountName(live[1]);
+      if (name === undefined) return text(STATUS_CODE.BadRequest, badMountName(pathname));
+      return await this.#live(request, name, info);
+    }
     const segmented = await segmentRoute(request, pathname, {
       packagers: this.#options.packagers,
       counters: this.#counters,

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { decodeMountName } from "../mount_name.ts";
 import { accepts } from "@std/http/negotiation";
 import type { AccessPolicy } from "./access_policy.ts";
 import type { Action } from "./jwt_verifier.ts";
@@ -74,12 +75,8 @@ function targetOf(
 ): { action: Action; mount: string } | undefined {
   const live = LIVE.exec(pathname);
   if (live) {
-    let mount: string;
-    try {
-      mount = decodeURIComponent(live[1]);
-    } catch {
-      return undefined; // the handler refuses the name
-    }
+    const mount = decodeMountName(live[1]);
+    if (mount === undefined) return undefined; // the handler refuses the name
     const push = live[2] === undefined && (request.method === "PUT" || request.method === "POST");
     return { action: push ? "publish" : "read", mount };
   }
