@@ -1,7 +1,7 @@
 /**
- * dash.js in headless Chromium plays a signed DASH URL (`mkserver sign`): the MPD, the inits,
- * every segment and the UTCTiming clock it reaches through relative URLs stay under the signed
- * prefix, and the server refuses none of them.
+ * hls.js and dash.js in headless Chromium play signed URLs (`mkserver sign`): the playlists, the
+ * MPD, the inits, every segment and part, and the UTCTiming clock they reach through relative
+ * URLs stay under the signed prefix, and the server refuses none of them.
  */
 
 import { assert, assertEquals } from "@std/assert";
@@ -10,7 +10,7 @@ import { launchBrowser, waitFor } from "./_browser.ts";
 import { CliServer, runCli } from "./_cli.ts";
 import { playerState, servePlayers } from "./_players.ts";
 
-Deno.test("dash.js plays the WebM DASH of a VP8 + Opus source through a signed path", async () => {
+async function assertPlaysSigned(player: "hls" | "dash", fixture: string, path: string) {
   const secret = Array.from(
     crypto.getRandomValues(new Uint8Array(32)),
     (b) => b.toString(16).padStart(2, "0"),
@@ -21,7 +21,7 @@ Deno.test("dash.js plays the WebM DASH of a VP8 + Opus source through a signed p
     "--loop",
     "--url-secret",
     secret,
-    "testdata/sample.webm",
+    `testdata/${fixture}`,
   ]);
   const signed = await runCli([
     "sign",
@@ -29,7 +29,7 @@ Deno.test("dash.js plays the WebM DASH of a VP8 + Opus source through a signed p
     secret,
     "--expires",
     "5m",
-    "/live/stream/manifest.mpd",
+    path,
   ]);
   assertEquals(signed.code, 0, signed.stderr);
   const src = server.url(signed.stdout.trim().split("\n").at(-1)!);
@@ -42,7 +42,7 @@ Deno.test("dash.js plays the WebM DASH of a VP8 + Opus source through a signed p
     server.log,
   );
   // Unsigned, the same MPD is refused: the player can only have used the signed path.
-  const unsigned = await fetch(server.url("/live/stream/manifest.mpd"));
+  const unsigned = await fetch(server.url(path));
   await unsigned.body?.cancel();
   assertEquals(unsigned.status, 401);
   const pages = servePlayers();
@@ -51,18 +51,18 @@ Deno.test("dash.js plays the WebM DASH of a VP8 + Opus source through a signed p
     const page = await browser.context.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(pages.url("dash", src));
+    await page.goto(pages.url(player, src));
     const started = await waitFor(
       () => playerState(page),
       (s) => s.currentTime > 0.5 && s.videoWidth > 0,
       25_000,
-      (last) => `dash.js did not start: ${JSON.stringify(last)} ${pageErrors}\n${server.log}`,
+      (last) => `${player} did not start: ${JSON.stringify(last)} ${pageErrors}\n${server.log}`,
     );
     const last = await waitFor(
       () => playerState(page),
       (s) => s.currentTime > started.currentTime + 2,
       15_000,
-      (s) => `dash.js stalled: ${JSON.stringify(s)}`,
+      (s) => `${player} stalled: ${JSON.stringify(s)}`,
     );
     assertEquals(last.errors, []);
     assertEquals(pageErrors, []);
@@ -70,10 +70,18 @@ Deno.test("dash.js plays the WebM DASH of a VP8 + Opus source through a signed p
     // Nothing the player asked for was refused (each refusal logs a line): it went through the
     // signed prefix only, since an unsigned request would have been refused.
     const refused = server.lines.filter((l) => l.includes("Refused"));
-    assertEquals(refused.length, 1, refused.join("\n")); // the unsigned MPD above
+    assertEquals(refused.length, 1, refused.join("\n")); // the unsigned request above
     await page.close();
   } finally {
     await browser.close();
     await pages.close();
   }
+}
+
+Deno.test("hls.js plays the LL-HLS of an H.264 + AAC source through a signed path", async () => {
+  await assertPlaysSigned("hls", "h264_aac.mkv", "/live/stream/index.m3u8");
+});
+
+Deno.test("dash.js plays the WebM DASH of a VP8 + Opus source through a signed path", async () => {
+  await assertPlaysSigned("dash", "sample.webm", "/live/stream/manifest.mpd");
 });
