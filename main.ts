@@ -21,6 +21,9 @@ import {
   UsageError,
 } from "./lib/server/cli_options.ts";
 import { ConfigFileError } from "./lib/server/config_file.ts";
+import type { AccessPolicy } from "./lib/server/access/access_policy.ts";
+import { createAccessPolicy } from "./lib/server/access/create_access_policy.ts";
+import { signCommand } from "./lib/server/access/sign_command.ts";
 import { CHUNKED } from "./lib/server/chunked.ts";
 import { SUMMARY_INTERVAL } from "./lib/server/flags.ts";
 import { keyframeWarnings } from "./lib/server/keyframe_warnings.ts";
@@ -53,8 +56,26 @@ interface Config {
   sourceToken?: string;
   adminToken?: string;
   webhookSecret?: string;
-  /** Pushing is on and no INPUT was given: the server waits for pushed sources only. */
+  /** Pushing is on by a token and no INPUT was given: the server waits for pushed sources only. */
   pushOnly: boolean;
+}
+
+/** The access policy of `config` (none without access flags), with secrets from the environment. */
+function accessOf(config: Config, log: Logger): Promise<AccessPolicy | undefined> {
+  const o = config.options;
+  return createAccessPolicy({
+    viewToken: o.viewToken ?? env("MKSERVER_VIEW_TOKEN"),
+    urlSecret: o.urlSecret ?? env("MKSERVER_URL_SECRET"),
+    jwtSecret: o.jwtSecret ?? env("MKSERVER_JWT_SECRET"),
+    jwks: o.jwks,
+    authUrl: o.authUrl,
+    sourceToken: config.sourceToken,
+    publishTokens: o.publishTokens,
+    viewAllow: o.viewAllow,
+    viewDeny: o.viewDeny,
+    publishAllow: o.publishAllow,
+    publishDeny: o.publishDeny,
+  }, log);
 }
 
 /** A runtime failure whose message is its one log line (exit 1). */
@@ -101,7 +122,8 @@ async function readConfig(args: readonly string[]): Promise<Config | { print: st
   const sourceToken = options.sourceToken ?? env("MKSERVER_SOURCE_TOKEN");
   const adminToken = options.adminToken ?? env("MKSERVER_ADMIN_TOKEN");
   const webhookSecret = options.webhookSecret ?? env("MKSERVER_WEBHOOK_SECRET");
-  const pushOnly = sourceToken !== undefined && !options.inputGiven;
+  const pushOnly = (sourceToken !== undefined || options.publishTokens !== undefined) &&
+    !options.inputGiven;
   if (!pushOnly && !options.inputGiven && Deno.stdin.isTerminal()) {
     throw new UsageError(
       "no INPUT given and standard input is a terminal: pipe a stream in or name a file.",
@@ -154,11 +176,16 @@ async function openStreamInput(
 function startServer(
   config: Config,
   registry: MountRegistry,
-  extra: { tls?: { cert: string; key: string }; packagers?: PackagerTable; webhooks?: Webhooks },
+  extra: {
+    tls?: { cert: string; key: string };
+    packagers?: PackagerTable;
+    access?: AccessPolicy;
+    webhooks?: Webhooks;
+  },
   log: Logger,
 ): MountServer {
   const options = config.options;
-  const { tls, packagers, webhooks } = extra;
+  const { tls, packagers, access, webhooks } = extra;
   try {
     return serveMount(registry, {
       port: options.port,
@@ -171,6 +198,7 @@ function startServer(
       sourceToken: config.sourceToken,
       summaryInterval: SUMMARY_INTERVAL,
       packagers,
+      access,
       webhooks,
     });
   } catch (error) {
@@ -186,7 +214,7 @@ function announce(
   config: Config,
   registry: MountRegistry,
   base: string,
-  run: { input?: Input; log: Logger; signal: AbortSignal },
+  run: { input?: Input; access?: AccessPolicy; log: Logger; signal: AbortSignal },
 ): Promise<void> | undefined {
   const { options } = config;
   const log = run.log;
@@ -204,9 +232,11 @@ function announce(
       idleTimeout: options.sourceTimeout,
     });
   }
-  if (config.sourceToken !== undefined) {
-    log.info(`Serving pushed sources at ${base}/live/NAME (PUT or POST with the source token)`);
+  if (run.access?.allowsPublishing ?? config.sourceToken !== undefined) {
+    const how = run.access ? "a publish credential" : "the source token";
+    log.info(`Serving pushed sources at ${base}/live/NAME (PUT or POST with ${how})`);
   }
+  if (run.access?.guardsViewing) log.info("Viewers need a credential (see --help, Access)");
   return relaying;
 }
 
@@ -269,6 +299,7 @@ async function drain(
 async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<number> {
   const options = config.options;
   const tls = await readTls(options);
+  const access = await accessOf(config, log);
   const input = await openStreamInput(config, log, signal);
   // Segments are kept as long as the ring keeps media (--buffer).
   const packagers = options.segments
@@ -302,24 +333,26 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const publication = input ? registry.publish("stream") : undefined;
   let server: MountServer;
   try {
-    server = startServer(config, registry, { tls, packagers, webhooks }, log);
+    server = startServer(config, registry, { tls, packagers, access, webhooks }, log);
   } catch (error) {
     await input?.cancel();
     throw error;
   }
   const base = `${tls ? "https" : "http"}://${server.addr.hostname}:${server.addr.port}`;
-  const relaying = announce(config, registry, base, { input, log, signal });
+  const relaying = announce(config, registry, base, { input, access, log, signal });
   const code = input && publication
     ? await feed(input, publication, { name: options.input, log, signal })
     : 0;
   // With pushing enabled, the server runs until it is stopped; otherwise it ends with its input.
-  const waits = config.sourceToken !== undefined || relaying !== undefined;
+  const pushing = access?.allowsPublishing ?? config.sourceToken !== undefined;
+  const waits = pushing || relaying !== undefined;
   await drain(server, registry, { waits, relaying, webhooks, log, signal });
   return code;
 }
 
 /** Runs mkserver with command-line `args`; resolves with the exit code. */
 export async function main(args: readonly string[], log?: Logger): Promise<number> {
+  if (args[0] === "sign") return await sign(args.slice(1));
   // Signal listeners first, before any await: one added later stopped firing here once the
   // server had answered a request (observed with Deno 2.9.6), and SIGTERM then killed the
   // process without ending the stream.
@@ -337,6 +370,18 @@ export async function main(args: readonly string[], log?: Logger): Promise<numbe
     return await run(args, context);
   } finally {
     for (const s of signalNames) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+/** `mkserver sign …`: prints a signed path; usage mistakes exit 2. */
+async function sign(args: readonly string[]): Promise<number> {
+  try {
+    return await signCommand(args);
+  } catch (error) {
+    const failed = failure(error, "");
+    if (failed === undefined) throw error;
+    console.error(failed.line.replace("'mkserver --help'", "'mkserver sign --help'"));
+    return failed.code;
   }
 }
 

@@ -112,6 +112,20 @@ export { sniffFormat } from "./lib/ingest/sniff_format.ts";
 export { createHandler, type Handler, type HandlerOptions } from "./lib/server/handler.ts";
 export { type MountServer, serveMount, type ServeMountOptions } from "./lib/server/serve.ts";
 export {
+  type AccessCheck,
+  type AccessDecision,
+  AccessPolicy,
+  type AccessSettings,
+} from "./lib/server/access/access_policy.ts";
+export {
+  type AccessOptions,
+  createAccessPolicy,
+} from "./lib/server/access/create_access_policy.ts";
+export { type SignedPath, UrlSigner } from "./lib/server/access/url_signer.ts";
+export { type Action, type JwtGrant, JwtVerifier } from "./lib/server/access/jwt_verifier.ts";
+export { AuthCallback, type AuthQuestion } from "./lib/server/access/auth_callback.ts";
+export { IpList } from "./lib/server/access/ip_list.ts";
+export {
   type WebhookPayload,
   Webhooks,
   type WebhooksOptions,

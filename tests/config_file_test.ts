@@ -259,3 +259,24 @@ Deno.test("configToArgs merges with the command line, which wins", () => {
   assertEquals(overridden.loop, true);
   assertEquals(overridden.host, "127.0.0.1");
 });
+
+Deno.test("parseConfig takes an object of strings for a map flag, as NAME=VALUE,…, and names what is wrong in one", () => {
+  const flags: ConfigFlag[] = [
+    { name: "publish-tokens", type: "string", map: true },
+    { name: "host", type: "string" },
+  ];
+  const text = '{"publish-tokens": {"cam1": "a=b", "cam2": "c"}}';
+  assertEquals(parseConfig(text, flags), { "publish-tokens": "cam1=a=b,cam2=c" });
+  assertEquals(parseConfig('{"publish-tokens": "cam1=x"}', flags), { "publish-tokens": "cam1=x" });
+  const bad: [string, string][] = [
+    ['{"publish-tokens": {}}', "the object is empty"],
+    ['{"publish-tokens": {"cam1": 5}}', "'cam1' is number 5, not a non-empty string"],
+    ['{"publish-tokens": {"cam1": "a,b"}}', "holds a comma"],
+    ['{"publish-tokens": ["cam1=a"]}', "got an array"],
+    ['{"host": {"a": "b"}}', "got an object"],
+  ];
+  for (const [json, message] of bad) {
+    const error = assertThrows(() => parseConfig(json, flags), ConfigFileError);
+    assertEquals(error.message.includes(message), true, `${json}: ${error.message}`);
+  }
+});

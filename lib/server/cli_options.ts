@@ -12,6 +12,7 @@ import { errorMessage, type LogLevel } from "../log.ts";
 import { type ConfigFlag, configToArgs, type ConfigValues, loadConfigFile } from "./config_file.ts";
 import { type Burst, type SlowPolicy, UsageError } from "./flag_parsers.ts";
 import { CONFIG_FLAG, FLAG, FLAGS, type ValueFlag } from "./flags.ts";
+import type { IpList } from "./access/ip_list.ts";
 
 export { type Burst, UsageError } from "./flag_parsers.ts";
 export { USAGE } from "./usage.ts";
@@ -33,6 +34,7 @@ export const CONFIG_KEYS: readonly ConfigFlag[] = [
   ...FLAGS.filter((f) => f.inFile !== false).map((f) => ({
     name: f.name,
     type: f.kind === "string" && f.repeatable ? "strings" as const : f.kind,
+    map: f.kind === "string" && f.mapInFile === true,
   })),
   { name: "input", type: "string" },
 ];
@@ -94,6 +96,23 @@ export interface CliOptions {
   webhookSecret?: string;
   /** Most events waiting per webhook receiver. */
   webhookQueue: number;
+  /** Token viewers must send (absent: viewing needs none, unless another access flag says so). */
+  viewToken?: string;
+  /** Secret of signed URLs (`/s/EXPIRY/SIG/…`). */
+  urlSecret?: string;
+  /** HS256 secret of JWTs. */
+  jwtSecret?: string;
+  /** JWKS file of the RS256/ES256 keys of JWTs. */
+  jwks?: string;
+  /** Service asked about each viewer and source. */
+  authUrl?: string;
+  /** Source tokens per mount. */
+  publishTokens?: ReadonlyMap<string, string>;
+  /** Addresses that may (only they) and may not watch, and publish. */
+  viewAllow?: IpList;
+  viewDeny?: IpList;
+  publishAllow?: IpList;
+  publishDeny?: IpList;
   /** PEM certificate and key files, to serve HTTPS. */
   cert?: string;
   key?: string;
@@ -262,6 +281,16 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     webhookSecret: valueOf(parsed, FLAG.webhookSecret),
     webhookQueue: withDefault(parsed, FLAG.webhookQueue),
     adminToken: valueOf(parsed, FLAG.adminToken),
+    viewToken: valueOf(parsed, FLAG.viewToken),
+    urlSecret: valueOf(parsed, FLAG.urlSecret),
+    jwtSecret: valueOf(parsed, FLAG.jwtSecret),
+    jwks: valueOf(parsed, FLAG.jwks),
+    authUrl: valueOf(parsed, FLAG.authUrl),
+    publishTokens: valueOf(parsed, FLAG.publishTokens),
+    viewAllow: valueOf(parsed, FLAG.viewAllow),
+    viewDeny: valueOf(parsed, FLAG.viewDeny),
+    publishAllow: valueOf(parsed, FLAG.publishAllow),
+    publishDeny: valueOf(parsed, FLAG.publishDeny),
     cert: valueOf(parsed, FLAG.cert),
     key: valueOf(parsed, FLAG.key),
     help: Boolean(parsed.help),

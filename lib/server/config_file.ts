@@ -17,6 +17,23 @@ import { errorMessage } from "../log.ts";
 export interface ConfigFlag {
   name: string;
   type: "string" | "boolean" | "strings";
+  /** A string flag that also takes an object of strings, read as `NAME=VALUE,…`. */
+  map?: boolean;
+}
+
+/** An object of non-empty strings as `NAME=VALUE,…`, or why it cannot be one. */
+function mapToText(value: object): string | { error: string } {
+  const entries = Object.entries(value);
+  if (entries.length === 0) return { error: "the object is empty" };
+  for (const [name, text] of entries) {
+    if (typeof text !== "string" || text === "") {
+      return { error: `'${name}' is ${describe(text)}, not a non-empty string` };
+    }
+    if (/[,=]/.test(name) || text.includes(",")) {
+      return { error: `'${name}' or its value holds a comma (or the name an '=')` };
+    }
+  }
+  return entries.map(([name, text]) => `${name}=${text}`).join(",");
 }
 
 /** The values a config file sets, by flag name. */
@@ -159,6 +176,7 @@ export function parseConfig(
     );
   }
   const known = new Map(flags.map((f) => [f.name, f.type]));
+  const maps = new Set(flags.filter((f) => f.map).map((f) => f.name));
   const values: ConfigValues = {};
   for (const [key, value] of Object.entries(json)) {
     const type = known.get(key);
@@ -195,6 +213,17 @@ export function parseConfig(
       values[key] = value;
     } else if (typeof value === "number" && Number.isFinite(value)) {
       values[key] = String(value);
+    } else if (
+      maps.has(key) && value !== null && typeof value === "object" && !Array.isArray(value)
+    ) {
+      const text = mapToText(value);
+      if (typeof text !== "string") {
+        throw new ConfigFileError(`Invalid value for '${key}' in ${path}: ${text.error}`, {
+          path,
+          key,
+        });
+      }
+      values[key] = text;
     } else {
       throw new ConfigFileError(
         `Invalid value for '${key}' in ${path}: expected a ${

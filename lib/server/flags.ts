@@ -10,6 +10,8 @@ import { DEFAULT_IDLE_TIMEOUT } from "../ingest/_timing.ts";
 import { DEFAULT_LOG_LEVEL, type LogLevel } from "../log.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION } from "../stream/gop_ring.ts";
 import { DEFAULT_GRACE } from "../stream/mount_registry.ts";
+import type { IpList } from "./access/ip_list.ts";
+import { parseAuthUrl, parseIpList, parsePublishTokens } from "./access/access_flags.ts";
 import { DEFAULT_QUEUE_LIMIT } from "./webhooks/webhook_receiver.ts";
 import {
   type BufferSpec,
@@ -31,7 +33,13 @@ import {
 } from "./flag_parsers.ts";
 
 /** The headings `--help` groups flags under, in order. */
-export type FlagSection = "Options" | "Pushed sources" | "Delivery" | "Webhooks" | "Operation";
+export type FlagSection =
+  | "Options"
+  | "Pushed sources"
+  | "Delivery"
+  | "Access"
+  | "Webhooks"
+  | "Operation";
 
 interface FlagBase {
   /** Long name: `--NAME` on the command line, `"NAME"` in a config file. */
@@ -59,6 +67,8 @@ export interface ValueFlag<T> extends FlagBase {
    * config file, a string or an array of strings). Such a flag has no default.
    */
   readonly repeatable?: true;
+  /** A config file may give an object `{"NAME": "VALUE"}`, read as `NAME=VALUE,…`. */
+  readonly mapInFile?: true;
 }
 
 /** A flag that is on or off. One that is on by default is written `--no-NAME`. */
@@ -230,6 +240,95 @@ export const FLAG = {
     default: "0.5",
     parse: parsePartTarget,
     help: ["LL-HLS part length in seconds, 0.1 to 2 (default {default})"],
+  }),
+  viewToken: value<string>({
+    name: "view-token",
+    arg: "TOKEN",
+    section: "Access",
+    parse: parseText,
+    help: [
+      "viewers of /, /stream and /live/NAME... (HLS and DASH too) need",
+      "Authorization: Bearer TOKEN or ?token=TOKEN, else 401; also",
+      "MKSERVER_VIEW_TOKEN in the environment",
+    ],
+  }),
+  urlSecret: value<string>({
+    name: "url-secret",
+    arg: "SECRET",
+    section: "Access",
+    parse: parseText,
+    help: [
+      "viewers may come through signed, expiring paths /s/EXPIRY/SIG/... made",
+      "by 'mkserver sign' (at least 32 bytes; also MKSERVER_URL_SECRET)",
+    ],
+  }),
+  jwtSecret: value<string>({
+    name: "jwt-secret",
+    arg: "SECRET",
+    section: "Access",
+    parse: parseText,
+    help: [
+      "accept HS256 JWTs (Authorization: Bearer or ?jwt=) for viewing, and for",
+      'publishing when their "actions" claim says so; a "mounts" claim limits',
+      "the mounts (at least 32 bytes; also MKSERVER_JWT_SECRET)",
+    ],
+  }),
+  jwks: value<string>({
+    name: "jwks",
+    arg: "FILE",
+    section: "Access",
+    parse: parseText,
+    help: ["accept RS256 and ES256 JWTs signed by the public keys of this JWKS file"],
+  }),
+  authUrl: value<string>({
+    name: "auth-url",
+    arg: "URL",
+    section: "Access",
+    parse: parseAuthUrl,
+    help: [
+      "ask URL about each viewer and source: a POST of JSON {action, mount, ip,",
+      "token, query, userAgent}; 2xx allows, anything else or no answer in 3 s",
+      "denies; answers are reused for 5 s",
+    ],
+  }),
+  publishTokens: value<ReadonlyMap<string, string>>({
+    name: "publish-tokens",
+    arg: "LIST",
+    section: "Access",
+    parse: parsePublishTokens,
+    mapInFile: true,
+    help: [
+      "per-mount source tokens, NAME=TOKEN,... (in a config file also an object",
+      '{"cam1": "TOKEN"}): PUT /live/NAME with its own token',
+    ],
+  }),
+  viewAllow: value<IpList>({
+    name: "view-allow",
+    arg: "CIDRS",
+    section: "Access",
+    parse: parseIpList,
+    help: ["only these addresses may watch, e.g. 10.0.0.0/8,2001:db8::/32"],
+  }),
+  viewDeny: value<IpList>({
+    name: "view-deny",
+    arg: "CIDRS",
+    section: "Access",
+    parse: parseIpList,
+    help: ["these addresses may not watch (this wins over --view-allow)"],
+  }),
+  publishAllow: value<IpList>({
+    name: "publish-allow",
+    arg: "CIDRS",
+    section: "Access",
+    parse: parseIpList,
+    help: ["only these addresses may push sources"],
+  }),
+  publishDeny: value<IpList>({
+    name: "publish-deny",
+    arg: "CIDRS",
+    section: "Access",
+    parse: parseIpList,
+    help: ["these addresses may not push sources (this wins over --publish-allow)"],
   }),
   webhook: value<string>({
     name: "webhook",

@@ -5,9 +5,10 @@
  * @module
  */
 
-import { accepts } from "@std/http/negotiation";
 import { STATUS_CODE } from "@std/http/status";
 import { assert } from "../_assert.ts";
+import { guardRequest, keepPrivate, pageStreamUrl, wantsPage } from "./access/access_guard.ts";
+import type { AccessPolicy } from "./access/access_policy.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { ClientStream } from "../stream/client_stream.ts";
@@ -20,6 +21,7 @@ import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
+import { badMountName, decodeMountName } from "./mount_name.ts";
 import { playerPage } from "./player_page.ts";
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
@@ -50,6 +52,11 @@ export interface HandlerOptions {
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
   /**
+   * Who may watch and publish (see `guardRequest`); it decides pushing too, `sourceToken`
+   * included. Absent: viewers are not guarded, and pushing needs `sourceToken`.
+   */
+  access?: AccessPolicy;
+  /**
    * Told of every viewer that plays, stops or is evicted (as counted in `evictions`), and shown
    * in `/status` and `/metrics`. The registry needs them too, for its sources' events.
    */
@@ -73,6 +80,12 @@ export type Handler = (
 
 /** What the handler may know of the connection: any part of `ConnInfo`. */
 export type HandlerInfo = Partial<ConnInfo>;
+
+/** The peer's IP address, when the connection has one. */
+function peerAddress(info?: HandlerInfo): string | undefined {
+  const addr = info?.remoteAddr as { hostname?: string } | undefined;
+  return addr?.hostname || undefined;
+}
 
 function describePeer(info?: HandlerInfo): string {
   const addr = info?.remoteAddr as
@@ -138,8 +151,34 @@ class MountHandler {
     if (adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))) {
       return handleAdmin(request, { registry: this.#registry, token: adminToken, log: this.#log });
     }
+    const access = this.#options.access;
+    if (access === undefined) return await this.#route(request, pathname, "", info);
+    const guarded = await guardRequest(access, request, {
+      pathname,
+      ip: peerAddress(info),
+      defaultMount: this.#defaultName,
+    });
+    if (!guarded.pass) {
+      await request.body?.cancel().catch(() => {});
+      return guarded.response;
+    }
+    const response = await this.#route(request, guarded.pathname, guarded.prefix, info);
+    return guarded.shared ? response : keepPrivate(response);
+  }
+
+  /** Answers `pathname` (below the signed `prefix`, when there is one). */
+  async #route(
+    request: Request,
+    pathname: string,
+    prefix: string,
+    info?: HandlerInfo,
+  ): Promise<Response> {
     const live = LIVE_PATH.exec(pathname);
-    if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
+    if (live) {
+      const name = decodeMountName(live[1]);
+      if (name === undefined) return text(STATUS_CODE.BadRequest, badMountName(pathname));
+      return await this.#live(request, name, info);
+    }
     const segmented = await segmentRoute(request, pathname, {
       packagers: this.#options.packagers,
       counters: this.#counters,
@@ -150,7 +189,7 @@ class MountHandler {
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
     try {
-      return await this.#page(request, pathname, info);
+      return await this.#page(request, pathname, { prefix, info });
     } catch (error) {
       this.#log.error(
         `Request ${method} ${pathname} failed: ${(error as Error)?.message ?? error}`,
@@ -166,8 +205,9 @@ class MountHandler {
       return text(STATUS_CODE.BadRequest, `Invalid mount name: ${name}`);
     }
     if (method === "PUT" || method === "POST") {
-      const token = this.#options.sourceToken;
-      if (token === undefined) {
+      // An access policy has allowed this source already; otherwise the source token decides.
+      const token = this.#options.access ? undefined : this.#options.sourceToken;
+      if (token === undefined && !this.#options.access) {
         await request.body?.cancel();
         return text(
           STATUS_CODE.Forbidden,
@@ -189,7 +229,11 @@ class MountHandler {
   }
 
   /** `/status`, `/metrics`, the player page, and the default mount's stream. */
-  async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
+  async #page(
+    request: Request,
+    pathname: string,
+    at: { prefix: string; info?: HandlerInfo },
+  ): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
     const extra = {
@@ -205,15 +249,14 @@ class MountHandler {
       return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");
     }
     // Browsers ask for text/html first; players (and <video>) send */* or nothing.
-    if (
-      pathname === "/player" ||
-      (pathname === "/" && accepts(request, "video/webm", "text/html") === "text/html")
-    ) {
-      return new Response(head ? null : playerPage(mount), {
+    if (pathname === "/player" || (pathname === "/" && wantsPage(request))) {
+      const streamUrl = this.#options.access ? pageStreamUrl(request, at.prefix) : "/stream";
+      const page = playerPage(mount, { streamUrl });
+      return new Response(head ? null : page, {
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
     }
-    return await this.#stream(mount, request, info);
+    return await this.#stream(mount, request, at.info);
   }
 
   /** A mount's live stream: its headers for HEAD, else a new viewer's stream response. */

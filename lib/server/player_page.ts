@@ -144,10 +144,16 @@ video.addEventListener("error", () => {
   set("video-error", e ? "The browser stopped playing: " + (codes[e.code] ?? "error " + e.code) +
     (e.message ? " (" + e.message + ")" : "") : "");
 });
-set("url", new URL("/stream", location.href).href);
+set("url", new URL(__STREAM_URL__, location.href).href);
 poll();
 setInterval(poll, 2000);
 `;
+
+/** Options of `playerPage`. */
+export interface PlayerPageOptions {
+  /** The stream the page plays (default `/stream`), e.g. with the page's own credentials. */
+  streamUrl?: string;
+}
 
 /**
  * Renders the player page for `mount`: the `<video>`, the tracks and whether browsers play
@@ -162,7 +168,11 @@ setInterval(poll, 2000);
  * assertStringIncludes(html, '<video src="/stream"');
  * ```
  */
-export function playerPage(mount: Pick<Mount, "status">): string {
+export function playerPage(
+  mount: Pick<Mount, "status">,
+  options: PlayerPageOptions = {},
+): string {
+  const src = escapeHtml(options.streamUrl ?? "/stream");
   const status: PageStatus = mount.status();
   const tracks = status.tracks ?? [];
   const support = browserSupport(status.tracks, status.docType);
@@ -186,6 +196,10 @@ export function playerPage(mount: Pick<Mount, "status">): string {
   const script = SCRIPT.replace(
     "__FUNCTIONS__",
     () => [codecName, browserSupport, describeTrack].map(String).join("\n"),
+  ).replace(
+    "__STREAM_URL__",
+    // In a script element, `<` must not start `</script>`.
+    () => JSON.stringify(options.streamUrl ?? "/stream").replaceAll("<", "\\u003c"),
   );
   const name = escapeHtml(status.name);
   return `<!doctype html>
@@ -208,7 +222,7 @@ th{font-weight:normal;color:#555}td{font-variant-numeric:tabular-nums}
 </head>
 <body data-mount="${name}" data-tracks="${escapeHtml(shown)}">
 <h1>mkserver: ${name}</h1>
-<video src="/stream" id="video" autoplay muted controls playsinline></video>
+<video src="${src}" id="video" autoplay muted controls playsinline></video>
 <p id="video-error" role="alert"></p>
 <p id="support" class="support ${support.level}">${escapeHtml(support.message)}</p>
 <h2>Tracks <small><code id="content-type">${
@@ -221,7 +235,7 @@ ${stats}
 </table>
 <p id="updated"></p>
 <noscript><p>Live stats need JavaScript: see <a href="/status">/status</a>.</p></noscript>
-<p>Stream URL: <code id="url">/stream</code>. In a media player: <code>mpv URL</code>,
+<p>Stream URL: <code id="url">${src}</code>. In a media player: <code>mpv URL</code>,
 <code>ffplay URL</code> or VLC's Open Network Stream.
 <a href="/status">Status (JSON)</a> · <a href="/metrics">Metrics</a></p>
 <script>${script}</script>

@@ -5,6 +5,7 @@
  */
 
 import { type Logger, SILENT } from "../log.ts";
+import type { AccessPolicy } from "./access/access_policy.ts";
 import type { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
 import type { ConnInfo } from "./conn_info.ts";
@@ -46,6 +47,8 @@ export interface ServeMountOptions {
   summaryInterval?: number;
   /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
   packagers?: PackagerTable;
+  /** Who may watch and publish (absent: viewers are not guarded; pushing needs the token). */
+  access?: AccessPolicy;
   /** Told of viewers' events (see `HandlerOptions.webhooks`); shown in `/status`, `/metrics`. */
   webhooks?: Webhooks;
 }
@@ -190,6 +193,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     sourceToken: options.sourceToken,
     evictions,
     packagers: options.packagers,
+    access: options.access,
     webhooks: options.webhooks,
   });
   const track = async (request: Request, info: ConnInfo) => {
