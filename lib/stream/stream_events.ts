@@ -69,7 +69,17 @@ export interface EvictEvent {
 
 /**
  * A recording of a mount was finished (the hook point of `--record`): the recorder emits one
- * per file it closes, whole and seekable.
+ * per file it closes, whole and seekable. `main.ts` has the server's `StreamEvents` (its
+ * `Webhooks`, when `--webhook` is given) to hand the recorder; nothing emits this before then.
+ *
+ * @example
+ * ```ts
+ * import type { StreamEvents } from "./stream_events.ts";
+ * function fileClosed(events: StreamEvents | undefined, file: string, bytes: number, ms: number) {
+ *   events?.emit({ type: "record", mount: "cam1", file, bytes, durationMs: ms });
+ * }
+ * fileClosed(undefined, "/srv/rec/cam1-0001.mkv", 1_048_576, 60_000);
+ * ```
  */
 export interface RecordEvent {
   type: "record";
