@@ -6,7 +6,7 @@
  * tells each receiver's trouble once per change of state, not once per event.
  */
 
-import { assert, assertEquals, assertGreater, assertLessOrEqual } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertLess, assertLessOrEqual } from "@std/assert";
 import { freePort, sleep, until } from "../bench/_proc.ts";
 import { CliServer } from "./_cli.ts";
 import { HangingReceiver, HookSink } from "./_hooks.ts";
@@ -110,7 +110,7 @@ Deno.test({
     // A failing receiver is not waited for at the end: the server exits at once.
     const stopping = performance.now();
     assertEquals(await server.exit(20_000), 0);
-    assertLessOrEqual(performance.now() - stopping, 3000);
+    assertLess(performance.now() - stopping, 4000); // the flush would take 5 s
     // At the end, what still waited for the bad receivers is dropped with one line each.
     for (const url of [dead, hanging.url]) {
       assertEquals(
