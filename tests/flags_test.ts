@@ -131,3 +131,26 @@ Deno.test("applyConfigFile: a config file's webhook list is replaced by --webhoo
     await Deno.remove(path);
   }
 });
+
+Deno.test("parseCliOptions refuses a flag given twice, in either form, but repeats --webhook", () => {
+  for (
+    const args of [
+      ["--port", "1", "--port", "2", "x.mkv"],
+      ["--port=1", "--port", "2", "x.mkv"],
+      ["--buffer", "10", "--buffer=20", "x.mkv"],
+    ]
+  ) {
+    const error = assertThrows(() => parseCliOptions(args), UsageError);
+    assertStringIncludes(error.message, "given more than once");
+  }
+  const once = parseCliOptions(["--port", "9", "x.mkv"]);
+  assertEquals(once.port, 9);
+  const hooks = parseCliOptions([
+    "--webhook",
+    "http://127.0.0.1:1/a",
+    "--webhook",
+    "http://127.0.0.1:1/b",
+    "x.mkv",
+  ]);
+  assertEquals(hooks.webhooks?.length, 2);
+});

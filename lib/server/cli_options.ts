@@ -43,7 +43,9 @@ export const CONFIG_KEYS: readonly ConfigFlag[] = [
 const PARSE_ARGS = {
   string: [...STRING_FLAGS],
   boolean: [...BOOLEAN_FLAGS],
-  collect: [...REPEATABLE_FLAGS],
+  // Every string flag is collected, so that one given twice is refused (parseArgs would keep the
+  // last one silently); the ones that are not repeatable are unwrapped after the checks.
+  collect: [...STRING_FLAGS],
   negatable: FLAGS.filter((f) => f.kind === "boolean" && f.default === true).map((f) => f.name),
   alias: Object.fromEntries(
     FLAGS.flatMap((f) => f.short === undefined ? [] : [[f.short, f.name]]),
@@ -234,10 +236,10 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   for (const key of STRING_FLAGS) {
     const value = parsed[key];
     const repeatable = REPEATABLE_FLAGS.includes(key);
-    if (Array.isArray(value) && !repeatable) throw new UsageError(`--${key} given more than once`);
-    if (value === "" || (repeatable && (value as unknown[]).includes(""))) {
-      throw new UsageError(`--${key} needs a value`);
-    }
+    const values = value as string[];
+    if (!repeatable && values.length > 1) throw new UsageError(`--${key} given more than once`);
+    if (values.includes("")) throw new UsageError(`--${key} needs a value`);
+    if (!repeatable) parsed[key] = values[0];
   }
   const positional = parsed._.map(String);
   if (positional.length > 1) {
