@@ -12,6 +12,7 @@ import {
   parseConfig,
 } from "../lib/server/config_file.ts";
 import { parseArgs } from "@std/cli/parse-args";
+import { applyConfigFile, parseCliOptions } from "../lib/server/cli_options.ts";
 
 /** mkserver's flags as of this writing (the integrator passes the real list). */
 const FLAGS: ConfigFlag[] = [
@@ -278,5 +279,21 @@ Deno.test("parseConfig takes an object of strings for a map flag, as NAME=VALUE,
   for (const [json, message] of bad) {
     const error = assertThrows(() => parseConfig(json, flags), ConfigFileError);
     assertEquals(error.message.includes(message), true, `${json}: ${error.message}`);
+  }
+});
+
+Deno.test("applyConfigFile: --no-X on the command line beats the file's X: true", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mkserver_config_" });
+  try {
+    const path = `${dir}/mkserver.json`;
+    await Deno.writeTextFile(path, '{"reconnect": true, "port": 9000}');
+    const cli = await applyConfigFile(["--config", path, "--no-reconnect", "http://127.0.0.1:1/"]);
+    const options = parseCliOptions(cli);
+    assertEquals(options.reconnect, false);
+    assertEquals(options.port, 9000);
+    const file = parseCliOptions(await applyConfigFile(["--config", path, "http://127.0.0.1:1/"]));
+    assertEquals(file.reconnect, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
