@@ -142,15 +142,27 @@ export async function writeStream(
 
 /**
  * Answers a refused request: the status, its message as a plain-text body (its length counted
- * in bytes), and `connection: close`.
+ * in bytes), the error's headers, and `connection: close`. Resolves once it is written, or
+ * failed, or after `within` ms (then the caller closes the connection, which ends the write).
  */
-export async function writeRefusal(conn: ByteSink, error: HttpError): Promise<void> {
+export async function writeRefusal(
+  conn: ByteSink,
+  error: HttpError,
+  within = 1000,
+): Promise<void> {
   const body = encoder.encode(error.message + "\n");
   const head = formatHead(
     error.status,
-    new Headers({ "content-type": "text/plain" }),
+    new Headers({ "content-type": "text/plain", ...error.headers }),
     `content-length: ${body.length}\r\nconnection: close\r\n`,
   );
-  await writeAll(conn, head);
-  await writeAll(conn, body);
+  const bytes = new Uint8Array(head.length + body.length);
+  bytes.set(head);
+  bytes.set(body, head.length);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    writeAll(conn, bytes).catch(() => {}),
+    new Promise((resolve) => timer = setTimeout(resolve, within)),
+  ]);
+  clearTimeout(timer);
 }
