@@ -57,7 +57,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * RFC 9110 section 5.5: a field value with CR, LF or NUL MUST be rejected (or those replaced);
  * the other controls but HTAB are not `field-vchar` either.
  */
+// deno-lint-ignore no-control-regex -- matching the controls is the point
 const BAD_VALUE = /[\x00-\x08\x0A-\x1F\x7F]/;
+/** RFC 9112 section 7.1.1: `chunk-size [ chunk-ext ]`; extensions without controls but HTAB. */
+// deno-lint-ignore no-control-regex -- the controls are what it refuses
+const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]+)([ \t]*;[^\x00-\x08\x0A-\x1F\x7F]*)?$/;
 /** RFC 3986 section 3.2.2 `host [ ":" port ]`: reg-name, IPv4 or an IP literal in brackets. */
 const HOST = /^(?:[A-Za-z0-9\-._~%!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?$/;
 
@@ -241,7 +245,7 @@ export function requestUrl(head: RequestHead, scheme: string, fallbackHost: stri
  * ```
  */
 export function parseChunkSize(line: string): number {
-  const match = /^([0-9A-Fa-f]+)([ \t]*;[^\x00-\x08\x0A-\x1F\x7F]*)?$/.exec(line);
+  const match = CHUNK_SIZE_LINE.exec(line);
   const size = match ? parseInt(match[1], 16) : NaN;
   if (!Number.isSafeInteger(size)) {
     throw new HttpError(400, `Invalid chunk size: ${line.slice(0, 20)}`);
