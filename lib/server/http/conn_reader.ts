@@ -17,7 +17,10 @@ const MAX_CHUNK_LINE = 4096;
 export interface HeadTimeouts {
   /** The whole head must arrive within this, from the call or (with `idle`) its first byte. */
   head?: number;
-  /** While no byte of a next request has come: how long to wait for one (a kept-alive peer). */
+  /**
+   * Given (a kept-alive peer): while no byte of the next request has come, how long to wait for
+   * one (0: as long as it takes); `head` then counts from that first byte.
+   */
   idle?: number;
 }
 
@@ -112,9 +115,8 @@ export class ConnReader {
   async readHead(timeouts: HeadTimeouts = {}): Promise<RequestHead | null> {
     const deadline = new Deadline();
     const { head: headMs = 0, idle } = timeouts;
-    let idling = idle !== undefined && idle > 0 && this.#end === this.#start;
-    if (idling) deadline.arm(idle as number);
-    else if (headMs > 0) deadline.arm(headMs);
+    let idling = idle !== undefined && this.#end === this.#start;
+    deadline.arm(idling ? idle as number : headMs);
     try {
       for (;;) {
         const head = parseRequestHead(this.#buf.subarray(this.#start, this.#end), {
