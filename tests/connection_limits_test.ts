@@ -1,10 +1,13 @@
 // The connection limits of a real `serveHttp` on port 0, spoken to over raw TCP: the head
 // timeout (408, or a quiet close when nothing came), the keep-alive timeout, the per-address
-// connection limit (429 with Retry-After), and that none of them touches a streaming response.
+// connection limit (429 with Retry-After), and that none of them touches a streaming response;
+// then the same, and the table of malformed heads, against the mkserver command line.
 import { assert, assertEquals } from "@std/assert";
 import { serveHttp } from "../lib/server/http/http_server.ts";
 import type { HttpServerOptions } from "../lib/server/http/http_server_options.ts";
 import { createLogger } from "../lib/log.ts";
+import { CliServer } from "./_cli.ts";
+import { INVALID } from "./_request_heads.ts";
 import { splitResponses, talk, talkRaw } from "./_wire.ts";
 
 const encoder = new TextEncoder();
@@ -142,4 +145,58 @@ Deno.test("serveHttp's head and keep-alive timeouts leave a streaming response a
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("mkserver refuses the table's malformed heads and a smuggled request, and applies its connection flags", async () => {
+  await using server = await CliServer.start([
+    "--port",
+    "0",
+    "--source-token",
+    "t",
+    "--header-timeout",
+    "1",
+    "--keep-alive-timeout",
+    "0.5",
+    "--max-connections-per-ip",
+    "3",
+  ]);
+  for (const [what, text, status] of INVALID) {
+    const responses = await talk(server.port, [text]);
+    assertEquals(responses.map((r) => r.status), [status], what);
+    assertEquals(responses[0].headers.get("connection"), "close", what);
+  }
+  // A source push whose chunked body hides a GET: one 400, and the GET is not answered.
+  const hidden = "GET /status HTTP/1.1\r\nHost: h\r\n\r\n";
+  const responses = await talk(server.port, [
+    "PUT /live/a HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer t\r\nTransfer-Encoding: chunked\r\n" +
+    `Content-Length: ${5 + hidden.length}\r\n\r\n0\r\n\r\n${hidden}`,
+  ]);
+  assertEquals(responses.map((r) => r.status), [400]);
+  // --header-timeout 1: a partial head gets 408 after a second.
+  const start = performance.now();
+  const [late] = await talk(server.port, ["GET /status HTTP/1.1\r\n"]);
+  const took = performance.now() - start;
+  assertEquals(late.status, 408);
+  assert(took >= 950 && took < 3000, `408 after ${took} ms`);
+  // --keep-alive-timeout 0.5: an answered connection closes half a second later.
+  const kept = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const keptStart = performance.now();
+  await kept.write(encoder.encode("GET /status HTTP/1.1\r\nHost: h\r\n\r\n"));
+  const { text, at } = await readToEnd(kept, keptStart);
+  kept.close();
+  assertEquals(splitResponses(text, []).map((r) => r.status), [200]);
+  assert(at >= 450 && at < 3000, `closed after ${at} ms`);
+  // --max-connections-per-ip 3: three idle connections held, the fourth gets 429.
+  const held: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      held.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    await sleep(100);
+    const [refusal] = await talk(server.port, ["GET /status HTTP/1.1\r\nHost: h\r\n\r\n"]);
+    assertEquals([refusal.status, refusal.headers.get("retry-after")], [429, "1"]);
+  } finally {
+    for (const conn of held) conn.close();
+  }
+  await server.waitForLine(/INFO More than 3 connections from 127\.0\.0\.1: answering 429/);
 });
