@@ -1,6 +1,6 @@
-// Requests per second for short requests: mkserver's `/status` and `/player` (its player page,
-// a small file-sized response) against Debian's nginx serving files of the same sizes, in the same
-// run, with `wrk` (keep-alive connections).
+// Requests per second for short requests: mkserver's `/time` (a 24-byte clock), `/status` and
+// `/player` (its player page, a small file-sized response) against Debian's nginx serving files
+// of the same sizes, in the same run, with `wrk` (keep-alive connections).
 //
 //   deno run -A bench/http_rps.ts [--seconds 10] [--connections 50] [--threads 1] [--rounds 3]
 //
@@ -10,14 +10,17 @@
 // mkserver's answers, measured just before. The rounds alternate mkserver and nginx; each figure
 // is the median of the rounds. Also reported: the server's CPU seconds (all threads; nginx: its
 // worker) per 10,000 answers, and wrk's p50 and p99 latency. Prints one JSON line per run, then a
-// table with the ratio to nginx.
+// table with the ratio to nginx. `/time` is also asked of bench/_serve_engine.ts with the same
+// handler on mkserver's server (`engine-listen`) and on `Deno.serve` (`engine-deno`): the cost of
+// the HTTP layer itself.
 
 import { parseArgs } from "@std/cli/parse-args";
-import { percentile, round, startServer } from "./_live.ts";
+import { MKSERVER_V8_FLAGS, percentile, round, startServer } from "./_live.ts";
 import { cpuSeconds, freePort, sleep, until } from "./_proc.ts";
 
 const NGINX = "/usr/sbin/nginx";
 const SAMPLE = new URL("../testdata/sample.webm", import.meta.url).pathname;
+const ENGINE = new URL("./_serve_engine.ts", import.meta.url).pathname;
 
 const parsed = parseArgs(Deno.args, {
   string: ["seconds", "connections", "threads", "rounds"],
@@ -42,7 +45,7 @@ const ROUNDS = num("rounds", 3, 10);
 
 /** What one wrk run measured. */
 interface Run {
-  server: "mkserver" | "nginx";
+  server: "mkserver" | "nginx" | "engine-listen" | "engine-deno";
   path: string;
   bytes: number;
   rps: number;
@@ -126,48 +129,122 @@ function childrenOf(pid: number): number[] {
 
 const median = (values: number[]) => percentile(values, 50);
 
+/** A server under test: where it answers and whose CPU time counts. */
+interface Target {
+  server: Run["server"];
+  base: string;
+  pids: number[];
+  paths: string[];
+}
+
+/** `bench/_serve_engine.ts` with `engine`: the same handler as mkserver's, on another server. */
+async function startEngine(
+  engine: "listen" | "deno",
+): Promise<{ pid: number; base: string; stop(): Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `--v8-flags=${MKSERVER_V8_FLAGS}`,
+      ENGINE,
+      "--engine",
+      engine,
+      "--loop",
+      SAMPLE,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let port: string | undefined;
+  while (port === undefined) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`_serve_engine ${engine} exited: ${text}`);
+    text += value;
+    port = /Serving .* at http:\/\/[^:]+:(\d+)\//.exec(text)?.[1];
+  }
+  const draining = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  return {
+    pid: child.pid,
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await draining.catch(() => {});
+    },
+  };
+}
+
+async function startNginx(
+  dir: string,
+  sizes: Map<string, number>,
+): Promise<{ pid: number; workers: number[]; base: string; stop(): Promise<void> }> {
+  await Deno.mkdir(`${dir}/www`);
+  for (const [path, size] of sizes) {
+    await Deno.writeFile(`${dir}/www${path}`, new Uint8Array(size).fill(120));
+  }
+  const port = freePort();
+  await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConf(dir, port));
+  const child = new Deno.Command(NGINX, {
+    args: ["-p", dir, "-c", `${dir}/nginx.conf`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  const up = await until(
+    async () =>
+      (await fetch(`${base}/time`).then((r) => r.arrayBuffer()).catch(() => undefined)) !==
+        undefined,
+    5000,
+  );
+  if (!up) throw new Error(`nginx did not start: ${await Deno.readTextFile(`${dir}/error.log`)}`);
+  return {
+    pid: child.pid,
+    workers: childrenOf(child.pid),
+    base,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  const mkserver = await startServer(["--loop"], SAMPLE);
   const dir = await Deno.makeTempDir({ prefix: "mkserver_http_rps_" });
-  let nginx: Deno.ChildProcess | undefined;
+  const stops: (() => Promise<unknown>)[] = [];
   try {
-    await until(async () => (await mkserver.status().catch(() => undefined))?.blocks! > 0, 10_000);
-    const paths = ["/status", "/player"];
-    await Deno.mkdir(`${dir}/www`);
+    const mkserver = await startServer(["--loop"], SAMPLE);
+    stops.push(() => mkserver.stop());
+    await until(
+      async () => ((await mkserver.status().catch(() => undefined))?.blocks ?? 0) > 0,
+      10_000,
+    );
+    const paths = ["/time", "/status", "/player"];
     const sizes = new Map<string, number>();
     for (const path of paths) {
-      const body = await (await fetch(`${mkserver.base}${path}`)).arrayBuffer();
-      sizes.set(path, body.byteLength);
-      await Deno.writeFile(`${dir}/www${path}`, new Uint8Array(body.byteLength).fill(120));
+      sizes.set(path, (await (await fetch(`${mkserver.base}${path}`)).arrayBuffer()).byteLength);
     }
-    const port = freePort();
-    await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConf(dir, port));
-    nginx = new Deno.Command(NGINX, {
-      args: ["-p", dir, "-c", `${dir}/nginx.conf`],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const nginxBase = `http://127.0.0.1:${port}`;
-    const up = await until(
-      async () =>
-        (await fetch(`${nginxBase}/status`).then((r) => r.arrayBuffer()).catch(() => undefined)) !==
-          undefined,
-      5000,
-    );
-    if (!up) throw new Error(`nginx did not start: ${await Deno.readTextFile(`${dir}/error.log`)}`);
-    const workers = childrenOf(nginx.pid);
+    const nginx = await startNginx(dir, sizes);
+    stops.push(() => nginx.stop());
+    const listen = await startEngine("listen");
+    stops.push(() => listen.stop());
+    const deno = await startEngine("deno");
+    stops.push(() => deno.stop());
+    const targets: Target[] = [
+      { server: "mkserver", base: mkserver.base, pids: [mkserver.pid], paths },
+      { server: "nginx", base: nginx.base, pids: nginx.workers, paths },
+      { server: "engine-listen", base: listen.base, pids: [listen.pid], paths: ["/time"] },
+      { server: "engine-deno", base: deno.base, pids: [deno.pid], paths: ["/time"] },
+    ];
     const runs: Run[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       for (const path of paths) {
-        for (const server of ["mkserver", "nginx"] as const) {
-          const base = server === "mkserver" ? mkserver.base : nginxBase;
-          const pids = server === "mkserver" ? [mkserver.pid] : workers;
-          const run = {
-            server,
-            path,
-            bytes: sizes.get(path) ?? 0,
-            ...(await wrk(`${base}${path}`, pids)),
-          };
+        for (const target of targets.filter((t) => t.paths.includes(path))) {
+          const measured = await wrk(`${target.base}${path}`, target.pids);
+          const run = { server: target.server, path, bytes: sizes.get(path) ?? 0, ...measured };
           console.log(JSON.stringify(run));
           runs.push(run);
           await sleep(500);
@@ -176,9 +253,7 @@ async function main(): Promise<void> {
     }
     printTable(runs, paths);
   } finally {
-    nginx?.kill("SIGTERM");
-    await nginx?.status;
-    await mkserver.stop();
+    for (const stop of stops.reverse()) await stop().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -186,26 +261,25 @@ async function main(): Promise<void> {
 function printTable(runs: Run[], paths: string[]): void {
   console.log(
     `\nwrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} rounds\n` +
-      "| request | bytes | mkserver req/s | nginx req/s | × nginx | mkserver p50 / p99 ms | nginx p50 / p99 ms | CPU-s per 10k: mkserver / nginx |\n" +
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| request | bytes | server | req/s | × nginx | p50 / p99 ms | CPU-s per 10k |\n" +
+      "| --- | ---: | --- | ---: | ---: | ---: | ---: |",
   );
+  const m = (rs: Run[], key: keyof Run) => median(rs.map((r) => r[key] as number));
   for (const path of paths) {
-    const of = (server: string) => runs.filter((r) => r.server === server && r.path === path);
-    const [mk, ng] = [of("mkserver"), of("nginx")];
-    const m = (rs: Run[], key: keyof Run) => median(rs.map((r) => r[key] as number));
-    const errors = [...mk, ...ng].reduce((s, r) => s + r.errors, 0);
-    console.log(
-      `| \`GET ${path}\` | ${mk[0].bytes} | ${round(m(mk, "rps"), 0)} | ${
-        round(m(ng, "rps"), 0)
-      } | ` +
-        `${round(m(mk, "rps") / m(ng, "rps"), 2)} | ${round(m(mk, "p50ms"), 2)} / ${
-          round(m(mk, "p99ms"), 2)
-        } | ` +
-        `${round(m(ng, "p50ms"), 2)} / ${round(m(ng, "p99ms"), 2)} | ${
-          round(m(mk, "cpuPer10k"), 3)
-        } / ${round(m(ng, "cpuPer10k"), 3)} |` +
-        (errors > 0 ? ` (${errors} errors)` : ""),
-    );
+    const nginx = runs.filter((r) => r.server === "nginx" && r.path === path);
+    for (const server of ["mkserver", "nginx", "engine-listen", "engine-deno"]) {
+      const rs = runs.filter((r) => r.server === server && r.path === path);
+      if (rs.length === 0) continue;
+      const errors = rs.reduce((sum, r) => sum + r.errors, 0);
+      console.log(
+        `| \`GET ${path}\` | ${rs[0].bytes} | ${server} | ${round(m(rs, "rps"), 0)} | ` +
+          `${round(m(rs, "rps") / m(nginx, "rps"), 2)} | ` +
+          `${round(m(rs, "p50ms"), 2)} / ${round(m(rs, "p99ms"), 2)} | ${
+            round(m(rs, "cpuPer10k"), 3)
+          } |` +
+          (errors > 0 ? ` ${errors} errors` : ""),
+      );
+    }
   }
 }
 

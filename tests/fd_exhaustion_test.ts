@@ -57,14 +57,18 @@ Deno.test("mkserver out of file descriptors logs it once, does not spin, and ser
     const cpu = cpuSeconds(pid);
     await sleep(2000);
     const spent = cpuSeconds(pid) - cpu;
+    console.log(
+      `  accepting failed after ${held.length} connections (fds: ${baseline} before); ` +
+        `${spent.toFixed(2)} CPU-s in 2 s out of fds`,
+    );
     assertLess(spent, CPU_BOUND, `CPU seconds in 2 s out of fds; log:\n${server.log}`);
     assertEquals(server.lines.filter((l) => WARN.test(l)).length, 1, server.log);
   } finally {
     for (const conn of held) conn.close();
   }
-  // The backlog's connections (closed by now) are accepted and dropped; then it serves again.
-  await server.waitForLine(RECOVERED, 5000);
+  // The next connection is accepted: it is answered, and the server says it accepts again.
   assertEquals(await statusLine(server.port), "HTTP/1.1 200 OK");
+  console.log(`  ${(await server.waitForLine(RECOVERED, 5000))[0].trim()}`);
   assertEquals(await statusLine(server.port), "HTTP/1.1 200 OK");
   assertEquals(server.lines.filter((l) => WARN.test(l)).length, 1, server.log);
   assert(
