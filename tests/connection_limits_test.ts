@@ -2,7 +2,7 @@
 // timeout (408, or a quiet close when nothing came), the keep-alive timeout, the per-address
 // connection limit (429 with Retry-After), and that none of them touches a streaming response;
 // then the same, and the table of malformed heads, against the mkserver command line.
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { serveHttp } from "../lib/server/http/http_server.ts";
 import type { HttpServerOptions } from "../lib/server/http/http_server_options.ts";
 import { createLogger } from "../lib/log.ts";
@@ -172,6 +172,21 @@ Deno.test("mkserver refuses the table's malformed heads and a smuggled request, 
     `Content-Length: ${5 + hidden.length}\r\n\r\n0\r\n\r\n${hidden}`,
   ]);
   assertEquals(responses.map((r) => r.status), [400]);
+  // The push's chunked decoder: hex digits only, at most 2^53, no bare LF.
+  for (
+    const [chunks, message] of [
+      ["1g\r\nx\r\n0\r\n\r\n", "Invalid chunk size"],
+      ["20000000000000\r\nx", "Invalid chunk size"],
+      ["1\nx\r\n0\r\n\r\n", "Bare LF in chunked framing"],
+    ]
+  ) {
+    const [answer] = await talk(server.port, [
+      "PUT /live/b HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer t\r\n" +
+      `Transfer-Encoding: chunked\r\n\r\n${chunks}`,
+    ]);
+    assertEquals([answer.status, answer.headers.get("connection")], [400, "close"], chunks);
+    assertStringIncludes(answer.body, message, chunks);
+  }
   // --header-timeout 1: a partial head gets 408 after a second.
   const start = performance.now();
   const [late] = await talk(server.port, ["GET /status HTTP/1.1\r\n"]);
