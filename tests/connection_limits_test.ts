@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { serveHttp } from "../lib/server/http/http_server.ts";
 import type { HttpServerOptions } from "../lib/server/http/http_server_options.ts";
+import { sleep, until } from "../bench/_proc.ts";
 import { createLogger } from "../lib/log.ts";
 import { CliServer } from "./_cli.ts";
 import { INVALID } from "./_request_heads.ts";
@@ -12,8 +13,6 @@ import { splitResponses, talk, talkRaw } from "./_wire.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A server answering `ok PATH`, with its log lines kept. */
 function okServer(options: Partial<HttpServerOptions>) {
   const lines: string[] = [];
@@ -143,6 +142,38 @@ Deno.test("serveHttp's head and keep-alive timeouts leave a streaming response a
     assert(took >= 1000, `ended after ${took} ms`);
     assertEquals(text.slice(text.indexOf("\r\n\r\n") + 4), "2\r\nab\r\n".repeat(10) + "0\r\n\r\n");
   } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp lets go of a peer that stops reading a large answer after stallTimeout, not of one that reads slowly", async () => {
+  const body = new Uint8Array(32 * 1024 * 1024);
+  const server = serveHttp(() => new Response(body), {
+    hostname: "127.0.0.1",
+    port: 0,
+    stallTimeout: 1000,
+  });
+  const port = server.addr.port;
+  const stalled = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await stalled.write(encoder.encode("GET /segment HTTP/1.1\r\nHost: h\r\n\r\n"));
+    // The slow one: a MiB every 100 ms, all 32 MiB in about 3 s.
+    const slow = await Deno.connect({ hostname: "127.0.0.1", port });
+    await slow.write(
+      encoder.encode("GET /segment HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+    );
+    let got = 0;
+    const buf = new Uint8Array(1024 * 1024);
+    for (let n; (n = await slow.read(buf)) !== null;) {
+      got += n;
+      await sleep(100 * n / buf.length);
+    }
+    slow.close();
+    assert(got > body.length, `the slow reader got ${got} bytes`);
+    assert(await until(() => server.evictions === 1, 5000), `evictions: ${server.evictions}`);
+    assert(await until(() => server.connections === 0, 2000), `open: ${server.connections}`);
+  } finally {
+    stalled.close();
     await server.shutdown();
   }
 });

@@ -34,7 +34,7 @@ import {
   writeRefusal,
   writeStream,
 } from "./response_writer.ts";
-import { connKey, StallWatchdog } from "./stall_watchdog.ts";
+import { connKey, StallWatchdog, type Watched } from "./stall_watchdog.ts";
 
 export {
   DEFAULT_HEADER_TIMEOUT,
@@ -230,7 +230,12 @@ export class HttpServer {
     const source = head ? false : this.#streamBody(exchange.response);
     if (source !== false) return this.#stream(conn, reader, exchange, source).then(() => false);
     const keepAlive = exchange.keepAlive && !this.#closing;
-    return writeFixed(conn, exchange.response, { keepAlive, head }).then(() => {
+    // A large body (a segment) is watched like a stream: a peer that stops reading it is let go.
+    let watched: Watched | undefined;
+    const watch = () => watched = this.#watchdog.watch(conn, exchange.response);
+    return writeFixed(conn, exchange.response, { keepAlive, head, watch }).finally(() => {
+      if (watched !== undefined) this.#watchdog.unwatch(watched);
+    }).then(() => {
       exchange.completed.resolve();
       return keepAlive;
     });

@@ -23,8 +23,9 @@ export interface HttpServerOptions {
   port: number;
   log?: Logger;
   /**
-   * Milliseconds a streaming response may go without the peer acknowledging any byte while
-   * bytes wait for it; then its connection is closed. 0 disables. Default 0.
+   * Milliseconds a streaming response, or a body over 64 KiB, may go without the peer
+   * acknowledging any byte while bytes wait for it; then its connection is closed. 0 disables.
+   * Default 0.
    */
   stallTimeout?: number;
   /** Called with the response of a stalled viewer it disconnects. */

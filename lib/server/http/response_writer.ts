@@ -81,6 +81,11 @@ export interface FixedOptions {
   keepAlive: boolean;
   /** Answering HEAD: the head only, with the length the response declares. */
   head: boolean;
+  /**
+   * Called before a body too large for one write is sent: the progress it returns is kept up to
+   * date, write by write, so a stall watchdog can tell a slow peer from one that stopped reading.
+   */
+  watch?: () => StreamProgress;
 }
 
 /** Writes a response with its whole body and a `Content-Length`. */
@@ -110,8 +115,16 @@ export async function writeFixed(
     both.set(bytes, head.length);
     return await writeAll(conn, both);
   }
-  await writeAll(conn, head);
-  await writeAll(conn, bytes);
+  const progress = options.watch?.() ?? { written: 0, writing: false };
+  progress.writing = true;
+  for (const part of [head, bytes]) {
+    for (let at = 0; at < part.length;) {
+      const n = await conn.write(part.subarray(at));
+      at += n;
+      progress.written += n;
+    }
+  }
+  progress.writing = false;
 }
 
 /** What `writeStream` reports to its caller as it goes. */
