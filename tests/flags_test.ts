@@ -12,13 +12,19 @@ import {
   UsageError,
 } from "../lib/server/cli_options.ts";
 import { FLAG, FLAGS } from "../lib/server/flags.ts";
+import {
+  DEFAULT_HEADER_TIMEOUT,
+  DEFAULT_KEEP_ALIVE_TIMEOUT,
+} from "../lib/server/http/http_server_options.ts";
 import { flagSynopsis, USAGE } from "../lib/server/usage.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION } from "../lib/stream/gop_ring.ts";
 import { DEFAULT_GRACE } from "../lib/stream/mount_registry.ts";
 
 Deno.test("FLAGS: --help lists every flag, once, with the default it parses to", () => {
   for (const flag of FLAGS) {
-    const lines = USAGE.split("\n").filter((l) => l.startsWith(`  ${flagSynopsis(flag)} `));
+    // The text beside the name, or (a long name) on the lines under it.
+    const name = `  ${flagSynopsis(flag)}`;
+    const lines = USAGE.split("\n").filter((l) => l === name || l.startsWith(`${name} `));
     assertEquals(lines.length, 1, `--help lists ${flagSynopsis(flag)} once`);
     if (flag.kind === "string" && flag.default !== undefined) {
       const said = flag.help.some((l) => l.includes("{default}"))
@@ -33,6 +39,7 @@ Deno.test("FLAGS: --help lists every flag, once, with the default it parses to",
   assertStringIncludes(USAGE, "  -q, --quiet          log errors only");
   assertStringIncludes(USAGE, "  --buffer SPEC        the shared buffer's bounds");
   assertStringIncludes(USAGE, "(default 20s,64MiB)");
+  assertStringIncludes(USAGE, "  --max-connections-per-ip N\n                       most open");
 });
 
 Deno.test("parseCliOptions gives an absent flag the library's default", () => {
@@ -43,6 +50,11 @@ Deno.test("parseCliOptions gives an absent flag the library's default", () => {
   assertEquals(o.sourceTimeout, DEFAULT_IDLE_TIMEOUT);
   assertEquals(o.logLevel, DEFAULT_LOG_LEVEL);
   assertEquals([o.port, o.host, o.maxClients, o.stallTimeout], [8080, "0.0.0.0", 0, 30_000]);
+  assertEquals([o.headerTimeout, o.keepAliveTimeout, o.maxConnectionsPerIp], [
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    0,
+  ]);
   assertEquals([o.burst, o.slowPolicy, o.reconnect], [{ gops: 1 }, "skip", true]);
   assertEquals(o.address, { kind: "file", path: "x.webm" });
   // One bound of --buffer keeps the other's default.

@@ -76,6 +76,12 @@ export interface CliOptions {
   maxClients: number;
   /** Milliseconds a viewer may accept no bytes before it is disconnected (0: never). */
   stallTimeout: number;
+  /** Milliseconds a request head may take (0: no limit). */
+  headerTimeout: number;
+  /** Milliseconds a kept-alive connection may wait for its next request (0: no limit). */
+  keepAliveTimeout: number;
+  /** Most open connections from one address (0: no limit). */
+  maxConnectionsPerIp: number;
   /** Serve HLS and DASH from every mount (default true). */
   segments: boolean;
   /** LL-HLS part target, milliseconds. */
@@ -272,6 +278,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     slowPolicy,
     maxClients: withDefault(parsed, FLAG.maxClients),
     stallTimeout: withDefault(parsed, FLAG.stallTimeout),
+    headerTimeout: withDefault(parsed, FLAG.headerTimeout),
+    keepAliveTimeout: withDefault(parsed, FLAG.keepAliveTimeout),
+    maxConnectionsPerIp: withDefault(parsed, FLAG.maxConnectionsPerIp),
     segments: parsed.segments !== false,
     partTarget: withDefault(parsed, FLAG.partTarget),
     sourceToken: valueOf(parsed, FLAG.sourceToken),

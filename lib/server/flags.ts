@@ -9,6 +9,7 @@
 import { DEFAULT_IDLE_TIMEOUT } from "../ingest/_timing.ts";
 import { DEFAULT_LOG_LEVEL, type LogLevel } from "../log.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION } from "../stream/gop_ring.ts";
+import { DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT } from "./http/http_server_options.ts";
 import { DEFAULT_GRACE } from "../stream/mount_registry.ts";
 import type { IpList } from "./access/ip_list.ts";
 import { parseAuthUrl, parseIpList, parsePublishTokens } from "./access/access_flags.ts";
@@ -37,6 +38,7 @@ export type FlagSection =
   | "Options"
   | "Pushed sources"
   | "Delivery"
+  | "Connections"
   | "Access"
   | "Webhooks"
   | "Operation";
@@ -367,6 +369,37 @@ export const FLAG = {
     help: [
       "most events waiting per receiver; when full, the oldest is dropped",
       "(default {default})",
+    ],
+  }),
+  headerTimeout: value<number>({
+    name: "header-timeout",
+    arg: "S",
+    section: "Connections",
+    default: formatSeconds(DEFAULT_HEADER_TIMEOUT),
+    parse: parseSeconds,
+    help: [
+      "a request head must arrive whole within S seconds of the connection's",
+      "start (or of its first byte, kept alive): then 408 and close (default",
+      "{default}; 0: never)",
+    ],
+  }),
+  keepAliveTimeout: value<number>({
+    name: "keep-alive-timeout",
+    arg: "S",
+    section: "Connections",
+    default: formatSeconds(DEFAULT_KEEP_ALIVE_TIMEOUT),
+    parse: parseSeconds,
+    help: ["close a kept-alive connection idle for S seconds (default {default}; 0: never)"],
+  }),
+  maxConnectionsPerIp: value<number>({
+    name: "max-connections-per-ip",
+    arg: "N",
+    section: "Connections",
+    default: "0",
+    parse: parseCount,
+    help: [
+      "most open connections from one address; a request on one more gets 429",
+      "with Retry-After, and its connection is closed (default {default}: no limit)",
     ],
   }),
   adminToken: value<string>({

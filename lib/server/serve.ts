@@ -39,6 +39,12 @@ export interface ServeMountOptions {
   engine?: "listen" | "deno";
   /** Certificate and key (PEM) to serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** Milliseconds a request head may take (see `HttpServerOptions`). Needs the `"listen"` engine. */
+  headerTimeout?: number;
+  /** Milliseconds a kept-alive connection may wait for a request. Needs the `"listen"` engine. */
+  keepAliveTimeout?: number;
+  /** Most open connections from one address (0: none). Needs the `"listen"` engine. */
+  maxConnectionsPerIp?: number;
   /** Enables the admin API under `/admin/`, guarded by this bearer token. */
   adminToken?: string;
   /** Enables pushing sources to `/live/NAME`, guarded by this token. */
@@ -136,6 +142,9 @@ function listenEngine(
     port: options.port,
     log,
     stallTimeout: options.stallTimeout,
+    headerTimeout: options.headerTimeout,
+    keepAliveTimeout: options.keepAliveTimeout,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
     streamBody: (response) => streamOf(response) ?? false,
     onEvict: (response) => {
       const name = mountOf(response);

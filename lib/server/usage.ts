@@ -60,8 +60,10 @@ function entry(flag: Flag): string[] {
     line.replaceAll("{default}", flag.kind === "string" ? flag.default ?? "" : "")
   );
   const name = `  ${flagSynopsis(flag)}`;
-  const first = name.length < NAME_COLUMN ? name.padEnd(NAME_COLUMN) : `${name} `;
-  return [first + text[0], ...text.slice(1).map((line) => " ".repeat(NAME_COLUMN) + line)];
+  const indented = text.map((line) => " ".repeat(NAME_COLUMN) + line);
+  // A name too long for its column gets a line of its own, the text under it.
+  if (name.length >= NAME_COLUMN) return [name, ...indented];
+  return [name.padEnd(NAME_COLUMN) + text[0], ...indented.slice(1)];
 }
 
 /** Renders `--help` from `flags` (default: mkserver's own). */
