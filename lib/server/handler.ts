@@ -17,6 +17,7 @@ import { handleAdmin } from "./admin.ts";
 import { CHUNKED } from "./chunked.ts";
 import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
+import { LATENCY_PATH, latencyRoute } from "./latency_route.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
 import { playerPage } from "./player_page.ts";
@@ -24,6 +25,7 @@ import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
 import { textResponse as text } from "./text_response.ts";
+import { ViewerLatency } from "./viewer_latency.ts";
 
 /** Options of `createHandler`. */
 export interface HandlerOptions {
@@ -47,6 +49,8 @@ export interface HandlerOptions {
   packagers?: PackagerTable;
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
+  /** Where viewers' latency reports are counted (default: a table of the handler's own). */
+  viewerLatency?: ViewerLatency;
 }
 
 /** Other paths the handler answers. */
@@ -68,10 +72,13 @@ export type Handler = (
 export type HandlerInfo = Partial<ConnInfo>;
 
 function describePeer(info?: HandlerInfo): string {
-  const addr = info?.remoteAddr as
-    | { hostname?: string; port?: number }
-    | undefined;
-  return addr?.hostname ? `${addr.hostname}:${addr.port}` : "unknown";
+  const host = peerHost(info);
+  return host === "unknown" ? host : `${host}:${(info?.remoteAddr as { port?: number }).port}`;
+}
+
+function peerHost(info?: HandlerInfo): string {
+  const addr = info?.remoteAddr as { hostname?: string } | undefined;
+  return addr?.hostname ? addr.hostname : "unknown";
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {
@@ -107,6 +114,7 @@ class MountHandler {
   #readyTimeout: number;
   #evictions: EvictionCounts;
   #counters: SegmentCounters;
+  #latency: ViewerLatency;
 
   constructor(target: Mount | MountRegistry, options: HandlerOptions) {
     this.#options = options;
@@ -114,6 +122,7 @@ class MountHandler {
     this.#readyTimeout = options.readyTimeout ?? 10_000;
     this.#evictions = options.evictions ?? new EvictionCounts();
     this.#counters = options.segmentCounters ?? segmentCounters();
+    this.#latency = options.viewerLatency ?? new ViewerLatency();
     if (target instanceof Mount) {
       this.#registry = new MountRegistry({ log: this.#log });
       this.#registry.add(target);
@@ -133,6 +142,16 @@ class MountHandler {
     }
     const live = LIVE_PATH.exec(pathname);
     if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
+    const latency = LATENCY_PATH.exec(pathname);
+    if (latency) {
+      const mount = this.#registry.get(decodeURIComponent(latency[1]));
+      const kind = latency[2] as "edge" | "latency";
+      return await latencyRoute(request, kind, {
+        mount,
+        reports: this.#latency,
+        host: peerHost(info),
+      });
+    }
     const segmented = await segmentRoute(request, pathname, {
       packagers: this.#options.packagers,
       counters: this.#counters,
@@ -180,7 +199,12 @@ class MountHandler {
   async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
-    const extra = { head, packagers: this.#options.packagers, counters: this.#counters };
+    const extra = {
+      head,
+      packagers: this.#options.packagers,
+      counters: this.#counters,
+      viewerLatency: this.#latency,
+    };
     if (pathname === "/status") return statusResponse(mounts, this.#evictions, extra);
     if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, extra);
     const mount = this.#registry.get(this.#defaultName) ?? mounts[0];
@@ -231,7 +255,12 @@ class MountHandler {
       });
     }
     const client = this.#attach(mount, info);
-    return streamResponse(client, headers, { direct: info?.direct, mount: mount.name });
+    // The player page reports its latency as this viewer (`/live/NAME/latency`).
+    const viewer = { "x-viewer-id": String(mount.viewerId(client) ?? 0) };
+    return streamResponse(client, { ...headers, ...viewer }, {
+      direct: info?.direct,
+      mount: mount.name,
+    });
   }
 
   /** A new viewer of `mount`, logged as it joins, falls behind and leaves. */
@@ -246,6 +275,7 @@ class MountHandler {
       onSkip: () =>
         log.warn(`Viewer #${id}${label} fell behind the buffer and skipped to the newest keyframe`),
       onClose: (c, reason) => {
+        this.#latency.forget(mount.name, id);
         const how = reason === "cancel"
           ? "disconnected"
           : reason === "drop"
@@ -258,6 +288,7 @@ class MountHandler {
     });
     assert(client !== undefined, "a mount with a header attaches viewers");
     id = mount.viewerId(client) ?? 0;
+    this.#latency.register(mount.name, id, peerHost(info));
     log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
     return client;
   }

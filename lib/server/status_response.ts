@@ -10,6 +10,7 @@ import type { EvictionCounts } from "./eviction_counts.ts";
 import { renderMetrics, type Sample } from "./metrics.ts";
 import type { PackagerTable } from "./packagers.ts";
 import type { SegmentCounters } from "./segments.ts";
+import type { ViewerLatency } from "./viewer_latency.ts";
 
 /** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
 export interface ProcessStatus {
@@ -39,6 +40,8 @@ export interface StatusResponseOptions {
   packagers?: PackagerTable;
   /** Segmented requests served, for `/metrics`. */
   counters?: SegmentCounters;
+  /** Viewers' latency reports, for `/metrics`. */
+  viewerLatency?: ViewerLatency;
 }
 
 /** What `/status` shows of a mount's segments. */
@@ -124,7 +127,8 @@ export function metricsResponse(
   for (const [kind, value] of Object.entries(options.counters ?? {})) {
     extra.push({ metric: requests, labels: { kind }, value });
   }
-  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra);
+  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra) +
+    (options.viewerLatency?.render(mounts.map((m) => m.name)) ?? "");
   return new Response(options.head ? null : body, {
     headers: {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
