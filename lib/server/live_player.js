@@ -24,13 +24,14 @@
     window: 3000, // ms over which the low point (and the size of a delivery) is taken
     keepBehind: 4, // seconds kept behind the playhead; older media is removed
     maxAhead: 30, // seconds buffered while paused before the stream is let go (rejoined on play)
+    edgeWindow: 10_000, // ms of edge polls the live edge is taken from
   };
   const player = {
     mode: "starting",
     chase: true,
     viewer: undefined,
     jumps: 0,
-    edge: undefined, // { liveTime, at }: the server's newest media time at performance.now() `at`
+    edges: [], // { liveTime, at }: the server's newest media time at performance.now() `at`
     behind: undefined,
     ahead: 0,
     note: "",
@@ -155,6 +156,17 @@
     }, { once: true });
   }
 
+  /**
+   * The live edge now: the media time the source is at by the wall clock. A block reaches the
+   * server late, never early (an encoder and a pipe deliver in bursts), so of the recent polls
+   * the one furthest ahead of the clock is taken, run on by the clock since.
+   */
+  function liveEdge(now) {
+    player.edges = player.edges.filter((e) => now - e.at <= TUNING.edgeWindow);
+    if (player.edges.length === 0) return undefined;
+    return Math.max(...player.edges.map((e) => e.liveTime - e.at / 1000)) + now / 1000;
+  }
+
   /** Steers the playhead towards the live edge, every 250 ms. */
   function steer() {
     if (player.mode !== "mse") return;
@@ -167,10 +179,8 @@
       return;
     }
     player.ahead = end - t;
-    if (player.edge) {
-      const edge = player.edge.liveTime + Math.min(now - player.edge.at, 2000) / 1000;
-      player.behind = Math.max(0, edge - t);
-    }
+    const edge = liveEdge(now);
+    if (edge !== undefined) player.behind = Math.max(0, edge - t);
     lows = lows.filter((l) => now - l.at <= TUNING.window);
     deliveries = deliveries.filter((d) => now - d.at <= TUNING.window);
     if (!player.chase || video.paused || video.seeking) {
@@ -228,7 +238,7 @@
       if (!response.ok) return;
       const { liveTime } = await response.json();
       if (typeof liveTime === "number") {
-        player.edge = { liveTime, at: (sent + performance.now()) / 2 };
+        player.edges.push({ liveTime, at: (sent + performance.now()) / 2 });
       }
     } catch {
       // The next poll tries again.
