@@ -8,10 +8,9 @@
 //
 // Two figures per sample, both "the server's newest block's media time − the playhead":
 // - page: what the page itself shows and reports (its edge polled from /live/NAME/edge each
-//   second; of the last 10 s of polls the one furthest ahead of the wall clock, run on by it);
+//   second, run on by the wall clock until the next);
 // - bench: measured outside the page, the bench's own GET /live/stream/edge against the
-//   `<video>`'s currentTime read at once after it (no smoothing: an uneven input makes this
-//   edge late now and then, so it can come out below the page's).
+//   `<video>`'s currentTime read at once after it.
 // Neither counts the encoder's own delay nor bytes still in the pipe (the server has not seen
 // them); "input jitter" says how unevenly the encoder's blocks reached the server. Target: the
 // page within 1.0 s of live on average. Prints a report and one JSON line.

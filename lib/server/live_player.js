@@ -16,7 +16,7 @@
   const data = document.body.dataset;
   const base = "/live/" + encodeURIComponent(data.mount);
   const TUNING = {
-    target: 0.3, // seconds kept ahead of the playhead at the low point of each delivery
+    target: 0.2, // seconds kept ahead of the playhead at the low point of each delivery
     chaseAbove: 0.15, // more than that over the target: play at `rate`
     rate: 1.08,
     jumpAbove: 1.0, // more than that over the target for a whole window: jump
@@ -24,14 +24,14 @@
     window: 3000, // ms over which the low point (and the size of a delivery) is taken
     keepBehind: 4, // seconds kept behind the playhead; older media is removed
     maxAhead: 30, // seconds buffered while paused before the stream is let go (rejoined on play)
-    edgeWindow: 10_000, // ms of edge polls the live edge is taken from
+    edgeRunOn: 1500, // ms the edge of the last poll (one a second) is run on by the clock
   };
   const player = {
     mode: "starting",
     chase: true,
     viewer: undefined,
     jumps: 0,
-    edges: [], // { liveTime, at }: the server's newest media time at performance.now() `at`
+    edge: undefined, // { liveTime, at }: the server's newest media time at performance.now() `at`
     behind: undefined,
     ahead: 0,
     note: "",
@@ -157,14 +157,12 @@
   }
 
   /**
-   * The live edge now: the media time the source is at by the wall clock. A block reaches the
-   * server late, never early (an encoder and a pipe deliver in bursts), so of the recent polls
-   * the one furthest ahead of the clock is taken, run on by the clock since.
+   * The live edge now: the newest block's media time at the last poll, run on by the clock
+   * since (at most `edgeRunOn` ms, so a source that stalls does not make the page look late).
    */
   function liveEdge(now) {
-    player.edges = player.edges.filter((e) => now - e.at <= TUNING.edgeWindow);
-    if (player.edges.length === 0) return undefined;
-    return Math.max(...player.edges.map((e) => e.liveTime - e.at / 1000)) + now / 1000;
+    const e = player.edge;
+    return e && e.liveTime + Math.min(now - e.at, TUNING.edgeRunOn) / 1000;
   }
 
   /** Steers the playhead towards the live edge, every 250 ms. */
@@ -238,7 +236,7 @@
       if (!response.ok) return;
       const { liveTime } = await response.json();
       if (typeof liveTime === "number") {
-        player.edges.push({ liveTime, at: (sent + performance.now()) / 2 });
+        player.edge = { liveTime, at: (sent + performance.now()) / 2 };
       }
     } catch {
       // The next poll tries again.
