@@ -18,10 +18,15 @@ interface PlayerState {
   buffered: number;
   rate: number;
   jumps: number;
+  nudges: number;
   currentTime: number;
   paused: boolean;
   shown: string;
 }
+
+/** Resumes the video (not awaiting `play()`'s promise, which waits for playback to start). */
+const PLAY = `void document.getElementById("video").play()`;
+const PAUSE = `document.getElementById("video").pause()`;
 
 /** Run in the page (the tests are type-checked without the DOM library). */
 const STATE = `(() => {
@@ -98,11 +103,11 @@ Deno.test("the live player plays VP8/Opus through Media Source near the live edg
     );
 
     // Paused for 4 s, the video falls behind; once it plays again the page catches up.
-    await page.evaluate(`document.getElementById("video").pause()`);
+    await page.evaluate(PAUSE);
     await new Promise((resolve) => setTimeout(resolve, 4000));
     const paused = await playerState(page);
     assertGreater(paused.behind!, 3.5, `paused 4 s: ${JSON.stringify(paused)}`);
-    await page.evaluate(`document.getElementById("video").play()`);
+    await page.evaluate(PLAY);
     const caught = await waitFor(
       () => playerState(page),
       (s) => !s.paused && s.behind !== undefined && s.behind <= 1.5,
@@ -111,9 +116,20 @@ Deno.test("the live player plays VP8/Opus through Media Source near the live edg
     );
     assertGreater(caught.jumps, paused.jumps, "it jumped towards the edge");
     assertLessOrEqual(maxBuffered, 9, "what lies behind the playhead is removed");
-    // Let the remover run once more after the catch-up (the sample loops every 10 s).
+
+    // Not chasing (a control that plays behind live on purpose), a pause is kept: the video
+    // plays on from where it was, behind live.
+    await page.evaluate("globalThis.mkserverPlayer.chase = false");
+    await page.evaluate(PAUSE);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await page.evaluate(PLAY);
+    const resumed = await playerState(page);
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    assertLessOrEqual((await playerState(page)).buffered, 9);
+    const later = await playerState(page);
+    assertGreater(later.currentTime - resumed.currentTime, 2, JSON.stringify({ resumed, later }));
+    assertEquals(later.jumps, caught.jumps, "no jump without chasing");
+    assertGreater(later.behind!, 2.5, `still behind live: ${JSON.stringify(later)}`);
+    assertLessOrEqual(later.buffered, 12, "the remover still runs");
     assertEquals(errors, [], "the page's scripts threw");
   } finally {
     await browser.close();

@@ -24,6 +24,7 @@
     window: 3000, // ms over which the low point (and the size of a delivery) is taken
     keepBehind: 4, // seconds kept behind the playhead; older media is removed
     maxAhead: 30, // seconds buffered while paused before the stream is let go (rejoined on play)
+    stuckAfter: 500, // ms a playhead with media ahead may stand still before it is moved on
     edgeRunOn: 1500, // ms the edge of the last poll (one a second) is run on by the clock
   };
   const player = {
@@ -31,6 +32,7 @@
     chase: true,
     viewer: undefined,
     jumps: 0,
+    nudges: 0, // times a stuck playhead was moved on (unstick)
     edge: undefined, // { liveTime, at }: the server's newest media time at performance.now() `at`
     behind: undefined,
     ahead: 0,
@@ -44,6 +46,7 @@
   let deliveries = []; // { at, seconds }: how much media each append added
   let since = 0; // when `lows` started (after a jump or a resume)
   let parked = false;
+  let stuck = { time: -1, since: 0 }; // where the playhead was last seen moving, and when
 
   const $ = (id) => document.getElementById(id);
   const show = (id, text) => {
@@ -51,10 +54,37 @@
     if (el && el.textContent !== text) el.textContent = text;
   };
 
+  /** The end of the buffered range the playhead `t` is in, or `t` when it is in none. */
   function rangeEnd(t) {
     const b = video.buffered;
-    for (let i = 0; i < b.length; i++) if (t >= b.start(i) - 0.1 && t < b.end(i)) return b.end(i);
-    return b.length > 0 && t < b.start(b.length - 1) ? undefined : t;
+    for (let i = 0; i < b.length; i++) if (t >= b.start(i) && t < b.end(i)) return b.end(i);
+    return t;
+  }
+
+  /** The start of the first buffered range after `t` (media beyond a gap), if any. */
+  function nextStart(t) {
+    const b = video.buffered;
+    for (let i = 0; i < b.length; i++) if (b.start(i) > t) return b.start(i);
+    return undefined;
+  }
+
+  /**
+   * Moves on a playhead that cannot: one in a gap between buffered ranges (before the first
+   * media, or at a looped file's seam, where audio and video end apart), and one that has not
+   * moved for `stuckAfter` ms with media ahead (Chromium's sometimes waits for ever after a long
+   * pause). Says whether it moved it.
+   */
+  function unstick(now, t, ahead) {
+    const next = nextStart(t);
+    let to;
+    if (ahead === 0 && next !== undefined) to = next + 0.001;
+    else if (video.paused || video.seeking || t !== stuck.time) stuck = { time: t, since: now };
+    else if (now - stuck.since >= TUNING.stuckAfter && ahead >= 0.3) to = t + 0.001;
+    if (to === undefined) return false;
+    video.currentTime = to;
+    player.nudges++;
+    stuck = { time: to, since: now };
+    return true;
   }
 
   function state() {
@@ -68,6 +98,7 @@
       buffered,
       rate: video.playbackRate,
       jumps: player.jumps,
+      nudges: player.nudges,
       viewer: player.viewer,
       note: player.note,
     };
@@ -170,13 +201,8 @@
     if (player.mode !== "mse") return;
     const now = performance.now();
     const t = video.currentTime;
-    const end = rangeEnd(t);
-    if (end === undefined) {
-      // Before the buffered media (a gap at the start): go to it.
-      video.currentTime = video.buffered.start(video.buffered.length - 1);
-      return;
-    }
-    player.ahead = end - t;
+    player.ahead = rangeEnd(t) - t;
+    if (unstick(now, t, player.ahead)) return;
     const edge = liveEdge(now);
     if (edge !== undefined) player.behind = Math.max(0, edge - t);
     lows = lows.filter((l) => now - l.at <= TUNING.window);
