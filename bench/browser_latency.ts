@@ -29,6 +29,7 @@ interface PageSample {
   buffered: number;
   rate: number;
   jumps: number;
+  nudges: number;
   currentTime: number;
   paused: boolean;
 }
@@ -105,6 +106,7 @@ async function sample(page: Page, server: Server, ms: number, started: number) {
     inputJitterP95: round(percentile(inputLag.map((l) => l - minLag), 95), 3),
     stalledSamples: stalls,
     jumps: (last?.jumps ?? 0) - (first?.jumps ?? 0),
+    nudges: (last?.nudges ?? 0) - (first?.nudges ?? 0),
     maxBuffered: round(last?.buffered ?? 0, 2),
     playback: last?.mode,
   };
@@ -170,7 +172,8 @@ if (import.meta.main) {
       `${mode}: page ${r.page.mean} s behind live on average (p50 ${r.page.p50}, p95 ${r.page.p95}, ` +
         `max ${r.page.max}, n ${r.page.n}); bench's own ${r.bench.mean} s (p95 ${r.bench.p95}); ` +
         `buffered ahead ${r.ahead.mean} s on average; ` +
-        `${r.stalledSamples} stalled samples, ${r.jumps} jumps, buffered ${r.maxBuffered} s, ` +
+        `${r.stalledSamples} stalled samples, ${r.jumps} jumps, ${r.nudges} nudges, ` +
+        `buffered ${r.maxBuffered} s, ` +
         `input jitter p95 ${r.inputJitterP95} s; /metrics: ${r.reports.count} reports, mean ` +
         `${r.reports.mean} s; playback ${r.playback}`,
     );
