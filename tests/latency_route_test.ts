@@ -40,6 +40,7 @@ Deno.test("GET /live/NAME/edge gives the media time of the newest block, which a
     // The fixture is fed at its own pace: the edge moves with the wall clock.
     assertGreater(second - first, 0.3);
     assertEquals(await statusOf(handler(new Request("http://x/live/nope/edge"))), 404);
+    assertEquals(await statusOf(handler(new Request("http://x/live/%zz/edge"))), 404);
     const post = new Request("http://x/live/stream/edge", { method: "POST", body: "x" });
     assertEquals(await statusOf(handler(post)), 405);
   } finally {

@@ -144,7 +144,8 @@ class MountHandler {
     if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
     const latency = LATENCY_PATH.exec(pathname);
     if (latency) {
-      const mount = this.#registry.get(decodeURIComponent(latency[1]));
+      // A valid mount name has nothing to decode (and a stray `%` must not throw).
+      const mount = this.#registry.get(latency[1]);
       const kind = latency[2] as "edge" | "latency";
       return await latencyRoute(request, kind, {
         mount,

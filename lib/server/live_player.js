@@ -48,9 +48,8 @@
   let parked = false;
   let stuck = { time: -1, since: 0 }; // where the playhead was last seen moving, and when
 
-  const $ = (id) => document.getElementById(id);
   const show = (id, text) => {
-    const el = $(id);
+    const el = document.getElementById(id);
     if (el && el.textContent !== text) el.textContent = text;
   };
 
@@ -87,20 +86,22 @@
     return true;
   }
 
+  /** The player's figures; `buffered`: seconds from the oldest buffered media to the newest. */
   function state() {
+    const { mode, chase, behind, ahead, jumps, nudges, viewer, note } = player;
     const b = video.buffered;
     const buffered = b.length > 0 ? b.end(b.length - 1) - b.start(0) : 0;
     return {
-      mode: player.mode,
-      chase: player.chase,
-      behind: player.behind,
-      ahead: player.ahead,
+      mode,
+      chase,
+      behind,
+      ahead,
       buffered,
       rate: video.playbackRate,
-      jumps: player.jumps,
-      nudges: player.nudges,
-      viewer: player.viewer,
-      note: player.note,
+      jumps,
+      nudges,
+      viewer,
+      note,
     };
   }
 
@@ -302,18 +303,14 @@
     }
   });
 
+  /** The page came before the source: its codecs (from `/status`) decide how to play it. */
   async function waitForTracks() {
-    // The page came before the source: its codecs decide how to play it.
     for (;;) {
-      try {
-        const body = await (await fetch("/status", { cache: "no-store" })).json();
-        const mount = (body.mounts ?? []).find((m) => m.name === data.mount);
-        if (mount && mount.tracks && mount.tracks.length > 0) {
-          return start(mseType(mount.tracks, mount.docType) ?? "");
-        }
-      } catch {
-        // Try again.
-      }
+      const body = await fetch("/status", { cache: "no-store" }).then((r) => r.json()).catch(
+        () => ({}),
+      );
+      const mount = (body.mounts ?? []).find((m) => m.name === data.mount);
+      if (mount?.tracks?.length > 0) return start(mseType(mount.tracks, mount.docType) ?? "");
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   }
