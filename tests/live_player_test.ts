@@ -2,13 +2,14 @@
  * The player page's live player (lib/server/live_player.js) in headless Chromium: a looped VP8/Opus
  * stream plays through Media Source near the live edge with a bounded buffer, the page shows and
  * reports how far behind live it plays, and after the video was paused it catches up again.
- * (H.264/AAC, which Chromium's Media Source does not take, is in browser_test.ts.)
+ * A page opened before the source waits for its codecs. (H.264/AAC, which Chromium's Media Source
+ * does not take, is in browser_test.ts.)
  */
 
 import { assert, assertEquals, assertGreater, assertLessOrEqual, assertMatch } from "@std/assert";
 import { launchBrowser, waitFor } from "./_browser.ts";
 import type { Page } from "./_playwright.ts";
-import { CliServer } from "./_cli.ts";
+import { CliServer, fixturePath } from "./_cli.ts";
 
 /** What `mkserverPlayer.state()` says, with the `<video>`'s own figures. */
 interface PlayerState {
@@ -130,6 +131,44 @@ Deno.test("the live player plays VP8/Opus through Media Source near the live edg
     assertEquals(later.jumps, caught.jumps, "no jump without chasing");
     assertGreater(later.behind!, 2.5, `still behind live: ${JSON.stringify(later)}`);
     assertLessOrEqual(later.buffered, 12, "the remover still runs");
+    assertEquals(errors, [], "the page's scripts threw");
+  } finally {
+    await browser.close();
+  }
+});
+
+Deno.test("the live player opened before the source starts plays it through Media Source once its codecs are known", async () => {
+  await using server = await CliServer.start(["--port", "0", "--host", "127.0.0.1", "-"], {
+    stdin: true,
+  });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(server.url("/"));
+    // No tracks yet: the page has no Media Source type and asks /status until there are some.
+    assertEquals(await page.locator("body").getAttribute("data-mse-type"), null);
+    assertEquals((await playerState(page)).mode, "starting");
+    // sample.webm (10 s) in 20 pieces, one every 0.5 s: about real time.
+    const bytes = await Deno.readFile(fixturePath("sample.webm"));
+    const piece = Math.ceil(bytes.length / 20);
+    let first: PlayerState | undefined;
+    let state: PlayerState | undefined;
+    for (let at = 0; at < bytes.length; at += piece) {
+      await server.write(bytes.subarray(at, at + piece));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      state = await playerState(page);
+      if (state.mode === "mse" && state.currentTime > 0) first ??= state;
+    }
+    assertEquals(
+      state?.mode,
+      "mse",
+      `the page plays through Media Source: ${JSON.stringify(state)}`,
+    );
+    assert(first !== undefined, "it started while the source was coming");
+    // Fed for 10 s, it started within the first few and played on from there.
+    assertGreater(state!.currentTime - first.currentTime, 3, JSON.stringify({ first, state }));
     assertEquals(errors, [], "the page's scripts threw");
   } finally {
     await browser.close();
