@@ -61,7 +61,11 @@ export interface LatencyRouteOptions {
 function edge(mount: Mount, head: boolean): Response {
   const body = JSON.stringify({ liveTime: mount.status(0).liveTime });
   return new Response(head ? null : body, {
-    headers: { "content-type": "application/json", ...NO_STORE },
+    headers: {
+      "content-type": "application/json",
+      "access-control-allow-origin": "*",
+      ...NO_STORE,
+    },
   });
 }
 

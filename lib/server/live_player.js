@@ -30,6 +30,8 @@
   const player = {
     mode: "starting",
     chase: true,
+    type: undefined, // the SourceBuffer's MIME type
+    url: undefined, // what connect() plays
     viewer: undefined,
     jumps: 0,
     nudges: 0, // times a stuck playhead was moved on (unstick)
@@ -153,7 +155,7 @@
       if (done) break;
       await append(s, value);
       if (video.paused && player.ahead > TUNING.maxAhead) {
-        parked = true; // rejoined at the newest keyframe on play
+        parked = true; // joined afresh on play (at the newest keyframe, for the live stream)
         s.abort.abort();
         return;
       }
@@ -164,6 +166,7 @@
   /** Plays `url` (the page's stream by default) through MSE from a fresh MediaSource. */
   function connect(url = data.stream) {
     if (session) session.abort.abort();
+    player.url = url;
     const mediaSource = new MediaSource();
     const s = { abort: new AbortController(), mediaSource, sourceBuffer: undefined };
     session = s;
@@ -299,7 +302,7 @@
   video.addEventListener("play", () => {
     if (parked && player.mode === "mse") {
       parked = false;
-      connect();
+      connect(player.url);
     }
   });
 
