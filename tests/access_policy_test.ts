@@ -68,7 +68,7 @@ Deno.test("--view-token: 401 with WWW-Authenticate without it; Bearer or ?token=
     assertEquals((await statusOf(handler, "/metrics")).status, 200);
     const page = await statusOf(handler, `/?token=${token}`, { headers: { accept: "text/html" } });
     assertEquals(page.status, 200);
-    assertStringIncludes(page.text, `<video src="/stream?token=${token}"`);
+    assertStringIncludes(page.text, `data-stream="/stream?token=${token}"`);
     // A page elsewhere that sends Authorization asks first: the preflight needs no token.
     const preflight = await statusOf(handler, "/live/stream/index.m3u8", { method: "OPTIONS" });
     assertEquals(preflight.status, 204);
@@ -122,7 +122,7 @@ Deno.test("--url-secret: a signed path plays until it expires (2 s); a changed p
     assertEquals((await statusOf(handler, bumped)).status, 403);
     // The player page under the signed prefix plays the signed stream.
     const page = await statusOf(handler, signed.replace("/stream", "/player"));
-    assertStringIncludes(page.text, `<video src="${signed}"`);
+    assertStringIncludes(page.text, `data-stream="${signed}"`);
     await sleep(2100);
     const late = await statusOf(handler, signed);
     assertEquals([late.status, late.text], [403, "This URL has expired\n"]);

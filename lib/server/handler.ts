@@ -19,6 +19,7 @@ import { handleAdmin } from "./admin.ts";
 import { CHUNKED } from "./chunked.ts";
 import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
+import { LATENCY_PATH, latencyRoute } from "./latency_route.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
 import { badMountName, decodeMountName } from "./mount_name.ts";
@@ -28,6 +29,7 @@ import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
 import { textResponse as text } from "./text_response.ts";
 import type { Webhooks } from "./webhooks/webhooks.ts";
+import { ViewerLatency } from "./viewer_latency.ts";
 
 /** Options of `createHandler`. */
 export interface HandlerOptions {
@@ -61,6 +63,8 @@ export interface HandlerOptions {
    * in `/status` and `/metrics`. The registry needs them too, for its sources' events.
    */
   webhooks?: Webhooks;
+  /** Where viewers' latency reports are counted (default: a table of the handler's own). */
+  viewerLatency?: ViewerLatency;
 }
 
 /** Other paths the handler answers. */
@@ -88,10 +92,13 @@ function peerAddress(info?: HandlerInfo): string | undefined {
 }
 
 function describePeer(info?: HandlerInfo): string {
-  const addr = info?.remoteAddr as
-    | { hostname?: string; port?: number }
-    | undefined;
-  return addr?.hostname ? `${addr.hostname}:${addr.port}` : "unknown";
+  const host = peerHost(info);
+  return host === "unknown" ? host : `${host}:${(info?.remoteAddr as { port?: number }).port}`;
+}
+
+function peerHost(info?: HandlerInfo): string {
+  const addr = info?.remoteAddr as { hostname?: string } | undefined;
+  return addr?.hostname ? addr.hostname : "unknown";
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {
@@ -127,6 +134,7 @@ class MountHandler {
   #readyTimeout: number;
   #evictions: EvictionCounts;
   #counters: SegmentCounters;
+  #latency: ViewerLatency;
 
   constructor(target: Mount | MountRegistry, options: HandlerOptions) {
     this.#options = options;
@@ -134,6 +142,7 @@ class MountHandler {
     this.#readyTimeout = options.readyTimeout ?? 10_000;
     this.#evictions = options.evictions ?? new EvictionCounts();
     this.#counters = options.segmentCounters ?? segmentCounters();
+    this.#latency = options.viewerLatency ?? new ViewerLatency();
     if (target instanceof Mount) {
       this.#registry = new MountRegistry({ log: this.#log });
       this.#registry.add(target);
@@ -178,6 +187,17 @@ class MountHandler {
       const name = decodeMountName(live[1]);
       if (name === undefined) return text(STATUS_CODE.BadRequest, badMountName(pathname));
       return await this.#live(request, name, info);
+    }
+    const latency = LATENCY_PATH.exec(pathname);
+    if (latency) {
+      // A valid mount name has nothing to decode (and a stray `%` must not throw).
+      const mount = this.#registry.get(latency[1]);
+      const kind = latency[2] as "edge" | "latency";
+      return await latencyRoute(request, kind, {
+        mount,
+        reports: this.#latency,
+        host: peerHost(info),
+      });
     }
     const segmented = await segmentRoute(request, pathname, {
       packagers: this.#options.packagers,
@@ -241,6 +261,7 @@ class MountHandler {
       packagers: this.#options.packagers,
       counters: this.#counters,
       webhooks: this.#options.webhooks,
+      viewerLatency: this.#latency,
     };
     if (pathname === "/status") return statusResponse(mounts, this.#evictions, extra);
     if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, extra);
@@ -291,7 +312,12 @@ class MountHandler {
       });
     }
     const client = this.#attach(mount, info);
-    return streamResponse(client, headers, { direct: info?.direct, mount: mount.name });
+    // The player page reports its latency as this viewer (`/live/NAME/latency`).
+    const viewer = { "x-viewer-id": String(mount.viewerId(client) ?? 0) };
+    return streamResponse(client, { ...headers, ...viewer }, {
+      direct: info?.direct,
+      mount: mount.name,
+    });
   }
 
   /** A new viewer of `mount`, logged (and told to `events`) as it joins, falls behind and leaves. */
@@ -308,6 +334,7 @@ class MountHandler {
       onSkip: () =>
         log.warn(`Viewer #${id}${label} fell behind the buffer and skipped to the newest keyframe`),
       onClose: (c, reason) => {
+        this.#latency.forget(mount.name, id);
         const how = reason === "cancel"
           ? "disconnected"
           : reason === "drop"
@@ -324,6 +351,7 @@ class MountHandler {
     });
     assert(client !== undefined, "a mount with a header attaches viewers");
     id = mount.viewerId(client) ?? 0;
+    this.#latency.register(mount.name, id, peerHost(info));
     log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
     events?.emit({ type: "play", mount: mount.name, viewer: id, address: peer });
     return client;

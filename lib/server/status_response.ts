@@ -11,6 +11,7 @@ import { renderMetrics, type Sample } from "./metrics.ts";
 import type { PackagerTable } from "./packagers.ts";
 import type { SegmentCounters } from "./segments.ts";
 import type { Webhooks } from "./webhooks/webhooks.ts";
+import type { ViewerLatency } from "./viewer_latency.ts";
 
 /** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
 export interface ProcessStatus {
@@ -42,6 +43,8 @@ export interface StatusResponseOptions {
   counters?: SegmentCounters;
   /** The webhook receivers: their queues, deliveries and drops (`webhooks` in `/status`). */
   webhooks?: Webhooks;
+  /** Viewers' latency reports, for `/metrics`. */
+  viewerLatency?: ViewerLatency;
 }
 
 /** What `/status` shows of a mount's segments. */
@@ -130,7 +133,8 @@ export function metricsResponse(
     extra.push({ metric: requests, labels: { kind }, value });
   }
   extra.push(...options.webhooks?.samples() ?? []);
-  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra);
+  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra) +
+    (options.viewerLatency?.render(mounts.map((m) => m.name)) ?? "");
   return new Response(options.head ? null : body, {
     headers: {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",

@@ -2,12 +2,14 @@
  * The handler's gate: unwraps signed paths (`/s/EXPIRY/SIG/PATH`), works out what a request
  * wants (to watch or publish which mount), and asks the `AccessPolicy`. Guarded: `/`, `/stream…`
  * and every `/live/NAME…` path (HLS and DASH included). Not guarded: `/status`, `/metrics`,
- * `/time`, the admin API (its own token) and the player page's HTML (it holds no media; the
- * stream it plays carries the page's own credentials).
+ * `/time`, the admin API (its own token), the player page's HTML (it holds no media; the
+ * stream it plays carries the page's own credentials) and the page's `/live/NAME/edge` (a media
+ * time) and `/live/NAME/latency` (reports, taken only for a connected viewer from its address).
  *
  * @module
  */
 
+import { LATENCY_PATH } from "../latency_route.ts";
 import { decodeMountName } from "../mount_name.ts";
 import { accepts } from "@std/http/negotiation";
 import type { AccessPolicy } from "./access_policy.ts";
@@ -73,6 +75,7 @@ function targetOf(
   pathname: string,
   defaultMount: string,
 ): { action: Action; mount: string } | undefined {
+  if (LATENCY_PATH.test(pathname)) return undefined;
   const live = LIVE.exec(pathname);
   if (live) {
     const mount = decodeMountName(live[1]);
