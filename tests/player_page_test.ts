@@ -277,7 +277,13 @@ Deno.test("playerPage loads nothing from elsewhere", () => {
   const html = playerPage(fakeMount({ tracks: TRACKS }));
   assertNotMatch(html, /(src|href)="(https?:)?\/\//);
   assertNotMatch(html, /<link|@import|<script src/);
-  assertEquals(html.match(/<script>/g)?.length, 2, "the stats script and the live player");
+  assertEquals(
+    html.match(/<script>/g)?.length,
+    3,
+    "the stats script, the HLS fallback and the live player",
+  );
+  // hls.js, when the page needs it, comes from mkserver too.
+  assertStringIncludes(html, '"/player/hls.min.js"');
 });
 
 /** A DOM element as far as the page's script uses one. */
@@ -299,7 +305,9 @@ class StubElement {
 function runScript(html: string, responses: Array<() => Response>) {
   const script = html.match(/<script>([\s\S]*?)<\/script>/)?.[1];
   assert(script !== undefined, "the page has an inline script");
-  const body = html.match(/<body data-mount="([^"]*)" data-stream="[^"]*" data-tracks="([^"]*)"/);
+  const body = html.match(
+    /<body data-mount="([^"]*)" data-stream="[^"]*" data-content-type="[^"]*" data-tracks="([^"]*)"/,
+  );
   assert(body !== null);
   const unescape = (s: string) => s.replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c)));
   const elements = new Map<string, StubElement>();

@@ -23,6 +23,7 @@ import { LATENCY_PATH, latencyRoute } from "./latency_route.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
 import { badMountName, decodeMountName } from "./mount_name.ts";
+import { HLS_SCRIPT_PATH, hlsScriptResponse } from "./player_assets.ts";
 import { playerPage } from "./player_page.ts";
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
@@ -182,6 +183,7 @@ class MountHandler {
     prefix: string,
     info?: HandlerInfo,
   ): Promise<Response> {
+    if (pathname === HLS_SCRIPT_PATH) return hlsScriptResponse();
     const live = LIVE_PATH.exec(pathname);
     if (live) {
       const name = decodeMountName(live[1]);

@@ -241,9 +241,10 @@
 
   function render() {
     const behind = player.behind;
+    const measured = player.mode === "mse" || player.mode === "hls.js";
     show(
       "stat-latency",
-      player.mode !== "mse"
+      !measured
         ? "— (not measured in " + player.mode + " playback)"
         : behind === undefined
         ? "—"
@@ -255,6 +256,8 @@
         ? "Media Source, " + player.ahead.toFixed(2) + " s buffered ahead"
         : player.mode === "progressive"
         ? "<video> (progressive)" + (player.note ? ": " + player.note : "")
+        : player.mode === "hls.js" || player.mode === "native HLS"
+        ? "HLS (" + player.mode + "): " + player.note
         : "starting",
     );
   }
@@ -280,11 +283,32 @@
     fetch(base + "/latency", { method: "POST", body, keepalive: true }).catch(() => {});
   }
 
+  /**
+   * Where Media Source cannot take the stream: the <video> plays it when it can, else the
+   * mount's HLS does (hls_fallback.js: natively or with hls.js), else the <video> tries anyway.
+   */
+  async function fallback(why) {
+    const type = data.contentType;
+    if (type && video.canPlayType(type) !== "") return progressive(why);
+    if (!(await globalThis.mkserverHls.offered(data.mount))) return progressive(why);
+    try {
+      const hls = await globalThis.mkserverHls.play(video, base + "/index.m3u8");
+      player.mode = hls.mode;
+      player.note = why;
+      setInterval(() => {
+        player.behind = hls.latency();
+        render();
+      }, 250);
+    } catch (error) {
+      progressive(why + "; " + error.message);
+    }
+  }
+
   function start(type) {
     player.type = type;
-    if (!type) return progressive("the codecs have no Media Source form");
+    if (!type) return fallback("the codecs have no Media Source form");
     if (!globalThis.MediaSource || !MediaSource.isTypeSupported(type)) {
-      return progressive("this browser's Media Source does not take " + type);
+      return fallback("this browser's Media Source does not take " + type);
     }
     connect();
     setInterval(() => {

@@ -12,6 +12,7 @@
 
 import type { TrackInfo } from "../matroska/live_header.ts";
 import { browserSupport, codecName, mseType } from "./browser_support.ts";
+import HLS_FALLBACK from "./hls_fallback.js" with { type: "text" };
 import LIVE_PLAYER from "./live_player.js" with { type: "text" };
 import type { Mount, MountStatus } from "../stream/mount.ts";
 
@@ -228,7 +229,9 @@ th{font-weight:normal;color:#555}td{font-variant-numeric:tabular-nums}
 .error,#video-error{color:#c33}#updated{color:#777;font-size:.85rem}
 </style>
 </head>
-<body data-mount="${name}" data-stream="${src}" data-tracks="${escapeHtml(shown)}"${mse}>
+<body data-mount="${name}" data-stream="${src}" data-content-type="${
+    escapeHtml(status.contentType ?? "")
+  }" data-tracks="${escapeHtml(shown)}"${mse}>
 <h1>mkserver: ${name}</h1>
 <video id="video" autoplay muted controls playsinline></video>
 <p id="video-error" role="alert"></p>
@@ -248,6 +251,7 @@ player, see <a href="/status">/status</a>.</p></noscript>
 <code>ffplay URL</code> or VLC's Open Network Stream.
 <a href="/status">Status (JSON)</a> · <a href="/metrics">Metrics</a></p>
 <script>${script}</script>
+<script>${HLS_FALLBACK}</script>
 <script>${LIVE_PLAYER}</script>
 </body>
 </html>
