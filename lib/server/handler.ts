@@ -20,6 +20,9 @@ import { EvictionCounts } from "./eviction_counts.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
 import { playerPage } from "./player_page.ts";
+import { RecordingStore } from "../record/recordings.ts";
+import { RECORDINGS_PATH, recordingsRoute } from "./recordings_route.ts";
+import { type ShiftedStart, shiftedStart, shiftPointOf } from "./shifted_join.ts";
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
@@ -47,6 +50,11 @@ export interface HandlerOptions {
   packagers?: PackagerTable;
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
+  /**
+   * The recorder's directory (`DIR/NAME/*.mkv`): serves `/live/NAME/recordings` and lets
+   * `?from=` start a viewer in them (none without it).
+   */
+  recordDir?: string;
 }
 
 /** Other paths the handler answers. */
@@ -107,9 +115,11 @@ class MountHandler {
   #readyTimeout: number;
   #evictions: EvictionCounts;
   #counters: SegmentCounters;
+  #recordings: RecordingStore | undefined;
 
   constructor(target: Mount | MountRegistry, options: HandlerOptions) {
     this.#options = options;
+    if (options.recordDir !== undefined) this.#recordings = new RecordingStore(options.recordDir);
     this.#log = options.log ?? SILENT;
     this.#readyTimeout = options.readyTimeout ?? 10_000;
     this.#evictions = options.evictions ?? new EvictionCounts();
@@ -130,6 +140,13 @@ class MountHandler {
     // The admin API exists only when a token is set; otherwise /admin is an unknown path.
     if (adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))) {
       return handleAdmin(request, { registry: this.#registry, token: adminToken, log: this.#log });
+    }
+    const recordings = RECORDINGS_PATH.exec(pathname);
+    if (recordings && MountRegistry.isValidName(decodeURIComponent(recordings[1]))) {
+      return await recordingsRoute(request, decodeURIComponent(recordings[1]), recordings[2], {
+        store: this.#recordings,
+        log: this.#log,
+      });
     }
     const live = LIVE_PATH.exec(pathname);
     if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
@@ -216,6 +233,8 @@ class MountHandler {
       "access-control-allow-origin": "*",
       "x-content-type-options": "nosniff",
     };
+    const point = shiftPointOf(request);
+    if (point instanceof Response) return point;
     // HEAD answers GET's headers. A null body would make Deno add `content-length: 0`; an
     // empty stream body does not, and a live stream has no length.
     if (request.method === "HEAD") return new Response(emptyBody(), { headers });
@@ -230,17 +249,23 @@ class MountHandler {
         "retry-after": "10",
       });
     }
-    const client = this.#attach(mount, info);
+    const shifted = point === undefined ? undefined : await shiftedStart(mount, header, point, {
+      store: this.#recordings,
+      log: this.#log,
+    });
+    if (shifted instanceof Response) return shifted;
+    const client = this.#attach(mount, info, shifted);
     return streamResponse(client, headers, { direct: info?.direct, mount: mount.name });
   }
 
   /** A new viewer of `mount`, logged as it joins, falls behind and leaves. */
-  #attach(mount: Mount, info?: HandlerInfo): ClientStream {
+  #attach(mount: Mount, info?: HandlerInfo, shifted?: ShiftedStart): ClientStream {
     const log = this.#log;
     const peer = describePeer(info);
     const label = mount.name === this.#defaultName ? "" : ` of ${mount.name}`;
     let id = 0;
     const client = mount.attach({
+      ...shifted?.options,
       address: peer,
       wire: info?.wire ? CHUNKED : undefined,
       onSkip: () =>
@@ -258,7 +283,8 @@ class MountHandler {
     });
     assert(client !== undefined, "a mount with a header attaches viewers");
     id = mount.viewerId(client) ?? 0;
-    log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
+    const when = shifted ? ` ${shifted.where}` : "";
+    log.info(`Viewer #${id}${label} joined from ${peer}${when} (${mount.clients.size} watching)`);
     return client;
   }
 

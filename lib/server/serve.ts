@@ -45,6 +45,8 @@ export interface ServeMountOptions {
   summaryInterval?: number;
   /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
   packagers?: PackagerTable;
+  /** The recorder's directory: `/live/NAME/recordings` and `?from=` joins in it (none without it). */
+  recordDir?: string;
 }
 
 /** A running server. */
@@ -187,6 +189,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     sourceToken: options.sourceToken,
     evictions,
     packagers: options.packagers,
+    recordDir: options.recordDir,
   });
   const track = async (request: Request, info: ConnInfo) => {
     const response = await handler(request, info);

@@ -1,0 +1,234 @@
+/**
+ * An index of one recording file, read a few bytes at a time and kept up to date as the file
+ * grows: its header values and where each Cluster is.
+ *
+ * @module
+ */
+
+import { ID } from "../ebml/ids.ts";
+import { readElements } from "../ebml/read_elements.ts";
+import { readString } from "../ebml/values.ts";
+import { UNKNOWN_SIZE } from "../ebml/vint.ts";
+import {
+  type ElementHeader,
+  type InfoValues,
+  isTopLevel,
+  readClusterBlocks,
+  readClusterStart,
+  readElementHeader,
+  readInfoValues,
+} from "../matroska/file_layout.ts";
+import { readTracks, type TrackInfo } from "../matroska/live_header.ts";
+
+/** Where a Cluster is in the file, and what it starts with. */
+export interface ClusterEntry {
+  /** Offset of its ID. */
+  offset: number;
+  /** Bytes from its ID to its end. */
+  length: number;
+  /** Its Timestamp (the file's units). */
+  time: number;
+  /** Whether it starts with a keyframe of the primary track (video; any block without one). */
+  keyframe: boolean;
+}
+
+/** A recording's header values. */
+export interface RecordingHead extends InfoValues {
+  /** The EBML header's DocType (`matroska`, `webm`). */
+  docType: string;
+  tracks: TrackInfo[];
+  /** The primary track: the first video track, else the first track. */
+  primary: number | undefined;
+}
+
+/** Bytes read at each Cluster: its header, Timestamp and first block's header. */
+const PROBE = 96;
+/** The largest header element read whole (Info, Tracks with CodecPrivate). */
+const MAX_HEAD_ELEMENT = 16 * 1024 * 1024;
+
+/** Reads up to `length` bytes at `offset` (fewer at the end of the file). */
+export async function readAt(
+  file: Deno.FsFile,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  await file.seek(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = await file.read(buffer.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return buffer.subarray(0, got);
+}
+
+/**
+ * The index of a recording at `path`: `update()` reads what was added since the last call
+ * (one read per new Cluster: its header and first bytes), so a file being written is followed
+ * as it grows, and a Cluster only half written is left for the next call.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { RecordingIndex } from "./recording_index.ts";
+ * const index = new RecordingIndex("testdata/sample.webm");
+ * await index.update();
+ * assert(index.head && index.clusters.length > 0 && index.clusters[0].keyframe);
+ * ```
+ */
+export class RecordingIndex {
+  readonly path: string;
+  #head: RecordingHead | undefined;
+  #clusters: ClusterEntry[] = [];
+  /** Where the next top-level element starts. */
+  #next = 0;
+  #segmentEnd = Infinity;
+  #size = 0;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** The header values, once read. */
+  get head(): RecordingHead | undefined {
+    return this.#head;
+  }
+
+  /** The Clusters found so far, in file order. */
+  get clusters(): readonly ClusterEntry[] {
+    return this.#clusters;
+  }
+
+  /** The file's size at the last `update()`. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Reads what the file gained since the last call. A file that shrank (replaced) is read
+   * again from the start. Throws what `Deno.open` throws, and `SyntaxError`/`RangeError` for a
+   * file that is not Matroska.
+   */
+  async update(): Promise<void> {
+    using file = await Deno.open(this.path, { read: true });
+    const { size } = await file.stat();
+    if (size < this.#size) {
+      this.#head = undefined;
+      this.#clusters = [];
+      this.#next = 0;
+      this.#segmentEnd = Infinity;
+    }
+    this.#size = size;
+    if (this.#head === undefined) await this.#readHead(file);
+    if (this.#head !== undefined) await this.#scan(file);
+  }
+
+  async #header(file: Deno.FsFile, at: number): Promise<ElementHeader | undefined> {
+    return readElementHeader(await readAt(file, at, 12), 0);
+  }
+
+  /** The EBML header, the Segment's start, Info and Tracks: up to the first Cluster. */
+  async #readHead(file: Deno.FsFile): Promise<void> {
+    const ebml = await this.#header(file, 0);
+    if (ebml === undefined || ebml.id !== ID.EBML || ebml.size === UNKNOWN_SIZE) {
+      throw new SyntaxError(`Not a Matroska file: ${this.path}`);
+    }
+    let docType = "matroska";
+    for (const child of readElements(await readAt(file, ebml.headerSize, ebml.size))) {
+      if (child.id === ID.DocType) docType = readString(child.data);
+    }
+    const segAt = ebml.headerSize + ebml.size;
+    const segment = await this.#header(file, segAt);
+    if (segment === undefined) return; // not written yet
+    if (segment.id !== ID.Segment) throw new SyntaxError(`No Segment in ${this.path}`);
+    let at = segAt + segment.headerSize;
+    const segmentEnd = segment.size === UNKNOWN_SIZE ? Infinity : at + segment.size;
+    let info: InfoValues | undefined;
+    let tracks: TrackInfo[] | undefined;
+    for (;;) {
+      const el = await this.#header(file, at);
+      if (el === undefined || el.size === UNKNOWN_SIZE) {
+        if (el?.id === ID.Cluster && info && tracks) break;
+        return; // the head is not whole yet
+      }
+      if (el.id === ID.Cluster) break;
+      if (el.id === ID.Info || el.id === ID.Tracks) {
+        if (el.size > MAX_HEAD_ELEMENT) {
+          throw new RangeError(`Header element too large in ${this.path}`);
+        }
+        const payload = await readAt(file, at + el.headerSize, el.size);
+        if (payload.length < el.size) return;
+        if (el.id === ID.Info) info = readInfoValues(payload);
+        else tracks = readTracks(payload);
+      }
+      at += el.headerSize + el.size;
+    }
+    if (info === undefined || tracks === undefined) {
+      throw new SyntaxError(`No Info or Tracks before the first Cluster in ${this.path}`);
+    }
+    const primary = tracks.find((t) => t.kind === "video")?.number ?? tracks[0]?.number;
+    this.#head = { ...info, docType, tracks, primary };
+    this.#next = at;
+    this.#segmentEnd = segmentEnd;
+  }
+
+  /** Indexes the Clusters from `#next` to the end of what is written. */
+  async #scan(file: Deno.FsFile): Promise<void> {
+    const primary = this.#head?.primary;
+    const video = this.#head?.tracks.some((t) => t.kind === "video") ?? false;
+    let at = this.#next;
+    while (at < this.#segmentEnd && at < this.#size) {
+      const probe = await readAt(file, at, PROBE);
+      const el = readElementHeader(probe, 0);
+      if (el === undefined) break;
+      let length: number;
+      if (el.size !== UNKNOWN_SIZE) length = el.headerSize + el.size;
+      else if (el.id === ID.Cluster) {
+        const end = await this.#unknownEnd(file, at + el.headerSize);
+        if (end === undefined) break;
+        length = end - at;
+      } else break;
+      if (at + length > this.#size) break; // still being written
+      if (el.id === ID.Cluster) {
+        let start = readClusterStart(probe.subarray(el.headerSize));
+        if (start?.first === undefined) {
+          start = readClusterStart(await readAt(file, at + el.headerSize, length - el.headerSize));
+        }
+        if (start !== undefined) {
+          const first = start.first;
+          const keyframe = first !== undefined && first.keyframe &&
+            (!video || first.track === primary);
+          this.#clusters.push({ offset: at, length, time: start.time, keyframe });
+        }
+      }
+      at += length;
+    }
+    this.#next = at;
+  }
+
+  /** The time of the newest block of the last Cluster indexed (the file's units). */
+  async lastBlockTime(): Promise<number | undefined> {
+    const last = this.#clusters.at(-1);
+    if (last === undefined) return undefined;
+    using file = await Deno.open(this.path, { read: true });
+    const bytes = await readAt(file, last.offset, last.length);
+    const header = readElementHeader(bytes, 0);
+    if (header === undefined) return undefined;
+    const { time, blocks } = readClusterBlocks(bytes.subarray(header.headerSize));
+    return blocks.reduce((newest, b) => Math.max(newest, b.time), time);
+  }
+
+  /** Where an unknown-size Cluster ends: at the next top-level element (RFC 8794, 6.2). */
+  async #unknownEnd(file: Deno.FsFile, from: number): Promise<number | undefined> {
+    let at = from;
+    while (at < this.#size) {
+      const el = await this.#header(file, at);
+      if (el === undefined) return undefined;
+      if (isTopLevel(el.id)) return at;
+      if (el.size === UNKNOWN_SIZE) return undefined;
+      at += el.headerSize + el.size;
+    }
+    return at >= this.#segmentEnd ? at : undefined;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * A time-shifted viewer's way from the recordings into the ring.
+ *
+ * @module
+ */
+
+import type { Block } from "../matroska/block.ts";
+import { readClusterBlocks, readElementHeader } from "../matroska/file_layout.ts";
+import { GopSegmenter } from "../matroska/gop_segmenter.ts";
+import type { LiveHeader } from "../matroska/live_header.ts";
+import type { LeadIn } from "../stream/client_stream.ts";
+import type { Gop, GopRing } from "../stream/gop_ring.ts";
+import { joinWire } from "../stream/wire_format.ts";
+import type { Recording } from "./recordings.ts";
+import { readAt } from "./recording_index.ts";
+
+/** One recording to read, placed on the live timeline. */
+export interface LeadInFile {
+  recording: Recording;
+  /** Live time = file time × `scale` + `offset` (the ring's units). */
+  offset: number;
+  /** File units to the ring's. */
+  scale: number;
+  /** The Cluster to start at (an index into the recording's index). */
+  from: number;
+}
+
+/** Options of `RecordingLeadIn`. */
+export interface RecordingLeadInOptions {
+  /** Called once if reading fails (the viewer goes on in the ring). */
+  onError?: (error: unknown) => void;
+  /** Longest Cluster written (ms), as the live segmenter's. */
+  maxClusterDuration?: number;
+}
+
+/**
+ * Reads recordings from a keyframe on, writes their blocks as Clusters on the live timeline
+ * (with the mount's own segmenter, so each begins where the live ones would), and stops at the
+ * first keyframe the ring holds as a GOP: `continueAt` is that GOP, so the viewer runs on into
+ * live with no block twice and none missing. It reads one Cluster ahead of the viewer at most.
+ *
+ * A file still being written is followed as it grows; if the reading reaches its end first (a
+ * ring shorter than the recorder's write delay), the viewer continues at the ring's first GOP
+ * after what it was sent.
+ */
+export class RecordingLeadIn implements LeadIn {
+  #ring: GopRing;
+  #files: LeadInFile[];
+  #segmenter: GopSegmenter;
+  #primary: number | undefined;
+  #queue: Uint8Array[] = [];
+  #file: Deno.FsFile | undefined;
+  #at = 0;
+  #cluster = 0;
+  #newest = -Infinity;
+  #done = false;
+  #continueAt: number;
+  #options: RecordingLeadInOptions;
+
+  constructor(
+    ring: GopRing,
+    header: LiveHeader,
+    files: LeadInFile[],
+    options: RecordingLeadInOptions = {},
+  ) {
+    this.#ring = ring;
+    this.#files = files;
+    this.#options = options;
+    this.#segmenter = new GopSegmenter(header, { maxClusterDuration: options.maxClusterDuration });
+    this.#primary = this.#segmenter.primaryTrack;
+    this.#continueAt = ring.nextSeq;
+    this.#cluster = files[0]?.from ?? 0;
+  }
+
+  get continueAt(): number {
+    return this.#continueAt;
+  }
+
+  /** The newest block time sent (the ring's units). */
+  get newest(): number {
+    return this.#newest;
+  }
+
+  async next(): Promise<Uint8Array | null> {
+    while (this.#queue.length === 0 && !this.#done) {
+      try {
+        await this.#read();
+      } catch (error) {
+        this.#options.onError?.(error);
+        this.#handOver(this.#firstAfter(this.#newest));
+      }
+    }
+    return this.#queue.shift() ?? null;
+  }
+
+  cancel(): void {
+    this.#done = true;
+    this.#queue = [];
+    this.#close();
+  }
+
+  /** Reads the next Cluster of the recordings, or moves on to the next file or the ring. */
+  async #read(): Promise<void> {
+    const current = this.#files[this.#at];
+    if (current === undefined) return this.#handOver(this.#firstAfter(this.#newest));
+    const index = current.recording.index;
+    if (this.#cluster >= index.clusters.length) {
+      if (this.#at === this.#files.length - 1) await index.update();
+      if (this.#cluster >= index.clusters.length) {
+        this.#close();
+        this.#at++;
+        this.#cluster = this.#files[this.#at]?.from ?? 0;
+        return;
+      }
+    }
+    const entry = index.clusters[this.#cluster++];
+    this.#file ??= await Deno.open(current.recording.path, { read: true });
+    const bytes = await readAt(this.#file, entry.offset, entry.length);
+    const header = readElementHeader(bytes, 0);
+    if (header === undefined || bytes.length < entry.length) {
+      throw new RangeError(`${current.recording.name} ended inside a Cluster`);
+    }
+    const { blocks } = readClusterBlocks(bytes.subarray(header.headerSize), entry.offset);
+    for (const block of blocks) {
+      const time = Math.round(block.time * current.scale) + current.offset;
+      if (this.#reachesRing(block, time)) return;
+      this.#push({ ...block, time });
+    }
+  }
+
+  /** At a keyframe the ring holds as a GOP (the first one after what was sent): hand over. */
+  #reachesRing(block: Block, time: number): boolean {
+    if (!block.keyframe || (this.#primary !== undefined && block.track !== this.#primary)) {
+      return false;
+    }
+    const gop = this.#firstAfter(this.#newest);
+    if (gop === undefined || gop.time > time) return false;
+    this.#handOver(gop);
+    return true;
+  }
+
+  #push(block: Block): void {
+    const cluster = this.#segmenter.push(block);
+    if (cluster !== undefined) this.#queue.push(joinWire(cluster.parts).payload);
+    if (block.time > this.#newest) this.#newest = block.time;
+  }
+
+  /** The ring's first GOP a viewer can start on that begins after `time`. */
+  #firstAfter(time: number): Gop | undefined {
+    for (const gop of this.#ring.gops) if (gop.time > time && gop.offset === 0) return gop;
+    return undefined;
+  }
+
+  #handOver(gop: Gop | undefined): void {
+    const last = this.#segmenter.flush();
+    if (last !== undefined) this.#queue.push(joinWire(last.parts).payload);
+    this.#continueAt = gop?.seq ?? this.#ring.nextSeq;
+    this.#done = true;
+    this.#close();
+  }
+
+  #close(): void {
+    try {
+      this.#file?.close();
+    } catch { /* closed already */ }
+    this.#file = undefined;
+  }
+}
