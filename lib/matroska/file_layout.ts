@@ -121,25 +121,30 @@ export function readClusterBlocks(
 /** What the first bytes of a Cluster's payload say: its Timestamp, and its first block's header. */
 export interface ClusterStart {
   time: number;
-  /** The first block's track, time and keyframe flag, when the bytes read hold its header. */
+  /** The first block of the track asked for: its time and keyframe flag, when the bytes hold it. */
   first?: Pick<Block, "track" | "time" | "keyframe">;
 }
 
 /**
  * Reads the start of a Cluster's payload (as many bytes as were read of it): its Timestamp and
- * its first block's header (a BlockGroup's only when it is whole: a ReferenceBlock after its
- * Block decides the keyframe); `undefined` when they do not hold the Timestamp yet.
+ * the header of its first block of `track` (any track when `undefined`), skipping the blocks of
+ * other tracks (an audio frame often comes just before the video keyframe a Cluster is cut
+ * at); a BlockGroup's only when it is whole, since a ReferenceBlock after its Block decides
+ * the keyframe. `undefined` when the bytes do not hold the Timestamp yet.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { readClusterStart } from "./file_layout.ts";
- * const start = new Uint8Array([0xE7, 0x81, 0x07, 0xA3, 0x85, 0x81, 0x00, 0x02, 0x80]);
- * assertEquals(readClusterStart(start), { time: 7, first: { track: 1, time: 9, keyframe: true } });
- * assertEquals(readClusterStart(start.subarray(0, 6)), { time: 7 });
+ * // Timestamp 7; an audio block of track 2; the video keyframe of track 1 at +2.
+ * const start = new Uint8Array([
+ *   0xE7, 0x81, 0x07, 0xA3, 0x85, 0x82, 0x00, 0x00, 0x80, 0xAA, 0xA3, 0x85, 0x81, 0x00, 0x02, 0x80,
+ * ]);
+ * assertEquals(readClusterStart(start, 1), { time: 7, first: { track: 1, time: 9, keyframe: true } });
+ * assertEquals(readClusterStart(start.subarray(0, 12), 1), { time: 7 });
  * ```
  */
-export function readClusterStart(bytes: Uint8Array): ClusterStart | undefined {
+export function readClusterStart(bytes: Uint8Array, track?: number): ClusterStart | undefined {
   let pos = 0;
   let time: number | undefined;
   while (pos < bytes.length) {
@@ -148,19 +153,21 @@ export function readClusterStart(bytes: Uint8Array): ClusterStart | undefined {
     const start = pos + header.headerSize;
     const end = start + header.size;
     if (header.id === ID.SimpleBlock && time !== undefined) {
-      const track = readVint(bytes, start);
-      if (track === undefined || start + track.length + 3 > bytes.length) break;
-      const at = start + track.length;
-      const relative = ((bytes[at] << 8) | bytes[at + 1]) << 16 >> 16;
-      const keyframe = (bytes[at + 2] & KEYFRAME_FLAG) !== 0;
-      return { time, first: { track: track.value, time: time + relative, keyframe } };
-    }
-    if (end > bytes.length) break;
-    const data = bytes.subarray(start, end);
-    if (header.id === ID.Timestamp) time = readUint(data);
+      const number = readVint(bytes, start);
+      if (number === undefined || start + number.length + 3 > bytes.length) break;
+      if (track === undefined || number.value === track) {
+        const at = start + number.length;
+        const relative = ((bytes[at] << 8) | bytes[at + 1]) << 16 >> 16;
+        const keyframe = (bytes[at + 2] & KEYFRAME_FLAG) !== 0;
+        return { time, first: { track: number.value, time: time + relative, keyframe } };
+      }
+    } else if (end > bytes.length) break;
+    else if (header.id === ID.Timestamp) time = readUint(bytes.subarray(start, end));
     else if (header.id === ID.BlockGroup && time !== undefined) {
-      const { track, time: t, keyframe } = readBlockGroup(data, time, start);
-      return { time, first: { track, time: t, keyframe } };
+      const block = readBlockGroup(bytes.subarray(start, end), time, start);
+      if (track === undefined || block.track === track) {
+        return { time, first: { track: block.track, time: block.time, keyframe: block.keyframe } };
+      }
     }
     pos = end;
   }

@@ -28,8 +28,13 @@ export interface ClusterEntry {
   length: number;
   /** Its Timestamp (the file's units). */
   time: number;
-  /** Whether it starts with a keyframe of the primary track (video; any block without one). */
+  /**
+   * Whether its first block of the primary track is a keyframe (video; any block in a file
+   * without video): a viewer can start in it.
+   */
   keyframe: boolean;
+  /** That first block's time (the Cluster's Timestamp when it has none). */
+  keyTime: number;
 }
 
 /** A recording's header values. */
@@ -41,8 +46,8 @@ export interface RecordingHead extends InfoValues {
   primary: number | undefined;
 }
 
-/** Bytes read at each Cluster: its header, Timestamp and first block's header. */
-const PROBE = 96;
+/** Bytes read at each Cluster: its header, Timestamp and first blocks' headers. */
+const PROBE = 4096;
 /** The largest header element read whole (Info, Tracks with CodecPrivate). */
 const MAX_HEAD_ELEMENT = 16 * 1024 * 1024;
 
@@ -191,15 +196,21 @@ export class RecordingIndex {
       } else break;
       if (at + length > this.#size) break; // still being written
       if (el.id === ID.Cluster) {
-        let start = readClusterStart(probe.subarray(el.headerSize));
-        if (start?.first === undefined) {
-          start = readClusterStart(await readAt(file, at + el.headerSize, length - el.headerSize));
+        const track = video ? primary : undefined;
+        let start = readClusterStart(probe.subarray(el.headerSize, length), track);
+        if (start?.first === undefined && length > probe.length) {
+          const whole = await readAt(file, at + el.headerSize, length - el.headerSize);
+          start = readClusterStart(whole, track);
         }
         if (start !== undefined) {
           const first = start.first;
-          const keyframe = first !== undefined && first.keyframe &&
-            (!video || first.track === primary);
-          this.#clusters.push({ offset: at, length, time: start.time, keyframe });
+          this.#clusters.push({
+            offset: at,
+            length,
+            time: start.time,
+            keyframe: first?.keyframe ?? false,
+            keyTime: first?.time ?? start.time,
+          });
         }
       }
       at += length;

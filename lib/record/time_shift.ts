@@ -96,7 +96,7 @@ export async function planShift(
   const clusters = start.recording.index.clusters;
   let from = clusters.findIndex((c) => c.keyframe);
   for (let i = from; i < clusters.length; i++) {
-    if (clusters[i].keyframe && clusters[i].time <= target) from = i;
+    if (clusters[i].keyframe && clusters[i].keyTime <= target) from = i;
   }
   start.from = from;
   const leadIn = new RecordingLeadIn(ring, header, files, {

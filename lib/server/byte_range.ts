@@ -43,10 +43,10 @@ export function parseByteRange(
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(first);
-  const end = last === "" ? size - 1 : Number(last);
-  if (end < start) return undefined; // invalid: the field is ignored (14.1.1)
+  if (last !== "" && Number(last) < start) return undefined; // invalid: ignored (14.1.1)
   if (start >= size) return "unsatisfiable";
-  return { start, end: Math.min(end, size - 1) };
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  return { start, end };
 }
 
 /**
