@@ -90,6 +90,7 @@ export class RecordingIndex {
   #next = 0;
   #segmentEnd = Infinity;
   #size = 0;
+  #cues = false;
 
   constructor(path: string) {
     this.path = path;
@@ -103,6 +104,14 @@ export class RecordingIndex {
   /** The Clusters found so far, in file order. */
   get clusters(): readonly ClusterEntry[] {
     return this.#clusters;
+  }
+
+  /**
+   * Whether Cues follow the Clusters: the recorder has finished the file (they are written
+   * last; a file still being written has none yet, whatever Duration it may carry).
+   */
+  get finished(): boolean {
+    return this.#cues;
   }
 
   /** The file's size at the last `update()`. */
@@ -123,6 +132,7 @@ export class RecordingIndex {
       this.#clusters = [];
       this.#next = 0;
       this.#segmentEnd = Infinity;
+      this.#cues = false;
     }
     this.#size = size;
     if (this.#head === undefined) await this.#readHead(file);
@@ -195,6 +205,7 @@ export class RecordingIndex {
         length = end - at;
       } else break;
       if (at + length > this.#size) break; // still being written
+      if (el.id === ID.Cues) this.#cues = true;
       if (el.id === ID.Cluster) {
         const track = video ? primary : undefined;
         let start = readClusterStart(probe.subarray(el.headerSize, length), track);

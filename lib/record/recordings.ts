@@ -18,7 +18,7 @@ export interface Recording {
   bytes: number;
   /** Milliseconds of media: Info's Duration when finished, else up to its newest Cluster. */
   duration: number;
-  /** Whether it has its Duration (the recorder finished it); else it may still be growing. */
+  /** Whether the recorder finished it (its Cues are written); else it may still be growing. */
   finished: boolean;
   /** When it was last written. */
   modified: Date | null;
@@ -116,8 +116,10 @@ export class RecordingStore {
     if (head === undefined) return undefined; // its header is not written yet
     const ms = head.timestampScale / 1e6;
     const last = index.clusters.at(-1);
-    const finished = head.duration !== undefined;
-    const duration = finished ? head.duration! * ms : (last?.time ?? 0) * ms;
+    const finished = index.finished;
+    const duration = finished && head.duration !== undefined
+      ? head.duration * ms
+      : (last?.time ?? 0) * ms;
     const start = head.date ?? parseRecordingName(name)!;
     return { name, path, start, bytes: stat.size, duration, finished, modified: stat.mtime, index };
   }

@@ -90,9 +90,20 @@ export async function planShift(
   if (first < 0) {
     return { kind: "too-old", oldest: oldestKept === undefined ? undefined : new Date(oldestKept) };
   }
-  const files = await placeRecordings(usable.slice(first), ring, header, options);
+  // The file before too: the clock's guess of the point may be off by the recorder's delay.
+  const placed = await placeRecordings(usable.slice(Math.max(0, first - 1)), ring, header, options);
+  // On the live timeline the point is exact once the files are placed (`ago` counts media).
+  const live = "ago" in point
+    ? ring.liveTime - point.ago / ms
+    : oldest && oldest.time - (oldest.wallTime - wall) / ms;
+  const k = live === undefined
+    ? placed.findIndex((f) => f.recording === usable[first])
+    : Math.max(0, placed.findLastIndex((f) => f.offset <= live));
+  const files = placed.slice(k);
   const start = files[0];
-  const target = (wall - start.recording.start.getTime()) / (start.scale * ms);
+  const target = live === undefined
+    ? (wall - start.recording.start.getTime()) / (start.scale * ms)
+    : (live - start.offset) / start.scale;
   const clusters = start.recording.index.clusters;
   let from = clusters.findIndex((c) => c.keyframe);
   for (let i = from; i < clusters.length; i++) {

@@ -1,0 +1,177 @@
+// Time-shifted joins (`?from=`) against a live H.264 + Opus stream that ffmpeg records as the
+// recorder would (`DIR/stream/<start>.mkv`, DateUTC set, growing while the test runs): a join
+// in the ring, one older than the ring that starts in the recording and runs on into live, and
+// the refusals. mkvinfo, ffprobe and ffmpeg judge the captures.
+import { assert, assertEquals, assertLess, assertMatch } from "@std/assert";
+import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
+import { ID } from "../lib/ebml/ids.ts";
+import { readUint } from "../lib/ebml/values.ts";
+import { ingest } from "../lib/ingest/ingest.ts";
+import { formatRecordingName } from "../lib/record/recording_name.ts";
+import { serveMount } from "../lib/server/serve.ts";
+import { Mount } from "../lib/stream/mount.ts";
+import { makeMedia } from "../bench/_media.ts";
+import { sleep } from "../bench/_proc.ts";
+import { decodeBytes } from "./_util.ts";
+
+const decoder = new TextDecoder();
+
+/** The Timestamps of the Clusters in `bytes`, and how many EBML headers it holds. */
+function scan(bytes: Uint8Array): { clusters: number[]; headers: number } {
+  const clusters: number[] = [];
+  let headers = 0;
+  let inCluster = false;
+  new EbmlReader().push(bytes, (e) => {
+    if (e.id === ID.EBML && e.type !== "end") headers++;
+    if (e.id === ID.Cluster && e.type === "start") inCluster = true;
+    if (e.id === ID.Timestamp && e.type === "element" && inCluster) {
+      clusters.push(readUint(e.data));
+      inCluster = false;
+    }
+  });
+  return { clusters, headers };
+}
+
+/** Reads a response until its first Cluster's Timestamp, then cancels it. */
+async function firstClusterTime(response: Response): Promise<number> {
+  const reader = response.body!.getReader();
+  const parser = new EbmlReader();
+  let time: number | undefined;
+  let inCluster = false;
+  while (time === undefined) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parser.push(value, (e) => {
+      if (e.id === ID.Cluster && e.type === "start") inCluster = true;
+      if (e.id === ID.Timestamp && e.type === "element" && inCluster && time === undefined) {
+        time = readUint(e.data);
+      }
+    });
+  }
+  await reader.cancel();
+  assert(time !== undefined, "the response ended before its first Cluster");
+  return time;
+}
+
+/** ffprobe's packet times (seconds) of one stream of the file at `path`, in file order. */
+async function packetTimes(path: string, stream: "v" | "a"): Promise<number[]> {
+  const out = await new Deno.Command("ffprobe", {
+    args: [
+      ...["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time"],
+      ...["-of", "csv=p=0", path],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, decoder.decode(out.stderr));
+  return decoder.decode(out.stdout).trim().split("\n").map(Number);
+}
+
+Deno.test("?from= joins in the ring, or in the recordings and on into live with no gap", async (t) => {
+  // One-second GOPs of 25 fps H.264 (no B-frames: x264 ultrafast) and Opus, 12 s in the ring.
+  const media = await makeMedia({ seconds: 70, bitrate: 300_000, gop: 25, size: "320x180" });
+  const dir = `${media.dir}/rec`;
+  await Deno.mkdir(`${dir}/stream`, { recursive: true });
+  const mount = new Mount("stream", { maxDuration: 12_000 });
+  const stop = new AbortController();
+  const file = await Deno.open(media.path);
+  const fed = ingest(file.readable, mount, { realtime: true, preroll: 0, signal: stop.signal })
+    .finally(() => mount.end());
+  await mount.ready;
+  const server = serveMount(mount, { hostname: "127.0.0.1", port: 0, recordDir: dir });
+  const url = (path: string) => `http://127.0.0.1:${server.addr.port}${path}`;
+  // The recorder's stand-in: a viewer that writes the stream to a file named by its start.
+  const started = new Date();
+  const recording = `${dir}/stream/${formatRecordingName(started)}`;
+  const recorder = new Deno.Command("ffmpeg", {
+    args: [
+      ...["-v", "error", "-nostdin", "-i", url("/live/stream"), "-c", "copy"],
+      ...["-metadata", `creation_time=${started.toISOString()}`, "-f", "matroska", recording],
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    await sleep(24_000);
+    const ms = mount.ring.msPerUnit;
+
+    await t.step("the list shows the growing recording", async () => {
+      const list = await (await fetch(url("/live/stream/recordings"))).json();
+      assertEquals(list.recordings.length, 1);
+      const [r] = list.recordings;
+
+      assertEquals(r.finished, false);
+      assert(r.bytes > 100_000 && r.duration > 15, JSON.stringify(r));
+    });
+
+    await t.step("-10s starts in the ring, 10 s (to one GOP more) behind the newest media", async () => {
+      const edge = mount.ring.liveTime;
+      const first = await firstClusterTime(await fetch(url("/live/stream?from=-10s")));
+      const behind = (edge - first) * ms;
+      assert(behind >= 9_900 && behind <= 11_100, `the first Cluster is ${behind} ms behind`);
+    });
+
+    await t.step("a bad from is 400, one older than anything kept is 416", async () => {
+      const bad = await fetch(url("/live/stream?from=yesterday"));
+      assertEquals(bad.status, 400);
+      assertMatch(await bad.text(), /Invalid from: "yesterday" \(expected .*-60s/);
+      const old = await fetch(url("/live/stream?from=-1h"));
+      assertEquals(old.status, 416);
+      const oldest = new Date(old.headers.get("x-oldest-available") ?? "");
+      assertLess(Math.abs(oldest.getTime() - started.getTime()), 1000);
+      assertMatch(await old.text(), /oldest media kept is from 20/);
+    });
+
+    // -20 s is before the ring's 12 s: the viewer starts in the recording.
+    const edge = mount.ring.liveTime;
+    const oldestInRing = mount.ring.oldest!.time;
+    const response = await fetch(url("/live/stream?from=-20s"));
+    assertEquals(response.status, 200);
+    const capture = response.bytes();
+    await sleep(8_000);
+    stop.abort(); // the stream ends: the viewer gets the rest and its response closes
+    await fed;
+    const bytes = await capture;
+    const path = `${media.dir}/capture.mkv`;
+    await Deno.writeFile(path, bytes);
+
+    await t.step("-20s starts in the recording, with one header", () => {
+      const { clusters, headers } = scan(bytes);
+      assertEquals(headers, 1);
+      const behind = (edge - clusters[0]) * ms;
+      assert(clusters[0] < oldestInRing, "the first Cluster is older than the ring");
+      assert(behind >= 19_900 && behind <= 21_100, `the first Cluster is ${behind} ms behind`);
+      for (let i = 1; i < clusters.length; i++) assertLess(clusters[i - 1], clusters[i]);
+    });
+
+    await t.step("and runs on into live: every frame once, in order, no gap", async () => {
+      const video = await packetTimes(path, "v");
+      const audio = await packetTimes(path, "a");
+      for (let i = 1; i < video.length; i++) {
+        const step = video[i] - video[i - 1];
+        assert(Math.abs(step - 0.04) < 0.0015, `video ${video[i - 1]} → ${video[i]}`);
+      }
+      for (let i = 1; i < audio.length; i++) assertLess(audio[i - 1], audio[i]);
+      // From 20 s back to the end of the stream, 8 s later, at 25 fps.
+      const end = mount.ring.liveTime * ms / 1000;
+      assert(end - video.at(-1)! < 1.1, `the capture ends at ${video.at(-1)}, the stream at ${end}`);
+      assertLess(Math.abs(video.length - (end - video[0]) * 25), 30);
+    });
+
+    await t.step("mkvinfo and ffmpeg take the whole capture", async () => {
+      const info = await new Deno.Command("mkvinfo", { args: [path], stdout: "piped" }).output();
+      assertEquals(info.code, 0, decoder.decode(info.stdout).slice(-2000));
+      const decoded = await decodeBytes(bytes, "mkv");
+      assertEquals(decoded.code, 0, decoded.text);
+      assertEquals(decoded.text.trim(), "");
+      assertEquals(decoded.streams, "h264\nopus");
+    });
+  } finally {
+    stop.abort();
+    await fed.catch(() => {});
+    const out = await recorder.output();
+    assert(out.code === 0 || out.code === 255, decoder.decode(out.stderr));
+    await server.shutdown();
+    await Deno.remove(media.dir, { recursive: true });
+  }
+});
