@@ -23,6 +23,8 @@ export interface LeadInFile {
   scale: number;
   /** The Cluster to start at (an index into the recording's index). */
   from: number;
+  /** Live time of its first keyframe: where the file before it hands over, if they overlap. */
+  startTime: number;
 }
 
 /** Options of `RecordingLeadIn`. */
@@ -53,6 +55,9 @@ export class RecordingLeadIn implements LeadIn {
   #at = 0;
   #cluster = 0;
   #newest = -Infinity;
+  #newestOf = new Map<number, number>();
+  /** After a change of file: drop blocks until its first keyframe (the files may overlap). */
+  #seekKey = false;
   #done = false;
   #continueAt: number;
   #options: RecordingLeadInOptions;
@@ -106,12 +111,7 @@ export class RecordingLeadIn implements LeadIn {
     const index = current.recording.index;
     if (this.#cluster >= index.clusters.length) {
       if (this.#at === this.#files.length - 1) await index.update();
-      if (this.#cluster >= index.clusters.length) {
-        this.#close();
-        this.#at++;
-        this.#cluster = this.#files[this.#at]?.from ?? 0;
-        return;
-      }
+      if (this.#cluster >= index.clusters.length) return this.#nextFile();
     }
     const entry = index.clusters[this.#cluster++];
     this.#file ??= await Deno.open(current.recording.path, { read: true });
@@ -123,16 +123,30 @@ export class RecordingLeadIn implements LeadIn {
     const { blocks } = readClusterBlocks(bytes.subarray(header.headerSize), entry.offset);
     for (const block of blocks) {
       const time = Math.round(block.time * current.scale) + current.offset;
-      if (this.#reachesRing(block, time)) return;
-      this.#push({ ...block, time });
+      if (this.#isKey(block)) {
+        this.#seekKey = false;
+        if (this.#reachesRing(time)) return;
+        const next = this.#files[this.#at + 1];
+        if (next !== undefined && next.startTime <= time) return this.#nextFile();
+      }
+      if (!this.#seekKey) this.#push({ ...block, time });
     }
   }
 
+  /** Goes on with the next file, from its first Cluster. */
+  #nextFile(): void {
+    this.#close();
+    this.#at++;
+    this.#cluster = 0;
+    this.#seekKey = true;
+  }
+
+  #isKey(block: Block): boolean {
+    return block.keyframe && (this.#primary === undefined || block.track === this.#primary);
+  }
+
   /** At a keyframe the ring holds as a GOP (the first one after what was sent): hand over. */
-  #reachesRing(block: Block, time: number): boolean {
-    if (!block.keyframe || (this.#primary !== undefined && block.track !== this.#primary)) {
-      return false;
-    }
+  #reachesRing(time: number): boolean {
     const gop = this.#firstAfter(this.#newest);
     if (gop === undefined || gop.time > time) return false;
     this.#handOver(gop);
@@ -140,6 +154,9 @@ export class RecordingLeadIn implements LeadIn {
   }
 
   #push(block: Block): void {
+    // Each track's times keep increasing whatever the files hold (an overlap placed by Duration).
+    if (block.time <= (this.#newestOf.get(block.track) ?? -Infinity)) return;
+    this.#newestOf.set(block.track, block.time);
     const cluster = this.#segmenter.push(block);
     if (cluster !== undefined) this.#queue.push(joinWire(cluster.parts).payload);
     if (block.time > this.#newest) this.#newest = block.time;

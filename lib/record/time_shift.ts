@@ -8,9 +8,9 @@
 import type { LiveHeader, TrackInfo } from "../matroska/live_header.ts";
 import { sameBytes } from "../matroska/live_header.ts";
 import type { GopRing, StartPoint } from "../stream/gop_ring.ts";
-import { type LeadInFile, RecordingLeadIn } from "./recording_lead_in.ts";
-import type { Recording, RecordingStore } from "./recordings.ts";
-import { ringAnchor } from "./ring_anchor.ts";
+import { RecordingLeadIn } from "./recording_lead_in.ts";
+import type { RecordingStore } from "./recordings.ts";
+import { placeRecordings } from "./place_recordings.ts";
 
 /** A point in the past: `ago` ms behind the newest media, or a wall-clock time. */
 export type ShiftPoint = { ago: number } | { at: Date };
@@ -91,7 +91,9 @@ export async function planShift(
     return { kind: "too-old", oldest: oldestKept === undefined ? undefined : new Date(oldestKept) };
   }
   // The file before too: the clock's guess of the point may be off by the recorder's delay.
-  const placed = await placeRecordings(usable.slice(Math.max(0, first - 1)), ring, header, options);
+  const placed = await placeRecordings(usable.slice(Math.max(0, first - 1)), ring, header, {
+    onWarning: (message) => options.onWarning?.(`Recordings of ${options.mount}: ${message}`),
+  });
   // On the live timeline the point is exact once the files are placed (`ago` counts media).
   const live = "ago" in point
     ? ring.liveTime - point.ago / ms
@@ -118,67 +120,4 @@ export async function planShift(
       ),
   });
   return { kind: "recordings", leadIn, recording: start.recording.name };
-}
-
-/**
- * Places each recording on the live timeline: the newest one that shares keyframes with the
- * ring by those, each older one ending where the next begins (by its Duration), so the
- * timestamps a viewer gets keep increasing into live.
- */
-async function placeRecordings(
-  recordings: Recording[],
-  ring: GopRing,
-  header: LiveHeader,
-  options: PlanShiftOptions,
-): Promise<LeadInFile[]> {
-  const ms = ring.msPerUnit;
-  const primary = header.tracks.find((t) => t.kind === "video")?.number;
-  const files: LeadInFile[] = recordings.map((recording) => ({
-    recording,
-    offset: 0,
-    scale: recording.index.head!.timestampScale / header.timestampScale,
-    from: 0,
-  }));
-  const oldest = ring.gops.find((g) => g.offset === 0);
-  let anchored = -1;
-  for (let i = files.length - 1; i >= 0 && oldest !== undefined; i--) {
-    const f = files[i];
-    // By the wall clock: the file began `wall - start` before the ring's oldest GOP.
-    const estimate = Math.round(
-      oldest.time - (oldest.wallTime - f.recording.start.getTime()) / ms,
-    );
-    const offset = await ringAnchor(f.recording, ring, {
-      track: primary,
-      scale: f.scale,
-      estimate,
-    });
-    f.offset = offset ?? estimate;
-    if (offset !== undefined) {
-      anchored = i;
-      break;
-    }
-    if (i === files.length - 1) continue;
-    break; // only the newest two can overlap the ring
-  }
-  if (anchored < 0) {
-    options.onWarning?.(
-      `The recordings of ${options.mount} share no keyframe with the buffer: placed by the clock`,
-    );
-    anchored = files.length - 1;
-  }
-  // Each older file ends where the next begins: its length is its Duration, or its last
-  // block's time and one unit, whichever is more (so no time repeats).
-  const lengths: number[] = [];
-  for (const f of files) {
-    const last = await f.recording.index.lastBlockTime();
-    lengths.push(Math.max(
-      Math.ceil(f.recording.duration / ms),
-      last === undefined ? 0 : Math.round(last * f.scale) + 1,
-    ));
-  }
-  for (let i = anchored - 1; i >= 0; i--) files[i].offset = files[i + 1].offset - lengths[i];
-  for (let i = anchored + 1; i < files.length; i++) {
-    files[i].offset = files[i - 1].offset + lengths[i - 1];
-  }
-  return files;
 }
