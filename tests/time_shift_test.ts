@@ -12,6 +12,7 @@ import { serveMount } from "../lib/server/serve.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { makeMedia } from "../bench/_media.ts";
 import { sleep } from "../bench/_proc.ts";
+import { launchBrowser, waitFor } from "./_browser.ts";
 import { decodeBytes } from "./_util.ts";
 
 const decoder = new TextDecoder();
@@ -133,6 +134,37 @@ Deno.test("?from= joins in the ring, or in the recordings and on into live with 
       const oldest = new Date(old.headers.get("x-oldest-available") ?? "");
       assertLess(Math.abs(oldest.getTime() - started.getTime()), 1000);
       assertMatch(await old.text(), /oldest media kept is from 20/);
+    });
+
+    await t.step("the player page goes back 30 s, and says how far back is kept", async () => {
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(url("/player"));
+        await page.selectOption("#go-back-from", "-30s");
+        type State = { src: string; time: number; note: string };
+        const state = await waitFor(
+          () =>
+            page.evaluate<State>(`(() => {
+              const v = document.getElementById("video");
+              return { src: v.currentSrc, time: v.currentTime,
+                note: document.getElementById("go-back-note").textContent };
+            })()`),
+          (s) => s.src.endsWith("?from=-30s") && s.time > 1,
+          20_000,
+          (s) => `the video did not play from 30 s back: ${JSON.stringify(s)}`,
+        );
+        assertEquals(state.note, "Playing from 30 s back");
+        await page.selectOption("#go-back-from", "-1h");
+        await waitFor(
+          () => page.evaluate<string>(`document.getElementById("go-back-note").textContent`),
+          (note) => note.startsWith("Kept only since"),
+          10_000,
+          (note) => `no note for a point older than the recordings: ${note}`,
+        );
+      } finally {
+        await browser.close();
+      }
     });
 
     // -20 s is before the ring's 12 s: the viewer starts in the first recording, goes on in

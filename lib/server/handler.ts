@@ -235,9 +235,18 @@ class MountHandler {
     };
     const point = shiftPointOf(request);
     if (point instanceof Response) return point;
+    // A shifted HEAD is planned too: it says 416 as its GET would (the player page asks first).
+    const shifted = point === undefined ? undefined : await shiftedStart(mount, header, point, {
+      store: this.#recordings,
+      log: this.#log,
+    });
+    if (shifted instanceof Response) return shifted;
     // HEAD answers GET's headers. A null body would make Deno add `content-length: 0`; an
     // empty stream body does not, and a live stream has no length.
-    if (request.method === "HEAD") return new Response(emptyBody(), { headers });
+    if (request.method === "HEAD") {
+      if (shifted?.options.leadIn) shifted.options.leadIn.cancel();
+      return new Response(emptyBody(), { headers });
+    }
     const maxClients = this.#options.maxClients ?? 0;
     if (maxClients > 0 && this.#viewerCount() >= maxClients) {
       this.#log.warn(
@@ -249,11 +258,6 @@ class MountHandler {
         "retry-after": "10",
       });
     }
-    const shifted = point === undefined ? undefined : await shiftedStart(mount, header, point, {
-      store: this.#recordings,
-      log: this.#log,
-    });
-    if (shifted instanceof Response) return shifted;
     const client = this.#attach(mount, info, shifted);
     return streamResponse(client, headers, { direct: info?.direct, mount: mount.name });
   }

@@ -11,6 +11,7 @@
 
 import type { TrackInfo } from "../matroska/live_header.ts";
 import { browserSupport, codecName } from "./browser_support.ts";
+import { GO_BACK_HTML, GO_BACK_SCRIPT } from "./go_back_control.ts";
 import type { Mount, MountStatus } from "../stream/mount.ts";
 
 /**
@@ -209,6 +210,8 @@ th{font-weight:normal;color:#555}td{font-variant-numeric:tabular-nums}
 <body data-mount="${name}" data-tracks="${escapeHtml(shown)}">
 <h1>mkserver: ${name}</h1>
 <video src="/stream" id="video" autoplay muted controls playsinline></video>
+${GO_BACK_HTML}
+<script type="module">${GO_BACK_SCRIPT}</script>
 <p id="video-error" role="alert"></p>
 <p id="support" class="support ${support.level}">${escapeHtml(support.message)}</p>
 <h2>Tracks <small><code id="content-type">${

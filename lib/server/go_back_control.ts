@@ -1,0 +1,64 @@
+/**
+ * The player page's "go back" control: restarts its `<video>` at `?from=` some time back, which
+ * the server serves from the buffer or the recordings and runs on into live.
+ *
+ * @module
+ */
+
+/** How far back the control offers, as `from` values and labels. */
+const CHOICES: ReadonlyArray<readonly [string, string]> = [
+  ["", "live"],
+  ["-10s", "10 s"],
+  ["-30s", "30 s"],
+  ["-1m", "1 min"],
+  ["-5m", "5 min"],
+  ["-15m", "15 min"],
+  ["-1h", "1 hour"],
+];
+
+/**
+ * The control's markup, placed under the `<video id="video">`; its script goes beside it as
+ * `<script type="module">` (deferred: it runs once the page is parsed).
+ */
+export const GO_BACK_HTML = `<p id="go-back"><label>Go back <select id="go-back-from">${
+  CHOICES.map(([value, label]) => `<option value="${value}">${label}</option>`).join("")
+}</select></label> <span id="go-back-note" role="status"></span></p>`;
+
+/**
+ * Its script: a HEAD request first, so a point older than what is kept says how far back the
+ * server goes (the `416`'s `x-oldest-available`) instead of breaking the video. It writes only
+ * `textContent`.
+ */
+export const GO_BACK_SCRIPT = String.raw`
+{
+  const video = document.getElementById("video");
+  const select = document.getElementById("go-back-from");
+  const note = document.getElementById("go-back-note");
+  const live = video.getAttribute("src");
+  select.addEventListener("change", async () => {
+    const from = select.value;
+    const url = from === "" ? live : live + "?from=" + encodeURIComponent(from);
+    note.textContent = "";
+    try {
+      const head = await fetch(url, { method: "HEAD", cache: "no-store" });
+      if (head.status === 416) {
+        const oldest = head.headers.get("x-oldest-available");
+        note.textContent = oldest
+          ? "Kept only since " + new Date(oldest).toLocaleString()
+          : "Nothing is kept that far back";
+        return;
+      }
+      if (!head.ok) {
+        note.textContent = "Cannot go back: HTTP " + head.status;
+        return;
+      }
+    } catch (error) {
+      note.textContent = "Cannot go back: " + (error && error.message ? error.message : error);
+      return;
+    }
+    video.src = url;
+    video.play().catch(() => {});
+    note.textContent = from === "" ? "" : "Playing from " + select.selectedOptions[0].textContent + " back";
+  });
+}
+`;
