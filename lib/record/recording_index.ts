@@ -91,6 +91,7 @@ export class RecordingIndex {
   #segmentEnd = Infinity;
   #size = 0;
   #cues = false;
+  #updating: Promise<void> = Promise.resolve();
 
   constructor(path: string) {
     this.path = path;
@@ -124,7 +125,14 @@ export class RecordingIndex {
    * again from the start. Throws what `Deno.open` throws, and `SyntaxError`/`RangeError` for a
    * file that is not Matroska.
    */
-  async update(): Promise<void> {
+  update(): Promise<void> {
+    // One at a time: two viewers joining at once must not index the same Clusters twice.
+    const run = this.#updating.then(() => this.#update());
+    this.#updating = run.catch(() => {});
+    return run;
+  }
+
+  async #update(): Promise<void> {
     using file = await Deno.open(this.path, { read: true });
     const { size } = await file.stat();
     if (size < this.#size) {
@@ -149,8 +157,10 @@ export class RecordingIndex {
     if (ebml === undefined || ebml.id !== ID.EBML || ebml.size === UNKNOWN_SIZE) {
       throw new SyntaxError(`Not a Matroska file: ${this.path}`);
     }
+    const ebmlPayload = await readAt(file, ebml.headerSize, ebml.size);
+    if (ebmlPayload.length < ebml.size) return; // not written yet
     let docType = "matroska";
-    for (const child of readElements(await readAt(file, ebml.headerSize, ebml.size))) {
+    for (const child of readElements(ebmlPayload)) {
       if (child.id === ID.DocType) docType = readString(child.data);
     }
     const segAt = ebml.headerSize + ebml.size;
