@@ -101,7 +101,9 @@ Deno.test("writeRefusal answers with the status, connection: close and a length 
 });
 
 /** A body of `chunks` that says when it was cancelled. */
-function chunkedBody(chunks: string[]): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
+function chunkedBody(
+  chunks: string[],
+): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
   let cancelled = false;
   let i = 0;
   const body = new ReadableStream<Uint8Array>({

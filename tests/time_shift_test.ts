@@ -65,7 +65,7 @@ async function packets(path: string, stream: "v" | "a"): Promise<{ time: number;
     stderr: "piped",
   }).output();
   assert(out.success, decoder.decode(out.stderr));
-  return decoder.decode(out.stdout).trim().split("\n").map((line) => {
+  return decoder.decode(out.stdout).split("\n").filter((l) => l !== "").map((line) => {
     const [time, hash] = line.split(",");
     return { time: Number(time), hash };
   });

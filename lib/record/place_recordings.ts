@@ -20,8 +20,8 @@ function startOf(f: LeadInFile): number {
 /**
  * Places `recordings` (oldest first) on the ring's timeline. The newest that shares keyframes
  * with the ring is placed by them exactly; each older one by the keyframes it shares with the
- * next (the recorder's files may overlap), else so that it ends where the next begins (its
- * Duration, or its last block and one unit, whichever is more). Without any match, the newest
+ * next (the recorder's files may overlap), else so that it ends where the next begins (see
+ * `lengthOf`). Without any match, the newest
  * is placed by the wall clock (DateUTC against the ring's arrival times) and `onWarning` says
  * so.
  */
@@ -67,7 +67,7 @@ export async function placeRecordings(
     const f = files[i];
     const next = files[i + 1];
     const shared = await leadingKeyframes(next.recording, { track, ...next });
-    const length = await lengthOf(f, ms);
+    const length = await lengthOf(f, ms, track);
     f.offset = await keyframeAnchor(f.recording, shared, {
       track,
       ...f,
@@ -75,17 +75,24 @@ export async function placeRecordings(
     }) ?? next.offset - length;
   }
   for (let i = anchored + 1; i < files.length; i++) {
-    files[i].offset = files[i - 1].offset + await lengthOf(files[i - 1], ms);
+    files[i].offset = files[i - 1].offset + await lengthOf(files[i - 1], ms, track);
   }
   for (const f of files) f.startTime = startOf(f);
   return files;
 }
 
-/** A file's length in the ring's units: no time of the next file may repeat one of it. */
-async function lengthOf(f: LeadInFile, ms: number): Promise<number> {
-  const last = await f.recording.index.lastBlockTime();
+/**
+ * A file's length in the ring's units: where the next one begins when they meet end to end.
+ * The primary track's last frame and one frame interval (a recorder cuts files at its
+ * keyframes), else the Duration or the last block and one unit, whichever is more.
+ */
+async function lengthOf(f: LeadInFile, ms: number, track: number | undefined): Promise<number> {
+  const tail = await f.recording.index.tail(track);
+  if (tail.last !== undefined && tail.step !== undefined) {
+    return Math.round((tail.last + tail.step) * f.scale);
+  }
   return Math.max(
     Math.ceil(f.recording.duration / ms),
-    last === undefined ? 0 : Math.round(last * f.scale) + 1,
+    tail.newest === undefined ? 0 : Math.round(tail.newest * f.scale) + 1,
   );
 }

@@ -239,16 +239,27 @@ export class RecordingIndex {
     this.#next = at;
   }
 
-  /** The time of the newest block of the last Cluster indexed (the file's units). */
-  async lastBlockTime(): Promise<number | undefined> {
+  /**
+   * The end of the file's media (its units), from its last Cluster: the newest block's time,
+   * and for `track` its last block's time and the step from the one before (a frame interval).
+   */
+  async tail(
+    track: number | undefined,
+  ): Promise<{ newest?: number; last?: number; step?: number }> {
     const last = this.#clusters.at(-1);
-    if (last === undefined) return undefined;
+    if (last === undefined) return {};
     using file = await Deno.open(this.path, { read: true });
     const bytes = await readAt(file, last.offset, last.length);
     const header = readElementHeader(bytes, 0);
-    if (header === undefined) return undefined;
+    if (header === undefined) return {};
     const { time, blocks } = readClusterBlocks(bytes.subarray(header.headerSize));
-    return blocks.reduce((newest, b) => Math.max(newest, b.time), time);
+    const own = blocks.filter((b) => b.track === track).map((b) => b.time);
+    const step = own.length > 1 ? own[own.length - 1] - own[own.length - 2] : undefined;
+    return {
+      newest: blocks.reduce((newest, b) => Math.max(newest, b.time), time),
+      last: own.at(-1),
+      step: step !== undefined && step > 0 ? step : undefined,
+    };
   }
 
   /** Where an unknown-size Cluster ends: at the next top-level element (RFC 8794, 6.2). */

@@ -81,10 +81,13 @@ export async function planShift(
     (name, error) =>
       options.onWarning?.(`Recording ${name} left out: ${(error as Error)?.message ?? error}`),
   )) ?? [];
-  const usable = recordings.filter((r) =>
-    r.index.head !== undefined && sameTracks(r.index.head.tracks, header.tracks) &&
-    r.index.clusters.some((c) => c.keyframe)
-  );
+  const usable = recordings.filter((r) => {
+    if (!sameTracks(r.index.head!.tracks, header.tracks)) {
+      options.onWarning?.(`Recording ${r.name} left out: its tracks are not the stream's`);
+      return false;
+    }
+    return r.index.clusters.some((c) => c.keyframe);
+  });
   const oldestKept = usable[0]?.start.getTime() ?? oldest?.wallTime;
   const first = usable.findLastIndex((r) => r.start.getTime() <= wall);
   if (first < 0) {
