@@ -33,6 +33,11 @@ export interface PlanShiftOptions {
   maxClusterDuration?: number;
   /** The wall clock (ms since the epoch). */
   now?: number;
+  /**
+   * The newest media's time (the ring's units), which `ago` counts back from (default: the
+   * ring's newest Cluster, up to a Cluster older).
+   */
+  liveEdge?: number;
 }
 
 /** Whether a recording's tracks are the stream's (numbers, codecs, CodecPrivate). */
@@ -60,11 +65,12 @@ export async function planShift(
   const gops = ring.gops.filter((g) => g.offset === 0);
   const ms = ring.msPerUnit;
   const oldest = gops[0];
+  const edge = Math.max(ring.liveTime, options.liveEdge ?? -Infinity);
   // The wall time the point stands for: `ago` counts back from the newest media, whose wall
   // time the ring's GOPs give (the clock when it arrived).
   let wall: number;
   if ("ago" in point) {
-    const target = ring.liveTime - point.ago / ms;
+    const target = edge - point.ago / ms;
     for (let i = gops.length - 1; i >= 0; i--) {
       if (gops[i].time <= target) return { kind: "ring", start: { seq: gops[i].seq } };
     }
@@ -99,7 +105,7 @@ export async function planShift(
   });
   // On the live timeline the point is exact once the files are placed (`ago` counts media).
   const live = "ago" in point
-    ? ring.liveTime - point.ago / ms
+    ? edge - point.ago / ms
     : oldest && oldest.time - (oldest.wallTime - wall) / ms;
   const k = live === undefined
     ? placed.findIndex((f) => f.recording === usable[first])

@@ -46,6 +46,7 @@ export async function shiftedStart(
   const plan = await planShift(mount.ring, header, point, {
     store: options.store,
     mount: mount.name,
+    liveEdge: mount.newestTime,
     onWarning: (message) => options.log.warn(message),
   });
   if (plan.kind === "ring") return { options: { start: plan.start }, where: "from the buffer" };

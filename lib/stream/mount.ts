@@ -89,6 +89,14 @@ export class Mount {
     return this.#input?.header;
   }
 
+  /**
+   * The newest block's time on the mount's timeline (TimestampScale units; `-Infinity` before
+   * any): the live edge, up to a Cluster ahead of the ring's newest Cluster.
+   */
+  get newestTime(): number {
+    return this.#input?.timeline.newest ?? -Infinity;
+  }
+
   /** Whether the source has ended. */
   get ended(): boolean {
     return this.#ended;
