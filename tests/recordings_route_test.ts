@@ -109,6 +109,22 @@ Deno.test("recordingsRoute lists the files and serves ranges byte for byte", asy
       assertEquals(traversal.status, 404); // URL parsing resolves the dots: not under /recordings
       await traversal.body?.cancel();
     });
+    await t.step("a bad mount name is 400, a bad escape too", async () => {
+      for (
+        const path of [
+          "/live/a%2Fb/recordings",
+          "/live/%E0%A4%A/recordings",
+          "/live/%00/recordings",
+        ]
+      ) {
+        const response = await get(handler, path);
+        assertEquals(response.status, 400, path);
+        await response.body?.cancel();
+      }
+      const bad = await get(handler, "/live/stream/recordings/%E0%A4%A");
+      assertEquals(bad.status, 404);
+      await bad.body?.cancel();
+    });
     await t.step("off without a directory", async () => {
       const off = createHandler(new Mount("stream"));
       const response = await get(off, "/live/stream/recordings");

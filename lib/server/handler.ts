@@ -142,8 +142,8 @@ class MountHandler {
       return handleAdmin(request, { registry: this.#registry, token: adminToken, log: this.#log });
     }
     const recordings = RECORDINGS_PATH.exec(pathname);
-    if (recordings && MountRegistry.isValidName(decodeURIComponent(recordings[1]))) {
-      return await recordingsRoute(request, decodeURIComponent(recordings[1]), recordings[2], {
+    if (recordings) {
+      return await recordingsRoute(request, recordings[1], recordings[2], {
         store: this.#recordings,
         log: this.#log,
       });

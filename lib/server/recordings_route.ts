@@ -9,6 +9,7 @@ import { STATUS_CODE } from "@std/http/status";
 import { errorMessage, type Logger } from "../log.ts";
 import { parseRecordingName } from "../record/recording_name.ts";
 import type { RecordingStore } from "../record/recordings.ts";
+import { MountRegistry } from "../stream/mount_registry.ts";
 import { fileResponse } from "./file_response.ts";
 import { textResponse as text } from "./text_response.ts";
 
@@ -29,17 +30,33 @@ export interface RecordingListing {
   url: string;
 }
 
+/** A path segment decoded, or `undefined` for a malformed escape. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Answers a recordings request of mount `name` (already checked as a mount name); `file` is the
- * path segment after `recordings/`, if any. Only names of the recorder's pattern are served,
+ * Answers a recordings request: `mount` and `file` are the path segments (as in the URL) after
+ * `/live/` and `recordings/`. Only mount names and names of the recorder's pattern are served,
  * so no path leaves the mount's folder. Without a store: `404` saying how to enable them.
  */
 export async function recordingsRoute(
   request: Request,
-  name: string,
+  mount: string,
   file: string | undefined,
   options: { store: RecordingStore | undefined; log: Logger },
 ): Promise<Response> {
+  const name = decodeSegment(mount);
+  if (name === undefined || !MountRegistry.isValidName(name)) {
+    return text(
+      STATUS_CODE.BadRequest,
+      `Invalid mount name: ${JSON.stringify(mount.slice(0, 80))}`,
+    );
+  }
   const method = request.method;
   if (method !== "GET" && method !== "HEAD") {
     return text(STATUS_CODE.MethodNotAllowed, `Method not allowed: ${method}`, {
@@ -76,12 +93,7 @@ export async function recordingsRoute(
       },
     );
   }
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(file);
-  } catch {
-    decoded = "";
-  }
+  const decoded = decodeSegment(file) ?? "";
   if (parseRecordingName(decoded) === undefined) {
     return text(
       STATUS_CODE.NotFound,
