@@ -94,10 +94,10 @@ export async function planShift(
     }
     return r.index.clusters.some((c) => c.keyframe);
   });
-  const oldestKept = usable[0]?.start.getTime() ?? oldest?.wallTime;
+  const oldestKept = Math.min(usable[0]?.start.getTime() ?? Infinity, oldest?.wallTime ?? Infinity);
   const first = usable.findLastIndex((r) => r.start.getTime() <= wall);
   if (first < 0) {
-    return { kind: "too-old", oldest: oldestKept === undefined ? undefined : new Date(oldestKept) };
+    return { kind: "too-old", oldest: oldestKept === Infinity ? undefined : new Date(oldestKept) };
   }
   // The file before too: the clock's guess of the point may be off by the recorder's delay.
   const placed = await placeRecordings(usable.slice(Math.max(0, first - 1)), ring, header, {
