@@ -6,6 +6,7 @@ import { serveMount } from "../lib/server/serve.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { encodeMedia } from "../bench/_media.ts";
 import { launchBrowser, waitFor } from "./_browser.ts";
+import { recorder } from "./_util.ts";
 
 const NAME = "20261201T113239.123Z.mkv";
 
@@ -216,6 +217,43 @@ Deno.test("Chromium seeks a recording in a <video> and plays on from there", asy
   } finally {
     await browser.close();
     await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recordingsRoute leaves out files that are not recordings, and serves the rest", async () => {
+  const { dir, bytes } = await recordingsDir();
+  const logs = recorder();
+  const handler = createHandler(new Mount("stream"), { recordDir: dir, log: logs.log });
+  try {
+    const folder = `${dir}/stream`;
+    // Not Matroska; a Matroska header then garbage where the Clusters go; a file cut inside a
+    // Cluster (a recorder that died, or one still writing); a folder with a recording's name.
+    await Deno.writeTextFile(`${folder}/20261201T000000.000Z.mkv`, "<html>not a video</html>");
+    const garbage = bytes.slice();
+    const firstCluster = garbage.findIndex((_, i) =>
+      garbage[i] === 0x1F && garbage[i + 1] === 0x43 && garbage[i + 2] === 0xB6
+    );
+    garbage.fill(0, firstCluster);
+    await Deno.writeFile(`${folder}/20261201T000001.000Z.mkv`, garbage);
+    await Deno.writeFile(`${folder}/20261201T000002.000Z.mkv`, bytes.subarray(0, 100_000));
+    await Deno.mkdir(`${folder}/20261201T000003.000Z.mkv`);
+    const response = await get(handler, "/live/stream/recordings");
+    assertEquals(response.status, 200);
+    const list = await response.json();
+    assertEquals(
+      list.recordings.map((r: { name: string; finished: boolean }) => [r.name, r.finished]),
+      [["20261201T000002.000Z.mkv", false], [NAME, true]],
+    );
+    assertEquals(logs.lines.filter((l) => l.startsWith("warn ")).length, 2, logs.lines.join("\n"));
+    assertMatch(logs.lines.join("\n"), /20261201T000000\.000Z\.mkv left out: Not a Matroska file/);
+    // Each file is still served as bytes: the list only says what a player can use.
+    const cut = await get(handler, "/live/stream/recordings/20261201T000002.000Z.mkv");
+    assertEquals(new Uint8Array(await cut.arrayBuffer()), bytes.subarray(0, 100_000));
+    const folderAsFile = await get(handler, "/live/stream/recordings/20261201T000003.000Z.mkv");
+    assertEquals(folderAsFile.status, 404);
+    await folderAsFile.body?.cancel();
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -60,7 +60,7 @@ function rangeBody(file: Deno.FsFile, range: ByteRange): ReadableStream<Uint8Arr
  * Answers a `GET` or `HEAD` of the file at `path` (which the caller has checked): the whole
  * file or one range of it, with `Accept-Ranges`, `Content-Length`, `ETag` (size and mtime, so a
  * file still being written gets a new one as it grows) and `Last-Modified`. Throws what
- * `Deno.open` throws (`Deno.errors.NotFound`, …).
+ * `Deno.open` throws (`Deno.errors.NotFound`, …), and `NotFound` for a directory.
  *
  * @example
  * ```ts
@@ -81,6 +81,7 @@ export async function fileResponse(
   let handedOver = false;
   try {
     const stat = await file.stat();
+    if (!stat.isFile) throw new Deno.errors.NotFound(`Not a file: ${path}`);
     const size = stat.size;
     const mtime = stat.mtime?.getTime() ?? 0;
     const etag = `"${size.toString(16)}-${mtime.toString(16)}"`;

@@ -6,10 +6,10 @@
  */
 
 import { STATUS_CODE } from "@std/http/status";
-import type { Logger } from "../log.ts";
+import { errorMessage, type Logger } from "../log.ts";
 import type { LiveHeader } from "../matroska/live_header.ts";
 import type { RecordingStore } from "../record/recordings.ts";
-import { planShift, type ShiftPoint } from "../record/time_shift.ts";
+import { planShift, type ShiftPlan, type ShiftPoint } from "../record/time_shift.ts";
 import type { Mount, ViewerOptions } from "../stream/mount.ts";
 import { parseShiftParam, ShiftParamError } from "./shift_param.ts";
 import { textResponse as text } from "./text_response.ts";
@@ -43,12 +43,22 @@ export async function shiftedStart(
   point: ShiftPoint,
   options: { store: RecordingStore | undefined; log: Logger },
 ): Promise<ShiftedStart | Response> {
-  const plan = await planShift(mount.ring, header, point, {
-    store: options.store,
-    mount: mount.name,
-    liveEdge: mount.newestTime,
-    onWarning: (message) => options.log.warn(message),
-  });
+  let plan: ShiftPlan;
+  try {
+    plan = await planShift(mount.ring, header, point, {
+      store: options.store,
+      mount: mount.name,
+      liveEdge: mount.newestTime,
+      onWarning: (message) => options.log.warn(message),
+    });
+  } catch (error) {
+    // A recording that cannot be read (gone, cut, not Matroska) fails this join, not others.
+    options.log.error(`Time-shifted join of ${mount.name} failed: ${errorMessage(error)}`);
+    return text(
+      STATUS_CODE.InternalServerError,
+      `Cannot read the recordings: ${errorMessage(error)}`,
+    );
+  }
   if (plan.kind === "ring") return { options: { start: plan.start }, where: "from the buffer" };
   if (plan.kind === "recordings") {
     return {
