@@ -19,74 +19,76 @@ async function run(cmd: string, args: string[]): Promise<string> {
   return decoder.decode(out.stdout);
 }
 
-Deno.test("planShift starts 25 s back in rotated recordings and runs into the ring frame by frame", async () => {
-  const media = await makeMedia({ seconds: 30, bitrate: 200_000, gop: 25, size: "160x90" });
-  const dir = `${media.dir}/rec`;
-  try {
-    await Deno.mkdir(`${dir}/stream`, { recursive: true });
-    await run("mkvmerge", [
-      "-q",
-      "-o",
-      `${media.dir}/part.mkv`,
-      "--split",
-      "timestamps:10s,20s",
-      media.path,
-    ]);
-    // Named and dated as the recorder would: 10 s apart, the last one 10 s ago.
-    const now = Date.now();
-    for (let i = 1; i <= 3; i++) {
-      const start = new Date(now - (40 - 10 * i) * 1000);
-      const path = `${dir}/stream/${formatRecordingName(start)}`;
-      await Deno.rename(`${media.dir}/part-00${i}.mkv`, path);
-      await run("mkvpropedit", [
+for (const lowLatency of [false, true]) {
+  Deno.test(`planShift starts 25 s back in rotated recordings and runs into the ring frame by frame${lowLatency ? " (--low-latency)" : ""}`, async () => {
+    const media = await makeMedia({ seconds: 30, bitrate: 200_000, gop: 25, size: "160x90" });
+    const dir = `${media.dir}/rec`;
+    try {
+      await Deno.mkdir(`${dir}/stream`, { recursive: true });
+      await run("mkvmerge", [
         "-q",
-        path,
-        "--edit",
-        "info",
-        "--set",
-        `date=${start.toISOString().replace(/\.\d+Z$/, "Z")}`,
+        "-o",
+        `${media.dir}/part.mkv`,
+        "--split",
+        "timestamps:10s,20s",
+        media.path,
       ]);
+      // Named and dated as the recorder would: 10 s apart, the last one 10 s ago.
+      const now = Date.now();
+      for (let i = 1; i <= 3; i++) {
+        const start = new Date(now - (40 - 10 * i) * 1000);
+        const path = `${dir}/stream/${formatRecordingName(start)}`;
+        await Deno.rename(`${media.dir}/part-00${i}.mkv`, path);
+        await run("mkvpropedit", [
+          "-q",
+          path,
+          "--edit",
+          "info",
+          "--set",
+          `date=${start.toISOString().replace(/\.\d+Z$/, "Z")}`,
+        ]);
+      }
+      const mount = new Mount("stream", { maxDuration: 8_000, lowLatency });
+      await ingest((await Deno.open(media.path)).readable, mount);
+      mount.end();
+      const ring = mount.ring;
+      const header = mount.header!;
+      const warnings: string[] = [];
+      const plan = await planShift(ring, header, { ago: 25_000 }, {
+        store: new RecordingStore(dir),
+        mount: "stream",
+        onWarning: (m) => warnings.push(m),
+      });
+      assertEquals(plan.kind, "recordings");
+      assert(plan.kind === "recordings");
+      assertEquals(warnings, []); // the newest file shares keyframes with the ring
+      const client = mount.attach({ leadIn: plan.leadIn })!;
+      const chunks = await Array.fromAsync(client.readable);
+      const capture = `${media.dir}/capture.mkv`;
+      await Deno.writeFile(capture, concatBytes(chunks));
+      const lines = (await run("ffprobe", [
+        ...["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,data_hash"],
+        ...["-show_data_hash", "MD5", "-of", "csv=p=0", capture],
+      ])).split("\n").filter((l) => l !== "").map((l) => l.split(","));
+      const times = lines.map(([t]) => Number(t));
+      const end = ring.liveTime * ring.msPerUnit / 1000;
+      // The keyframe at or before 25 s back, to the end: every frame once, 40 ms apart.
+      assert(end - times[0] >= 25 && end - times[0] <= 26.05, `starts ${end - times[0]} s back`);
+      for (let i = 1; i < times.length; i++) {
+        assert(Math.abs(times[i] - times[i - 1] - 0.04) < 0.0015, `${times[i - 1]} → ${times[i]}`);
+      }
+      assertEquals(new Set(lines.map(([, hash]) => hash)).size, lines.length);
+      assertLess(end - times.at(-1)!, 0.1);
+      const audio = (await run("ffprobe", [
+        ...["-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time"],
+        ...["-of", "csv=p=0", capture],
+      ])).split("\n").filter((l) => l !== "").map((l) => Number(l.split(",")[0]));
+      for (let i = 1; i < audio.length; i++) assertLess(audio[i - 1], audio[i]);
+    } finally {
+      await Deno.remove(media.dir, { recursive: true });
     }
-    const mount = new Mount("stream", { maxDuration: 8_000 });
-    await ingest((await Deno.open(media.path)).readable, mount);
-    mount.end();
-    const ring = mount.ring;
-    const header = mount.header!;
-    const warnings: string[] = [];
-    const plan = await planShift(ring, header, { ago: 25_000 }, {
-      store: new RecordingStore(dir),
-      mount: "stream",
-      onWarning: (m) => warnings.push(m),
-    });
-    assertEquals(plan.kind, "recordings");
-    assert(plan.kind === "recordings");
-    assertEquals(warnings, []); // the newest file shares keyframes with the ring
-    const client = mount.attach({ leadIn: plan.leadIn })!;
-    const chunks = await Array.fromAsync(client.readable);
-    const capture = `${media.dir}/capture.mkv`;
-    await Deno.writeFile(capture, concatBytes(chunks));
-    const lines = (await run("ffprobe", [
-      ...["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,data_hash"],
-      ...["-show_data_hash", "MD5", "-of", "csv=p=0", capture],
-    ])).split("\n").filter((l) => l !== "").map((l) => l.split(","));
-    const times = lines.map(([t]) => Number(t));
-    const end = ring.liveTime * ring.msPerUnit / 1000;
-    // The keyframe at or before 25 s back, to the end: every frame once, 40 ms apart.
-    assert(end - times[0] >= 25 && end - times[0] <= 26.05, `starts ${end - times[0]} s back`);
-    for (let i = 1; i < times.length; i++) {
-      assert(Math.abs(times[i] - times[i - 1] - 0.04) < 0.0015, `${times[i - 1]} → ${times[i]}`);
-    }
-    assertEquals(new Set(lines.map(([, hash]) => hash)).size, lines.length);
-    assertLess(end - times.at(-1)!, 0.1);
-    const audio = (await run("ffprobe", [
-      ...["-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time"],
-      ...["-of", "csv=p=0", capture],
-    ])).split("\n").filter((l) => l !== "").map((l) => Number(l.split(",")[0]));
-    for (let i = 1; i < audio.length; i++) assertLess(audio[i - 1], audio[i]);
-  } finally {
-    await Deno.remove(media.dir, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("planShift answers from the ring, and too-old with the oldest time kept", async () => {
   const mount = new Mount("stream", { maxDuration: 4_000 });
