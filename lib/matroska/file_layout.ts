@@ -5,6 +5,7 @@
  * @module
  */
 
+import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readElements } from "../ebml/read_elements.ts";
 import { readFloat, readInt, readUint } from "../ebml/values.ts";
@@ -23,7 +24,7 @@ export interface ElementHeader {
 /**
  * The element header at `pos` of `bytes`, or `undefined` when `bytes` ends first.
  *
- * @throws {EbmlSyntaxError} for an invalid vint; `RangeError` for an ID over 4 bytes
+ * @throws {EbmlSyntaxError} for an invalid vint or an ID over 4 bytes
  *
  * @example
  * ```ts
@@ -37,7 +38,9 @@ export interface ElementHeader {
 export function readElementHeader(bytes: Uint8Array, pos: number): ElementHeader | undefined {
   const id = readVint(bytes, pos);
   if (id === undefined) return undefined;
-  if (id.length > 4) throw new RangeError(`Invalid element ID at byte ${pos}: ${id.length} bytes`);
+  if (id.length > 4) {
+    throw new EbmlSyntaxError(`Invalid element ID: ${id.length} bytes long`, pos);
+  }
   const size = readVint(bytes, pos + id.length);
   if (size === undefined) return undefined;
   let value = 0;

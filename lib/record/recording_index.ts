@@ -5,6 +5,7 @@
  * @module
  */
 
+import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readElements } from "../ebml/read_elements.ts";
 import { readString } from "../ebml/values.ts";
@@ -123,7 +124,7 @@ export class RecordingIndex {
   /**
    * Reads what the file gained since the last call. A file that shrank (replaced) is read
    * again from the start. Throws what `Deno.open` throws, and `SyntaxError`/`RangeError` for a
-   * file that is not Matroska.
+   * file that is not Matroska (`EbmlSyntaxError`).
    */
   update(): Promise<void> {
     // One at a time: two viewers joining at once must not index the same Clusters twice.
@@ -155,7 +156,7 @@ export class RecordingIndex {
   async #readHead(file: Deno.FsFile): Promise<void> {
     const ebml = await this.#header(file, 0);
     if (ebml === undefined || ebml.id !== ID.EBML || ebml.size === UNKNOWN_SIZE) {
-      throw new SyntaxError(`Not a Matroska file: ${this.path}`);
+      throw new EbmlSyntaxError(`Not a Matroska file: ${this.path}`, 0);
     }
     const ebmlPayload = await readAt(file, ebml.headerSize, ebml.size);
     if (ebmlPayload.length < ebml.size) return; // not written yet
@@ -166,7 +167,9 @@ export class RecordingIndex {
     const segAt = ebml.headerSize + ebml.size;
     const segment = await this.#header(file, segAt);
     if (segment === undefined) return; // not written yet
-    if (segment.id !== ID.Segment) throw new SyntaxError(`No Segment in ${this.path}`);
+    if (segment.id !== ID.Segment) {
+      throw new EbmlSyntaxError(`No Segment in ${this.path}`, segAt);
+    }
     let at = segAt + segment.headerSize;
     const segmentEnd = segment.size === UNKNOWN_SIZE ? Infinity : at + segment.size;
     let info: InfoValues | undefined;
@@ -190,7 +193,7 @@ export class RecordingIndex {
       at += el.headerSize + el.size;
     }
     if (info === undefined || tracks === undefined) {
-      throw new SyntaxError(`No Info or Tracks before the first Cluster in ${this.path}`);
+      throw new EbmlSyntaxError(`No Info or Tracks before the first Cluster in ${this.path}`, at);
     }
     const primary = tracks.find((t) => t.kind === "video")?.number ?? tracks[0]?.number;
     this.#head = { ...info, docType, tracks, primary };
