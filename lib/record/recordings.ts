@@ -34,8 +34,10 @@ export interface Recording {
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { RecordingStore } from "./recordings.ts";
- * const store = new RecordingStore(await Deno.makeTempDir());
- * assertEquals(await store.list("stream"), []);
+ * const dir = await Deno.makeTempDir();
+ * const store = new RecordingStore(dir);
+ * assertEquals(await store.list("stream"), []); // no folder yet: no recordings
+ * await Deno.remove(dir);
  * ```
  */
 export class RecordingStore {

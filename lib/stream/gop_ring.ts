@@ -160,7 +160,10 @@ export class GopRing {
     this.#msPerUnit = nanoseconds / 1e6;
   }
 
-  /** The newest Cluster's Timestamp (TimestampScale units): the live edge. */
+  /**
+   * The newest Cluster's Timestamp (TimestampScale units): the newest media viewers can get
+   * (the source's newest block may be up to a Cluster newer).
+   */
   get liveTime(): number {
     return this.#liveTime;
   }
