@@ -172,11 +172,11 @@ Deno.test("ClientStream in a wire form the ring does not hold frames a copy of e
 /** A lead-in that hands out `chunks`, then the ring from GOP `continueAt`. */
 class FakeLeadIn {
   cancelled = false;
-  #chunks: Uint8Array[];
+  #chunks: Uint8Array[][];
   constructor(chunks: number[], readonly continueAt: number) {
-    this.#chunks = chunks.map((n) => new Uint8Array([n]));
+    this.#chunks = chunks.map((n) => [new Uint8Array([n])]);
   }
-  next(): Promise<Uint8Array | null> {
+  next(): Promise<Uint8Array[] | null> {
     return Promise.resolve(this.#chunks.shift() ?? null);
   }
   cancel(): void {

@@ -10,7 +10,6 @@ import { GopSegmenter } from "../matroska/gop_segmenter.ts";
 import type { LiveHeader } from "../matroska/live_header.ts";
 import type { LeadIn } from "../stream/client_stream.ts";
 import type { Gop, GopRing } from "../stream/gop_ring.ts";
-import { joinWire } from "../stream/wire_format.ts";
 import type { Recording } from "./recordings.ts";
 import { readAt } from "./recording_index.ts";
 
@@ -50,7 +49,7 @@ export class RecordingLeadIn implements LeadIn {
   #files: LeadInFile[];
   #segmenter: GopSegmenter;
   #primary: number | undefined;
-  #queue: Uint8Array[] = [];
+  #queue: Uint8Array[][] = [];
   #file: Deno.FsFile | undefined;
   #at = 0;
   #cluster = 0;
@@ -86,7 +85,7 @@ export class RecordingLeadIn implements LeadIn {
     return this.#newest;
   }
 
-  async next(): Promise<Uint8Array | null> {
+  async next(): Promise<readonly Uint8Array[] | null> {
     while (this.#queue.length === 0 && !this.#done) {
       try {
         await this.#read();
@@ -158,7 +157,7 @@ export class RecordingLeadIn implements LeadIn {
     if (block.time <= (this.#newestOf.get(block.track) ?? -Infinity)) return;
     this.#newestOf.set(block.track, block.time);
     const cluster = this.#segmenter.push(block);
-    if (cluster !== undefined) this.#queue.push(joinWire(cluster.parts).payload);
+    if (cluster !== undefined) this.#queue.push(cluster.parts);
     if (block.time > this.#newest) this.#newest = block.time;
   }
 
@@ -170,7 +169,7 @@ export class RecordingLeadIn implements LeadIn {
 
   #handOver(gop: Gop | undefined): void {
     const last = this.#segmenter.flush();
-    if (last !== undefined) this.#queue.push(joinWire(last.parts).payload);
+    if (last !== undefined) this.#queue.push(last.parts);
     this.#continueAt = gop?.seq ?? this.#ring.nextSeq;
     this.#done = true;
     this.#close();

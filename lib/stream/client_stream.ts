@@ -13,8 +13,11 @@ import { joinWire, type WireBytes, type WireFormat } from "./wire_format.ts";
  * recording), on the ring's timeline, up to the ring's GOP `continueAt`.
  */
 export interface LeadIn {
-  /** The next Cluster's bytes, or `null` once the ring takes over (then `continueAt` is set). */
-  next(): Promise<Uint8Array | null>;
+  /**
+   * The next Cluster, as parts to join (views; joined once, in this viewer's wire form), or
+   * `null` once the ring takes over (then `continueAt` is set).
+   */
+  next(): Promise<readonly Uint8Array[] | null>;
   /** The sequence number of the ring's GOP that follows the last Cluster `next` gave. */
   readonly continueAt: number;
   /** The viewer left: stop reading. */
@@ -200,16 +203,15 @@ export class ClientStream {
 
   /** The lead-in's next Cluster; at its end, the ring from the GOP it continues at. */
   async #lead(leadIn: LeadIn): Promise<Uint8Array | null> {
-    let chunk: Uint8Array | null = null;
+    let parts: readonly Uint8Array[] | null = null;
     try {
-      chunk = await leadIn.next();
+      parts = await leadIn.next();
     } catch { /* a lead-in that fails hands over to the ring where it is */ }
     if (this.#closed) return null;
-    if (chunk !== null) {
-      this.#bytes += chunk.length;
-      return this.#form === "payload"
-        ? chunk
-        : joinWire([chunk], { format: this.#options.wire }).wire;
+    if (parts !== null) {
+      const joined = joinWire(parts, { format: this.#options.wire });
+      this.#bytes += joined.payload.length;
+      return joined.wire;
     }
     this.#leadIn = undefined;
     this.#startSeq = leadIn.continueAt;
