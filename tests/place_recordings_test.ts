@@ -109,3 +109,43 @@ Deno.test("planShift answers from the ring, and too-old with the oldest time kep
   });
   assertEquals(future, { kind: "ring", start: { gops: 1 } });
 });
+
+Deno.test("planShift places an audio-only recording by any block the ring shares, and hands over sample-exact", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mkserver_shift_" });
+  try {
+    await Deno.mkdir(`${dir}/stream`);
+    // The recorder's Clusters begin where it likes, not where the ring cuts its GOPs.
+    const start = new Date(Math.floor(Date.now() / 1000) * 1000 - 6_000);
+    const path = `${dir}/stream/${formatRecordingName(start)}`;
+    await run("mkvmerge", [
+      ...["-q", "-o", path, "--disable-lacing", "--cluster-length", "700ms"],
+      "testdata/audio_only.webm",
+    ]);
+    const date = `date=${start.toISOString().replace(/\.\d+Z$/, "Z")}`;
+    await run("mkvpropedit", ["-q", path, "--edit", "info", "--set", date]);
+    const mount = new Mount("stream", { maxDuration: 2_000 });
+    await ingest((await Deno.open("testdata/audio_only.webm")).readable, mount);
+    mount.end();
+    const warnings: string[] = [];
+    const plan = await planShift(mount.ring, mount.header!, { ago: 4_000 }, {
+      store: new RecordingStore(dir),
+      mount: "stream",
+      onWarning: (m) => warnings.push(m),
+    });
+    assert(plan.kind === "recordings", plan.kind);
+    assertEquals(warnings, []);
+    const client = mount.attach({ leadIn: plan.leadIn })!;
+    const capture = `${dir}/capture.webm`;
+    await Deno.writeFile(capture, concatBytes(await Array.fromAsync(client.readable)));
+    const times = (await run("ffprobe", [
+      ...["-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0", capture],
+    ])).split("\n").filter((l) => l !== "").map((l) => Number(l.split(",")[0]));
+    for (let i = 1; i < times.length; i++) {
+      assert(Math.abs(times[i] - times[i - 1] - 0.02) < 0.0015, `${times[i - 1]} → ${times[i]}`);
+    }
+    const end = mount.ring.liveTime * mount.ring.msPerUnit / 1000;
+    assert(end - times[0] >= 4 && end - times[0] <= 5, `starts ${end - times[0]} s back`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -33,13 +33,28 @@ function firstKeyframe(cluster: Uint8Array, track: number | undefined): Block | 
   return block?.keyframe ? block : undefined;
 }
 
-/** The ring's GOPs' keyframes (those a viewer can start on). */
+/**
+ * The ring's keyframes a recording may share: each GOP's first (those a viewer can start on).
+ * Without a video track (`track` undefined) every block counts: the ring cuts audio every
+ * second at whatever block comes, where the recorder's Clusters need not begin.
+ */
 export function ringKeyframes(ring: GopRing, track: number | undefined): PlacedKeyframe[] {
   const out: PlacedKeyframe[] = [];
   for (const gop of ring.gops) {
     if (gop.offset > 0 || gop.clusterCount === 0) continue;
-    const block = firstKeyframe(gop.cluster(0), track);
-    if (block !== undefined) out.push({ time: gop.time, frames: block.frames });
+    if (track !== undefined) {
+      const block = firstKeyframe(gop.cluster(0), track);
+      if (block !== undefined) out.push({ time: gop.time, frames: block.frames });
+      continue;
+    }
+    for (let i = 0; i < gop.clusterCount; i++) {
+      const cluster = gop.cluster(i);
+      const header = readElementHeader(cluster, 0);
+      if (header === undefined) continue;
+      for (const b of readClusterBlocks(cluster.subarray(header.headerSize)).blocks) {
+        out.push({ time: b.time, frames: b.frames });
+      }
+    }
   }
   return out;
 }
