@@ -54,12 +54,15 @@ export class RecordingLeadIn implements LeadIn {
   #at = 0;
   #cluster = 0;
   #newest = -Infinity;
+  #oldest = Infinity;
   #newestOf = new Map<number, number>();
   /** After a change of file: drop blocks until its first keyframe (the files may overlap). */
   #seekKey = false;
   #done = false;
   #continueAt: number;
   #options: RecordingLeadInOptions;
+  /** Called once when the ring takes over, with the seconds of media sent from recordings. */
+  onHandover: ((seconds: number) => void) | undefined;
 
   constructor(
     ring: GopRing,
@@ -159,6 +162,7 @@ export class RecordingLeadIn implements LeadIn {
     const cluster = this.#segmenter.push(block);
     if (cluster !== undefined) this.#queue.push(cluster.parts);
     if (block.time > this.#newest) this.#newest = block.time;
+    if (block.time < this.#oldest) this.#oldest = block.time;
   }
 
   /** The ring's first GOP a viewer can start on that begins after `time`. */
@@ -173,6 +177,8 @@ export class RecordingLeadIn implements LeadIn {
     this.#continueAt = gop?.seq ?? this.#ring.nextSeq;
     this.#done = true;
     this.#close();
+    const sent = this.#newest === -Infinity ? 0 : this.#newest - this.#oldest;
+    this.onHandover?.(Math.round(sent * this.#ring.msPerUnit) / 1000);
   }
 
   #close(): void {

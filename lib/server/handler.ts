@@ -287,6 +287,10 @@ class MountHandler {
     });
     assert(client !== undefined, "a mount with a header attaches viewers");
     id = mount.viewerId(client) ?? 0;
+    if (shifted?.recordings) {
+      shifted.recordings.onHandover = (seconds) =>
+        log.info(`Viewer #${id}${label} went on live after ${seconds} s of recordings`);
+    }
     const when = shifted ? ` ${shifted.where}` : "";
     log.info(`Viewer #${id}${label} joined from ${peer}${when} (${mount.clients.size} watching)`);
     return client;

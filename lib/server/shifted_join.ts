@@ -9,6 +9,7 @@ import { STATUS_CODE } from "@std/http/status";
 import { errorMessage, type Logger } from "../log.ts";
 import type { LiveHeader } from "../matroska/live_header.ts";
 import type { RecordingStore } from "../record/recordings.ts";
+import type { RecordingLeadIn } from "../record/recording_lead_in.ts";
 import { planShift, type ShiftPlan, type ShiftPoint } from "../record/time_shift.ts";
 import type { Mount, ViewerOptions } from "../stream/mount.ts";
 import { parseShiftParam, ShiftParamError } from "./shift_param.ts";
@@ -29,6 +30,8 @@ export function shiftPointOf(request: Request): ShiftPoint | Response | undefine
 /** Where a shifted viewer starts, and how to say it in the log. */
 export interface ShiftedStart {
   options: Pick<ViewerOptions, "start" | "leadIn">;
+  /** The lead-in from the recordings, if the viewer starts there. */
+  recordings?: RecordingLeadIn;
   /** For the join's log line, e.g. `from the recordings (20261201T113239.123Z.mkv)`. */
   where: string;
 }
@@ -63,6 +66,7 @@ export async function shiftedStart(
   if (plan.kind === "recordings") {
     return {
       options: { leadIn: plan.leadIn },
+      recordings: plan.leadIn,
       where: `from the recordings (${plan.recording})`,
     };
   }
