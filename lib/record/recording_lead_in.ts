@@ -59,6 +59,7 @@ export class RecordingLeadIn implements LeadIn {
   /** After a change of file: drop blocks until its first keyframe (the files may overlap). */
   #seekKey = false;
   #done = false;
+  #cancelled = false;
   #continueAt: number;
   #options: RecordingLeadInOptions;
   /** Called once when the ring takes over, with the seconds of media sent from recordings. */
@@ -93,6 +94,7 @@ export class RecordingLeadIn implements LeadIn {
       try {
         await this.#read();
       } catch (error) {
+        if (this.#cancelled) break; // its file was closed under the read: nothing went wrong
         this.#options.onError?.(error);
         this.#handOver(this.#firstAfter(this.#newest));
       }
@@ -101,6 +103,7 @@ export class RecordingLeadIn implements LeadIn {
   }
 
   cancel(): void {
+    this.#cancelled = true;
     this.#done = true;
     this.#queue = [];
     this.#close();
@@ -118,6 +121,7 @@ export class RecordingLeadIn implements LeadIn {
     const entry = index.clusters[this.#cluster++];
     this.#file ??= await Deno.open(current.recording.path, { read: true });
     const bytes = await readAt(this.#file, entry.offset, entry.length);
+    if (this.#cancelled) return this.#close();
     const header = readElementHeader(bytes, 0);
     if (header === undefined || bytes.length < entry.length) {
       throw new RangeError(`${current.recording.name} ended inside a Cluster`);
