@@ -10,6 +10,7 @@ import { RecordingStore } from "../lib/record/recordings.ts";
 import { planShift } from "../lib/record/time_shift.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { makeMedia } from "../bench/_media.ts";
+import { fixturePath } from "./_cli.ts";
 
 const decoder = new TextDecoder();
 
@@ -92,7 +93,7 @@ for (const lowLatency of [false, true]) {
 
 Deno.test("planShift answers from the ring, and too-old with the oldest time kept", async () => {
   const mount = new Mount("stream", { maxDuration: 4_000 });
-  await ingest((await Deno.open("testdata/h264_aac.mkv")).readable, mount);
+  await ingest((await Deno.open(fixturePath("h264_aac.mkv"))).readable, mount);
   mount.end();
   const ring = mount.ring;
   const inRing = await planShift(ring, mount.header!, { ago: 1_000 }, { mount: "stream" });
@@ -119,12 +120,12 @@ Deno.test("planShift places an audio-only recording by any block the ring shares
     const path = `${dir}/stream/${formatRecordingName(start)}`;
     await run("mkvmerge", [
       ...["-q", "-o", path, "--disable-lacing", "--cluster-length", "700ms"],
-      "testdata/audio_only.webm",
+      fixturePath("audio_only.webm"),
     ]);
     const date = `date=${start.toISOString().replace(/\.\d+Z$/, "Z")}`;
     await run("mkvpropedit", ["-q", path, "--edit", "info", "--set", date]);
     const mount = new Mount("stream", { maxDuration: 2_000 });
-    await ingest((await Deno.open("testdata/audio_only.webm")).readable, mount);
+    await ingest((await Deno.open(fixturePath("audio_only.webm"))).readable, mount);
     mount.end();
     const warnings: string[] = [];
     const plan = await planShift(mount.ring, mount.header!, { ago: 4_000 }, {
