@@ -3,6 +3,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
+import { concatBytes } from "../lib/ebml/writer.ts";
 import { readClusterBlocks } from "../lib/matroska/file_layout.ts";
 import { type ClusterEntry, RecordingIndex } from "../lib/record/recording_index.ts";
 import { readFixture, TESTDATA } from "./_util.ts";
@@ -95,6 +96,25 @@ Deno.test("RecordingIndex refuses a file that is not Matroska", async () => {
     await index.update().catch((e) => error = e);
     assert(error instanceof SyntaxError, String(error));
     assertEquals(index.clusters.length, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("RecordingIndex refuses a Cluster larger than the parser's cap instead of reading it", async () => {
+  const bytes = await readFixture("sample.webm");
+  const first = expected(bytes, 1)[0].offset;
+  const huge = new Uint8Array([0x1F, 0x43, 0xB6, 0x75, 0x01, 0, 0, 0, 0x08, 0, 0, 0]); // 128 MiB
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(
+      `${dir}/x.mkv`,
+      concatBytes([bytes.subarray(0, first), huge, new Uint8Array(100)]),
+    );
+    const index = new RecordingIndex(`${dir}/x.mkv`);
+    let error: unknown;
+    await index.update().catch((e) => error = e);
+    assert(error instanceof RangeError && /Cluster too large/.test(error.message), String(error));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

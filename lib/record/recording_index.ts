@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DEFAULT_MAX_ELEMENT_SIZE } from "../ebml/ebml_events.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readElements } from "../ebml/read_elements.ts";
@@ -49,6 +50,8 @@ export interface RecordingHead extends InfoValues {
 
 /** Bytes read at each Cluster: its header, Timestamp and first blocks' headers. */
 const PROBE = 4096;
+/** The largest Cluster indexed: the parser's cap on an element it buffers. */
+const MAX_CLUSTER = DEFAULT_MAX_ELEMENT_SIZE;
 /** The largest header element read whole (Info, Tracks with CodecPrivate). */
 const MAX_HEAD_ELEMENT = 16 * 1024 * 1024;
 
@@ -217,6 +220,10 @@ export class RecordingIndex {
         if (end === undefined) break;
         length = end - at;
       } else break;
+      if (el.id === ID.Cluster && length > MAX_CLUSTER) {
+        // Each Cluster is read whole to be sent: a size this large is a broken file.
+        throw new RangeError(`Cluster too large in ${this.path}: ${length} bytes at ${at}`);
+      }
       if (at + length > this.#size) break; // still being written
       if (el.id === ID.Cues) this.#cues = true;
       if (el.id === ID.Cluster) {
