@@ -162,9 +162,11 @@ export class RecordingLeadIn implements LeadIn {
   #push(block: Block): void {
     // Each track's times keep increasing whatever the files hold (an overlap placed by Duration).
     if (block.time <= (this.#newestOf.get(block.track) ?? -Infinity)) return;
-    this.#newestOf.set(block.track, block.time);
+    const dropped = this.#segmenter.droppedBlocks;
     const cluster = this.#segmenter.push(block);
     if (cluster !== undefined) this.#queue.push(cluster.parts);
+    if (this.#segmenter.droppedBlocks > dropped) return; // before the first keyframe: not sent
+    this.#newestOf.set(block.track, block.time);
     if (block.time > this.#newest) this.#newest = block.time;
     if (block.time < this.#oldest) this.#oldest = block.time;
   }
