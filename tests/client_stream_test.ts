@@ -168,3 +168,57 @@ Deno.test("ClientStream in a wire form the ring does not hold frames a copy of e
   assertEquals(chunks.map((c) => Array.from(c)), [[0xF0, 1, 0xEE, 0xFF], [0xF0, 1, 5, 0xFF]]);
   assertEquals(client.bytesSent, 2);
 });
+
+/** A lead-in that hands out `chunks`, then the ring from GOP `continueAt`. */
+class FakeLeadIn {
+  cancelled = false;
+  #chunks: Uint8Array[][];
+  constructor(chunks: number[], readonly continueAt: number) {
+    this.#chunks = chunks.map((n) => [new Uint8Array([n])]);
+  }
+  next(): Promise<Uint8Array[] | null> {
+    return Promise.resolve(this.#chunks.shift() ?? null);
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+Deno.test("ClientStream with a lead-in sends the header, the lead-in, then the ring from its GOP", async () => {
+  const ring = new GopRing();
+  for (const [id, key] of [[1, true], [2, false], [3, true], [4, false], [5, true]] as const) {
+    ring.append(cluster(id, key));
+  }
+  const seqOf3 = ring.gops[1].seq;
+  const leadIn = new FakeLeadIn([0xA1, 0xA2], seqOf3);
+  const client = new ClientStream(ring, HEADER, { leadIn });
+  ring.end();
+  const chunks = await Array.fromAsync(client.readable);
+  assertEquals(chunks.map((c) => c[0]), [0xEE, 0xA1, 0xA2, 3, 4, 5]);
+  assertEquals(client.bytesSent, 6);
+  assertEquals(leadIn.cancelled, false);
+});
+
+Deno.test("ClientStream frames a lead-in's chunks in its wire form, and cancels the lead-in when the viewer leaves", async () => {
+  const ring = new GopRing({ wire: TAGGED });
+  ring.append(cluster(1, true));
+  const leadIn = new FakeLeadIn([0xA1, 0xA2], ring.nextSeq);
+  const client = new ClientStream(ring, HEADER, { leadIn, wire: TAGGED });
+  assertEquals(Array.from(client.next() as Uint8Array), [0xF0, 1, 0xEE, 0xFF]);
+  assertEquals(Array.from((await client.next())!), [0xF0, 1, 0xA1, 0xFF]);
+  client.cancel();
+  assertEquals(leadIn.cancelled, true);
+  assertEquals(await client.next(), null);
+});
+
+Deno.test("GopRing.startFor({ seq }) starts at that GOP, and GOPs keep the wall time they were given", () => {
+  const ring = new GopRing();
+  ring.append(cluster(1, true), 1000);
+  ring.append(cluster(2, true), 2000);
+  ring.append(cluster(3, false));
+  assertEquals(ring.startFor({ seq: ring.gops[0].seq })?.time, 1);
+  assertEquals(ring.startFor({ seq: ring.gops[1].seq })?.time, 2);
+  assertEquals(ring.startFor({ seq: ring.nextSeq }), undefined); // not there yet: wait
+  assertEquals(ring.gops.map((g) => g.wallTime), [1000, 2000]);
+  assertEquals(ring.liveTime, 3);
+});

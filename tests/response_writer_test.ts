@@ -99,3 +99,50 @@ Deno.test("writeRefusal answers with the status, connection: close and a length 
   assertEquals(Number(length), encoder.encode(body).length); // 23 bytes for 22 UTF-16 units
   assertStringIncludes(head, "connection: close");
 });
+
+/** A body of `chunks` that says when it was cancelled. */
+function chunkedBody(
+  chunks: string[],
+): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
+  let cancelled = false;
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull: (controller) => {
+      if (i === chunks.length) controller.close();
+      else controller.enqueue(encoder.encode(chunks[i++]));
+    },
+    cancel: () => {
+      cancelled = true;
+    },
+  });
+  return { body, cancelled: () => cancelled };
+}
+
+Deno.test("writeFixed writes a body of declared length as it is read, one write per chunk", async () => {
+  const sink = recorder();
+  const { body } = chunkedBody(["abc", "defg", "h"]);
+  const response = new Response(body, { status: 206, headers: { "content-length": "8" } });
+  await writeFixed(sink, response, { keepAlive: true, head: false });
+  assertEquals(sink.writes.length, 4); // the head, then each chunk
+  assertStringIncludes(sink.text(), "HTTP/1.1 206 Partial Content\r\n");
+  assertStringIncludes(sink.text(), "content-length: 8\r\n");
+  assert(!sink.text().includes("connection: close"));
+  assert(sink.text().endsWith("\r\n\r\nabcdefgh"));
+});
+
+Deno.test("writeFixed rejects a declared body that ends short or runs long, and cancels the long one", async () => {
+  const short = new Response(chunkedBody(["abc"]).body, { headers: { "content-length": "8" } });
+  await assertRejects(
+    () => writeFixed(recorder(), short, { keepAlive: true, head: false }),
+    RangeError,
+    "ended after 3 of 8",
+  );
+  const long = chunkedBody(["abcdef", "ghijkl", "mnop", "qrst"]);
+  const response = new Response(long.body, { headers: { "content-length": "8" } });
+  await assertRejects(
+    () => writeFixed(recorder(), response, { keepAlive: true, head: false }),
+    RangeError,
+    "longer than declared",
+  );
+  assert(long.cancelled());
+});

@@ -25,6 +25,9 @@ import type { PackagerTable } from "./packagers.ts";
 import { badMountName, decodeMountName } from "./mount_name.ts";
 import { HLS_SCRIPT_PATH, hlsScriptResponse } from "./player_assets.ts";
 import { playerPage } from "./player_page.ts";
+import { RecordingStore } from "../record/recordings.ts";
+import { RECORDINGS_PATH, recordingsRoute } from "./recordings_route.ts";
+import { type ShiftedStart, shiftedStart, shiftPointOf } from "./shifted_join.ts";
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
@@ -66,6 +69,11 @@ export interface HandlerOptions {
   webhooks?: Webhooks;
   /** Where viewers' latency reports are counted (default: a table of the handler's own). */
   viewerLatency?: ViewerLatency;
+  /**
+   * The recorder's directory (`DIR/NAME/*.mkv`): serves `/live/NAME/recordings` and lets
+   * `?from=` start a viewer in them (none without it).
+   */
+  recordDir?: string;
 }
 
 /** Other paths the handler answers. */
@@ -136,9 +144,11 @@ class MountHandler {
   #evictions: EvictionCounts;
   #counters: SegmentCounters;
   #latency: ViewerLatency;
+  #recordings: RecordingStore | undefined;
 
   constructor(target: Mount | MountRegistry, options: HandlerOptions) {
     this.#options = options;
+    if (options.recordDir !== undefined) this.#recordings = new RecordingStore(options.recordDir);
     this.#log = options.log ?? SILENT;
     this.#readyTimeout = options.readyTimeout ?? 10_000;
     this.#evictions = options.evictions ?? new EvictionCounts();
@@ -184,6 +194,13 @@ class MountHandler {
     info?: HandlerInfo,
   ): Promise<Response> {
     if (pathname === HLS_SCRIPT_PATH) return hlsScriptResponse();
+    const recordings = RECORDINGS_PATH.exec(pathname);
+    if (recordings) {
+      return await recordingsRoute(request, recordings[1], recordings[2], {
+        store: this.#recordings,
+        log: this.#log,
+      });
+    }
     const live = LIVE_PATH.exec(pathname);
     if (live) {
       const name = decodeMountName(live[1]);
@@ -299,9 +316,20 @@ class MountHandler {
       "access-control-allow-origin": "*",
       "x-content-type-options": "nosniff",
     };
+    const point = shiftPointOf(request);
+    if (point instanceof Response) return point;
+    // A shifted HEAD is planned too: it says 416 as its GET would (the player page asks first).
+    const shifted = point === undefined ? undefined : await shiftedStart(mount, header, point, {
+      store: this.#recordings,
+      log: this.#log,
+    });
+    if (shifted instanceof Response) return shifted;
     // HEAD answers GET's headers. A null body would make Deno add `content-length: 0`; an
     // empty stream body does not, and a live stream has no length.
-    if (request.method === "HEAD") return new Response(emptyBody(), { headers });
+    if (request.method === "HEAD") {
+      if (shifted?.options.leadIn) shifted.options.leadIn.cancel();
+      return new Response(emptyBody(), { headers });
+    }
     const maxClients = this.#options.maxClients ?? 0;
     if (maxClients > 0 && this.#viewerCount() >= maxClients) {
       this.#log.warn(
@@ -313,7 +341,7 @@ class MountHandler {
         "retry-after": "10",
       });
     }
-    const client = this.#attach(mount, info);
+    const client = this.#attach(mount, info, shifted);
     // The player page reports its latency as this viewer (`/live/NAME/latency`).
     const viewer = { "x-viewer-id": String(mount.viewerId(client) ?? 0) };
     return streamResponse(client, { ...headers, ...viewer }, {
@@ -323,7 +351,7 @@ class MountHandler {
   }
 
   /** A new viewer of `mount`, logged (and told to `events`) as it joins, falls behind and leaves. */
-  #attach(mount: Mount, info?: HandlerInfo): ClientStream {
+  #attach(mount: Mount, info?: HandlerInfo, shifted?: ShiftedStart): ClientStream {
     const log = this.#log;
     const events = this.#options.webhooks;
     const peer = describePeer(info);
@@ -331,6 +359,7 @@ class MountHandler {
     const joined = performance.now();
     let id = 0;
     const client = mount.attach({
+      ...shifted?.options,
       address: peer,
       wire: info?.wire ? CHUNKED : undefined,
       onSkip: () =>
@@ -354,7 +383,12 @@ class MountHandler {
     assert(client !== undefined, "a mount with a header attaches viewers");
     id = mount.viewerId(client) ?? 0;
     this.#latency.register(mount.name, id, peerHost(info));
-    log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
+    if (shifted?.recordings) {
+      shifted.recordings.onHandover = (seconds) =>
+        log.info(`Viewer #${id}${label} went on live after ${seconds} s of recordings`);
+    }
+    const when = shifted ? ` ${shifted.where}` : "";
+    log.info(`Viewer #${id}${label} joined from ${peer}${when} (${mount.clients.size} watching)`);
     events?.emit({ type: "play", mount: mount.name, viewer: id, address: peer });
     return client;
   }

@@ -12,6 +12,7 @@
 
 import type { TrackInfo } from "../matroska/live_header.ts";
 import { browserSupport, codecName, mseType } from "./browser_support.ts";
+import { GO_BACK_HTML, GO_BACK_SCRIPT } from "./go_back_control.ts";
 import HLS_FALLBACK from "./hls_fallback.js" with { type: "text" };
 import LIVE_PLAYER from "./live_player.js" with { type: "text" };
 import type { Mount, MountStatus } from "../stream/mount.ts";
@@ -234,6 +235,8 @@ th{font-weight:normal;color:#555}td{font-variant-numeric:tabular-nums}
   }" data-tracks="${escapeHtml(shown)}"${mse}>
 <h1>mkserver: ${name}</h1>
 <video id="video" autoplay muted controls playsinline></video>
+${GO_BACK_HTML}
+<script type="module">${GO_BACK_SCRIPT}</script>
 <p id="video-error" role="alert"></p>
 <p id="support" class="support ${support.level}">${escapeHtml(support.message)}</p>
 <h2>Tracks <small><code id="content-type">${

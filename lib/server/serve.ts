@@ -57,6 +57,8 @@ export interface ServeMountOptions {
   access?: AccessPolicy;
   /** Told of viewers' events (see `HandlerOptions.webhooks`); shown in `/status`, `/metrics`. */
   webhooks?: Webhooks;
+  /** The recorder's directory: `/live/NAME/recordings` and `?from=` joins in it (none without it). */
+  recordDir?: string;
 }
 
 /** A running server. */
@@ -204,6 +206,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     packagers: options.packagers,
     access: options.access,
     webhooks: options.webhooks,
+    recordDir: options.recordDir,
   });
   const track = async (request: Request, info: ConnInfo) => {
     const response = await handler(request, info);

@@ -8,6 +8,22 @@ import { assert } from "../_assert.ts";
 import type { Gop, GopRing, StartPoint } from "./gop_ring.ts";
 import { joinWire, type WireBytes, type WireFormat } from "./wire_format.ts";
 
+/**
+ * What a time-shifted viewer gets between the header and the ring: Clusters from elsewhere (a
+ * recording), on the ring's timeline, up to the ring's GOP `continueAt`.
+ */
+export interface LeadIn {
+  /**
+   * The next Cluster, as parts to join (views; joined once, in this viewer's wire form), or
+   * `null` once the ring takes over (then `continueAt` is set).
+   */
+  next(): Promise<readonly Uint8Array[] | null>;
+  /** The sequence number of the ring's GOP that follows the last Cluster `next` gave. */
+  readonly continueAt: number;
+  /** The viewer left: stop reading. */
+  cancel(): void;
+}
+
 /** Options of `ClientStream`. */
 export interface ClientStreamOptions {
   /** Where to start (default `{ gops: 1 }`: the newest keyframe). */
@@ -23,6 +39,8 @@ export interface ClientStreamOptions {
    * viewer; any other form costs this viewer a copy of each chunk.
    */
   wire?: WireFormat;
+  /** Clusters to send before the ring (a time-shifted join); `start` is then not used. */
+  leadIn?: LeadIn;
   /** Called when the viewer fell behind the ring's oldest GOP and jumped to the newest. */
   onSkip?: (client: ClientStream) => void;
   /**
@@ -71,6 +89,7 @@ export class ClientStream {
   #readable: ReadableStream<Uint8Array> | undefined;
   /** Wakes a `next()` waiting for the ring, when the stream is closed meanwhile. */
   #wake: (() => void) | undefined;
+  #leadIn: LeadIn | undefined;
 
   /**
    * `header` is the first chunk: plain bytes, or `WireBytes` already in the ring's wire form
@@ -91,6 +110,7 @@ export class ClientStream {
       ? joinWire([header], { format: wire })
       : { payload: header, wire: header };
     if (ring.newest === undefined) this.#startSeq = ring.nextSeq;
+    this.#leadIn = options.leadIn;
   }
 
   /**
@@ -154,6 +174,7 @@ export class ClientStream {
       this.#header = undefined;
       return this.#out(header.payload, header.wire);
     }
+    if (this.#leadIn !== undefined) return this.#lead(this.#leadIn);
     const ring = this.#ring;
     for (;;) {
       const gop = this.#gop === undefined ? this.#enter() : this.#keepUp(this.#gop);
@@ -178,6 +199,23 @@ export class ClientStream {
         return this.next();
       });
     }
+  }
+
+  /** The lead-in's next Cluster; at its end, the ring from the GOP it continues at. */
+  async #lead(leadIn: LeadIn): Promise<Uint8Array | null> {
+    let parts: readonly Uint8Array[] | null = null;
+    try {
+      parts = await leadIn.next();
+    } catch { /* a lead-in that fails hands over to the ring where it is */ }
+    if (this.#closed) return null;
+    if (parts !== null) {
+      const joined = joinWire(parts, { format: this.#options.wire });
+      this.#bytes += joined.payload.length;
+      return joined.wire;
+    }
+    this.#leadIn = undefined;
+    this.#startSeq = leadIn.continueAt;
+    return await this.next();
   }
 
   /** A viewer with no GOP yet takes its start point, or the first GOP it is owed. */
@@ -251,6 +289,8 @@ export class ClientStream {
   #finish(reason: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#leadIn?.cancel();
+    this.#leadIn = undefined;
     this.#gop?.release();
     this.#gop = undefined;
     this.#wake?.();

@@ -25,6 +25,8 @@ export class Gop {
   readonly seq: number;
   /** Timestamp of its first Cluster (TimestampScale units). */
   readonly time: number;
+  /** When its keyframe arrived, by the wall clock (ms since the epoch). */
+  readonly wallTime: number;
   #clusters: WireBytes[] = [];
   #offset = 0;
   #bytes = 0;
@@ -32,9 +34,10 @@ export class Gop {
   #complete = false;
   #evicted = false;
 
-  constructor(seq: number, time: number) {
+  constructor(seq: number, time: number, wallTime: number = Date.now()) {
     this.seq = seq;
     this.time = time;
+    this.wallTime = wallTime;
   }
 
   /** Its Clusters held now, each one contiguous array (a new list on each call). */

@@ -36,8 +36,11 @@ export interface GopRingOptions {
   wire?: WireFormat;
 }
 
-/** Where a new viewer starts: `gops` back from the newest (1 = the newest), or at least `ms` back. */
-export type StartPoint = { gops: number } | { ms: number };
+/**
+ * Where a new viewer starts: `gops` back from the newest (1 = the newest), at least `ms` back,
+ * or at GOP `seq` (a time-shifted join that chose its GOP).
+ */
+export type StartPoint = { gops: number } | { ms: number } | { seq: number };
 
 /** Counters of a ring, for status and tests. */
 export interface GopRingStats {
@@ -157,6 +160,19 @@ export class GopRing {
     this.#msPerUnit = nanoseconds / 1e6;
   }
 
+  /**
+   * The newest Cluster's Timestamp (TimestampScale units): the newest media viewers can get
+   * (the source's newest block may be up to a Cluster newer).
+   */
+  get liveTime(): number {
+    return this.#liveTime;
+  }
+
+  /** Milliseconds per TimestampScale unit. */
+  get msPerUnit(): number {
+    return this.#msPerUnit;
+  }
+
   /** Milliseconds of media between the oldest GOP's start and the newest Cluster. */
   get duration(): number {
     const oldest = this.#gops[0];
@@ -174,6 +190,7 @@ export class GopRing {
     if ("gops" in point) {
       return gops[Math.max(0, gops.length - Math.max(1, point.gops))];
     }
+    if ("seq" in point) return this.firstFrom(point.seq);
     const edge = this.#liveTime - point.ms / this.#msPerUnit;
     for (let i = gops.length - 1; i >= 0; i--) {
       if (gops[i].time <= edge) return gops[i];
@@ -206,9 +223,10 @@ export class GopRing {
 
   /**
    * Appends a Cluster: a keyframe Cluster starts a new GOP, any other extends the newest. A
-   * non-keyframe Cluster with no GOP to extend is dropped (returns false).
+   * non-keyframe Cluster with no GOP to extend is dropped (returns false). `wallTime` is when
+   * a keyframe Cluster's first block arrived (default: now), which dates the GOP it starts.
    */
-  append(cluster: OutputCluster): boolean {
+  append(cluster: OutputCluster, wallTime?: number): boolean {
     if (this.#ended) {
       throw new TypeError("Cannot append to a ring whose stream has ended");
     }
@@ -216,7 +234,7 @@ export class GopRing {
     if (cluster.keyframe || gop === undefined) {
       if (!cluster.keyframe) return false;
       gop?._complete();
-      gop = new Gop(this.#seq++, cluster.time);
+      gop = new Gop(this.#seq++, cluster.time, wallTime);
       this.#gops.push(gop);
     }
     const joined = joinWire(cluster.parts, { format: this.#wire, length: cluster.byteLength });

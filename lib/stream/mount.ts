@@ -89,6 +89,14 @@ export class Mount {
     return this.#input?.header;
   }
 
+  /**
+   * The newest block's time on the mount's timeline (TimestampScale units; `-Infinity` before
+   * any): the live edge, up to a Cluster ahead of the ring's newest Cluster.
+   */
+  get newestTime(): number {
+    return this.#input?.timeline.newest ?? -Infinity;
+  }
+
   /** Whether the source has ended. */
   get ended(): boolean {
     return this.#ended;
@@ -173,14 +181,19 @@ export class Mount {
   }
 
   /**
-   * A new viewer, starting at the newest keyframe; `undefined` when there is no header yet. A
-   * viewer in the ring's wire form shares the ring's buffers (and this mount's header).
+   * A new viewer, starting at the newest keyframe (or `options.start`, or after
+   * `options.leadIn`); `undefined` when there is no header yet. A viewer in the ring's wire
+   * form shares the ring's buffers (and this mount's header).
    */
   attach(options: ViewerOptions = {}): ClientStream | undefined {
     const header = this.#input?.wireHeader;
     if (header === undefined) return undefined;
     const { start, slowPolicy } = this.#options;
-    return this.#viewers.attach(this.ring, header, { ...options, start, slowPolicy });
+    return this.#viewers.attach(this.ring, header, {
+      ...options,
+      start: options.start ?? start,
+      slowPolicy,
+    });
   }
 
   /** The id this mount gave a viewer. */

@@ -5,7 +5,11 @@
  */
 
 import type { Block } from "../matroska/block.ts";
-import { GopSegmenter, type GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
+import {
+  GopSegmenter,
+  type GopSegmenterOptions,
+  type OutputCluster,
+} from "../matroska/gop_segmenter.ts";
 import { describeTrackSet, type LiveHeader, sameTrackSet } from "../matroska/live_header.ts";
 import type { GopRing } from "./gop_ring.ts";
 import { KeyframeWatch, type KeyframeWatchOptions } from "./keyframe_watch.ts";
@@ -92,7 +96,7 @@ export class MountInput {
       );
     }
     const last = this.#segmenter.resync();
-    if (last !== undefined) this.#ring.append(last);
+    if (last !== undefined) this.#append(last);
     this.timeline.handover();
     this.#tap?.header(header);
   }
@@ -103,13 +107,23 @@ export class MountInput {
     block = this.timeline.rebase(block);
     if (block.track === this.#video) this.#keyframes.observe(block);
     const cluster = this.#segmenter.push(block);
-    if (cluster !== undefined) this.#ring.append(cluster);
+    if (cluster !== undefined) this.#append(cluster);
     this.#tap?.block(block);
   }
 
   /** Appends the open Cluster now (the source's own Cluster ended, or the stream does). */
   flush(): void {
     const cluster = this.#segmenter.flush();
-    if (cluster !== undefined) this.#ring.append(cluster);
+    if (cluster !== undefined) this.#append(cluster);
+  }
+
+  /**
+   * A Cluster is appended when the block after it arrives (up to a Cluster later than its own
+   * first block): its GOP is dated back from now by the media time between the two.
+   */
+  #append(cluster: OutputCluster): void {
+    const newest = this.timeline.newest;
+    const behind = newest === -Infinity ? 0 : Math.max(0, newest - cluster.time);
+    this.#ring.append(cluster, Date.now() - behind * this.#ring.msPerUnit);
   }
 }

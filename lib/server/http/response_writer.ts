@@ -88,7 +88,11 @@ export interface FixedOptions {
   watch?: () => StreamProgress;
 }
 
-/** Writes a response with its whole body and a `Content-Length`. */
+/**
+ * Writes a response with its whole body and a `Content-Length`. A body whose response declares
+ * its `Content-Length` (a file) is written as it is read, not gathered first; one that ends
+ * short of it rejects, so the connection is closed rather than reused out of step.
+ */
 export async function writeFixed(
   conn: ByteSink,
   response: Response,
@@ -96,6 +100,9 @@ export async function writeFixed(
 ): Promise<void> {
   let bytes: Uint8Array | null = null;
   let length = response.headers.get("content-length");
+  if (!options.head && response.body !== null && length !== null && /^\d+$/.test(length)) {
+    return await writeDeclared(conn, response, Number(length), options.keepAlive);
+  }
   if (!options.head && response.body !== null) {
     bytes = new Uint8Array(await response.arrayBuffer());
     length = String(bytes.length);
@@ -125,6 +132,35 @@ export async function writeFixed(
     }
   }
   progress.writing = false;
+}
+
+/** Writes a body of `length` declared bytes chunk by chunk. */
+async function writeDeclared(
+  conn: ByteSink,
+  response: Response,
+  length: number,
+  keepAlive: boolean,
+): Promise<void> {
+  let extra = `content-length: ${length}\r\n`;
+  extra += keepAlive ? "" : "connection: close\r\n";
+  await writeAll(conn, formatHead(response.status, response.headers, extra));
+  let written = 0;
+  const reader = response.body!.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (written + value.length > length) throw new RangeError("The body is longer than declared");
+      await writeAll(conn, value);
+      written += value.length;
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {}); // lets the body close its file
+    throw error;
+  }
+  if (written !== length) {
+    throw new RangeError(`The body ended after ${written} of ${length} declared bytes`);
+  }
 }
 
 /** What `writeStream` reports to its caller as it goes. */
