@@ -10,6 +10,7 @@ import {
 } from "../lib/package/segment_views.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import { decodeBytes, demux, readFixture } from "./_util.ts";
+import { probePackets } from "./_mp4.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 8, 0, 0);
 
@@ -131,4 +132,62 @@ Deno.test("lookupObject says which objects may be waited for and which are gone"
   packager.end();
   assert("found" in lookupObject(packager, epoch, "v1", `${newest.number}.m4s`));
   assertMatch(mediaPlaylist(packager, "v1") ?? "", /#EXT-X-ENDLIST/);
+});
+
+Deno.test("Packager keeps serving while a source is away; the next source continues the numbers", async () => {
+  // Source A: the fixture looped by ffmpeg's way (its audio splice overlaps by one frame).
+  const { header, blocks } = demux(await readFixture("h264_aac.mkv"));
+  // ffmpeg -stream_loop starts the next loop 1 ms after the last audio frame's start.
+  const span = blocks.filter((b) => b.track === 2).at(-1)!.time + 1;
+  const loop = [...blocks, ...blocks.map((b) => ({ ...b, time: b.time + span }))];
+  let clock = T0;
+  const packager = new Packager({ now: () => clock });
+  packager.setHeader(header);
+  const feed = (shift: number) => {
+    for (const block of loop) {
+      clock = T0 + block.time + shift;
+      packager.push({ ...block, time: block.time + shift });
+    }
+  };
+  feed(0);
+  packager.sourceEnded();
+  const numbers = (text: string | undefined) =>
+    [...(text ?? "").matchAll(/\/([0-9]+)\.m4s$/gm)].map((m) => Number(m[1]));
+  const before = mediaPlaylist(packager, "v1");
+  clock += 5000;
+  // Away: the playlist and the MPD are still there, unchanged.
+  assertEquals(mediaPlaylist(packager, "v1"), before);
+  assert(dashManifest(packager, clock), "no MPD while the source is away");
+  // Source B, the same tracks, continues the mount's timeline one frame later.
+  packager.setHeader(header);
+  feed(2 * span + 40);
+  const after = numbers(mediaPlaylist(packager, "a2"));
+  const video = numbers(mediaPlaylist(packager, "v1"));
+  assertEquals(video.at(-1)! - video[0] + 1, video.length, `${video}`);
+  assert(video[0] <= numbers(before).at(-1)!, "no segment of A left in the window");
+  assertEquals(after, video);
+  // The window's segments decode with their init, and their decode times only go forward
+  // (the splice's overlapping audio frame is left out: it would cut the one before it short, or,
+  // later than that frame's start, step back and fail the fragment).
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const id of ["v1", "a2"]) {
+      const init = found(lookupObject(packager, packager.epoch, id, "init-0.mp4"));
+      const media = video.map((n) => found(lookupObject(packager, packager.epoch, id, `${n}.m4s`)));
+      const bytes = concatBytes([init, ...media]);
+      const result = await decodeBytes(bytes, "mp4");
+      assertEquals([result.code, result.text], [0, ""], id);
+      const path = `${dir}/${id}.mp4`;
+      await Deno.writeFile(path, bytes);
+      const { packets } = await probePackets(path, id === "v1" ? "v" : "a");
+      // Audio frames (AAC, 1024 samples at 48 kHz) never overlap: none is cut short.
+      const step = id === "v1" ? 1 : 1024;
+      for (let i = 1; i < packets.length; i++) {
+        const d = packets[i].dts! - packets[i - 1].dts!;
+        assert(d >= step, `${id} packet ${i}: decode time step ${d}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -114,9 +114,12 @@ export class Packager {
     return this.#periods;
   }
 
-  /** EXT-X-TARGETDURATION in whole seconds, once the clock has started. */
+  /**
+   * EXT-X-TARGETDURATION in whole seconds, once the clock has started; it stays while a source
+   * is away (the playlists and the MPD are still served, as they were).
+   */
   get targetDuration(): number | undefined {
-    return this.#clock ? Math.ceil(this.#clockTarget - 1e-9) : undefined;
+    return this.#target === undefined ? undefined : Math.ceil(this.#clockTarget - 1e-9);
   }
 
   /** The first segment number of the epoch (seeded from the wall clock). */

@@ -196,18 +196,24 @@ export class TrackPackager {
   #cmafSamples(block: Block, frames: Uint8Array[], times: number[]): Mp4Sample[] {
     const timescale = this.cmaf?.timescale ?? 1;
     const offset = CMAF_OFFSET_SECONDS * timescale;
-    return frames.map((data, i) => {
+    const samples: Mp4Sample[] = [];
+    frames.forEach((data, i) => {
       const exact = Math.round(times[i] * timescale / this.#units) + offset;
       if (this.track.kind !== "audio") {
         const dts = this.#dts ? this.#dts.push(exact) : exact;
-        return { data, pts: exact, dts, duration: 0, keyframe: block.keyframe };
+        samples.push({ data, pts: exact, dts, duration: 0, keyframe: block.keyframe });
+        return;
       }
       // Audio: one frame after another by the codec's frame size (Matroska's millisecond times
-      // are rounded), re-anchored on the block times after a jump.
+      // are rounded), re-anchored on the block times after a gap; a frame overlapping the
+      // previous one (a splice in the source) is left out.
       const duration = this.#mp4 ? readFrameDuration(this.#mp4, data) : undefined;
       const pts = duration === undefined ? exact : this.#audio.push(exact, duration);
-      return { data, pts, dts: pts, duration: duration ?? 0, keyframe: true };
+      if (pts !== undefined) {
+        samples.push({ data, pts, dts: pts, duration: duration ?? 0, keyframe: true });
+      }
     });
+    return samples;
   }
 
   /** A block time in the CMAF store's timescale. */
