@@ -3,8 +3,8 @@
  * stops, and source B pushes the same tracks 4 s later (within `--source-grace`). Through it,
  * dash.js in Chromium keeps playing (currentTime advances after the restart) and an ffmpeg HLS
  * reader captures across both sources. The playlists and the MPD, polled all along, keep their
- * numbering (media sequence monotonic, segment numbers contiguous, no URL whose bytes changed)
- * and open a period-connected DASH Period for B.
+ * numbering (media sequence monotonic, segment numbers contiguous, no URL whose bytes changed),
+ * list the absence as EXT-X-GAP segments, and open a period-connected DASH Period for B.
  */
 
 import { assert, assertEquals, assertGreater } from "@std/assert";
@@ -20,6 +20,8 @@ const GAP_MS = 4000;
 interface Seen {
   sequences: number[];
   numbers: Set<number>;
+  /** The numbers listed as EXT-X-GAP. */
+  gaps: Set<number>;
   /** Segment URL → its bytes' digest, when first fetched. */
   digests: Map<string, string>;
   mpd: string;
@@ -38,6 +40,7 @@ async function poll(server: CliServer, stop: AbortSignal): Promise<Seen> {
   const seen: Seen = {
     sequences: [],
     numbers: new Set(),
+    gaps: new Set(),
     digests: new Map(),
     mpd: "",
     failures: [],
@@ -57,10 +60,14 @@ async function poll(server: CliServer, stop: AbortSignal): Promise<Seen> {
       seen.failures.push(`v1.m3u8 ${r.status} ${text.trim()}`);
     } else {
       seen.sequences.push(Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1]));
-      for (const m of text.matchAll(/^(\.\.\/e\/\w+\/v1\/(\d+)\.m4s)$/gm)) {
-        seen.numbers.add(Number(m[2]));
-        const url = new URL(m[1], base).href;
-        if (seen.digests.has(url)) continue;
+      for (
+        const m of text.matchAll(/^(#EXT-X-GAP\n#EXTINF:.*\n)?(\.\.\/e\/\w+\/v1\/(\d+)\.m4s)$/gm)
+      ) {
+        seen.numbers.add(Number(m[3]));
+        // A gap segment has no media: players must not load it.
+        if (m[1]) seen.gaps.add(Number(m[3]));
+        const url = new URL(m[2], base).href;
+        if (m[1] || seen.digests.has(url)) continue;
         const s = await fetch(url);
         if (s.status === 200) seen.digests.set(url, await digest(await s.arrayBuffer()));
         else seen.failures.push(`${url} ${s.status} ${(await s.text()).trim()}`);
@@ -129,7 +136,7 @@ Deno.test("a pushed mount's source restarts: dash.js and ffmpeg play on, numberi
       "-c",
       "copy",
       "-t",
-      "18",
+      "20",
       capture,
     ], { timeout: 65_000 });
     const page = await browser.context.newPage();
@@ -169,21 +176,25 @@ Deno.test("a pushed mount's source restarts: dash.js and ffmpeg play on, numberi
     assertGreater(last.audioBytes, endedA.audioBytes);
     assertGreater(last.videoBytes, endedA.videoBytes);
 
-    // ffmpeg: 18 s in all, more than source A's 12 s, so B's media is in it; decodes clean.
+    // ffmpeg: 20 s in all, the gap's 4 s included; more frames than source A's 12 s hold (300),
+    // so B's media is in it; it decodes clean.
     const read = await reader;
     assertEquals(read.code, 0, read.stderr);
     const probe = await run("ffprobe", [
       "-v",
       "error",
+      "-count_packets",
       "-show_entries",
-      "format=duration:stream=codec_name",
+      "stream=codec_name,nb_read_packets",
       "-of",
       "csv=p=0",
       capture,
     ]);
-    const lines = probe.stdout.trim().split("\n");
-    assertEquals(lines.slice(0, 2).sort(), ["aac", "h264"]);
-    assertGreater(Number(lines[2]), 17.5, probe.stdout);
+    const packets = new Map(
+      probe.stdout.trim().split("\n").map((l) => l.split(",")).map(([c, n]) => [c, Number(n)]),
+    );
+    assertEquals([...packets.keys()].sort(), ["aac", "h264"]);
+    assertGreater(packets.get("h264")!, 320, probe.stdout);
     const decoded = await run("ffmpeg", [
       "-v",
       "error",
@@ -206,6 +217,8 @@ Deno.test("a pushed mount's source restarts: dash.js and ffmpeg play on, numberi
         `media sequence went back: ${seen.sequences}`,
       );
     }
+    // While A was away, the playlist went on with gap segments: 4 s of them at 2 s targets.
+    assert(seen.gaps.size >= 2 && seen.gaps.size <= 3, `gaps: ${[...seen.gaps]}`);
     const numbers = [...seen.numbers].sort((a, b) => a - b);
     assertEquals(numbers.length, numbers[numbers.length - 1] - numbers[0] + 1, `${numbers}`);
     assertGreater(numbers.length, 8, `${numbers}`);

@@ -8,12 +8,13 @@
 
 import type { Block } from "../matroska/block.ts";
 import type { LiveHeader, TrackInfo } from "../matroska/live_header.ts";
-import { hasMp4Form } from "../mp4/sample_entry.ts";
+import { GapClock } from "./gap_clock.ts";
+import { type SegmentForms, segmentForms } from "./segment_forms.ts";
 import { type Boundary, SegmentClock } from "./segment_clock.ts";
 import { type Cut, TrackPackager } from "./track_packager.ts";
+import { storedDuration } from "./track_store.ts";
 
-/** Codecs that WebM carries (the WebM container guidelines), served as WebM DASH. */
-const WEBM_CODECS = new Set(["V_VP8", "V_VP9", "V_AV1", "A_OPUS", "A_VORBIS"]);
+export { type SegmentForms, segmentForms };
 
 /** Options of a {@linkcode Packager}; durations in seconds. */
 export interface PackagerOptions {
@@ -41,25 +42,6 @@ export interface PackagerPeriod {
   connected: boolean;
 }
 
-/** How the mount is offered in segments, and why not when it is not. */
-export interface SegmentForms {
-  /** HLS with CMAF (fMP4) segments: every track has an ISO BMFF form. */
-  hls: boolean;
-  /** DASH: WebM segments when every track is a WebM codec, else CMAF when HLS is possible. */
-  dash: "webm" | "cmaf" | undefined;
-  /** The tracks whose codec has no ISO BMFF form (for the 404 body). */
-  noMp4: string[];
-}
-
-/** What a mount's tracks allow. */
-export function segmentForms(tracks: readonly TrackInfo[]): SegmentForms {
-  const media = tracks.filter((t) => t.kind === "video" || t.kind === "audio");
-  const noMp4 = media.filter((t) => !hasMp4Form(t.codecId)).map((t) => t.codecId);
-  const hls = media.length > 0 && noMp4.length === 0;
-  const webm = media.length > 0 && media.every((t) => WEBM_CODECS.has(t.codecId));
-  return { hls, dash: webm ? "webm" : hls ? "cmaf" : undefined, noMp4 };
-}
-
 function trackKey(tracks: readonly TrackInfo[]): string {
   return tracks.map((t) => `${t.number}:${t.kind}:${t.codecId}`).join(",");
 }
@@ -81,6 +63,12 @@ export class Packager {
   #periods: PackagerPeriod[] = [];
   #discontinuity = false;
   #ended = false;
+  /** While the source is away: its absence, cut into gap segments. */
+  #gap: GapClock | undefined;
+  /** Added to every block's time: the gaps so far, so that media follows the gap segments. */
+  #gapShift = 0;
+  /** The next segment opens a DASH Period (a source came back after a gap). */
+  #newPeriod = false;
 
   constructor(options: PackagerOptions = {}) {
     this.#options = {
@@ -171,6 +159,8 @@ export class Packager {
   push(block: Block): void {
     const track = this.#tracks.get(block.track);
     if (!track) return;
+    if (this.#gap) this.#resume();
+    if (this.#gapShift !== 0) block = { ...block, time: block.time + this.#gapShift };
     if (block.track === this.#primary?.number) {
       const boundary = this.#tick(block);
       if (boundary) {
@@ -186,6 +176,48 @@ export class Packager {
     for (const track of this.#tracks.values()) track.close();
     this.#clock = undefined;
     this.#firstKeyframe = undefined;
+    const edge = this.#edge();
+    if (edge !== undefined && this.#target !== undefined && !this.#gap) {
+      this.#gap = new GapClock(edge, this.#clockTarget * 1000);
+    }
+  }
+
+  /**
+   * While the source is away, adds the gap segments (HLS EXT-X-GAP) its absence has filled so
+   * far; the caller calls this a few times per target duration.
+   */
+  fillGap(): void {
+    if (!this.#gap || this.#ended) return;
+    for (const ms of this.#gap.due(this.#options.now())) this.#addGap(ms);
+  }
+
+  /** A source is back: the last gap segment, and its media shifted to follow the gap. */
+  #resume(): void {
+    const gap = this.#gap as GapClock;
+    this.#gap = undefined;
+    const { last, total } = gap.finish(this.#options.now());
+    if (last !== undefined) this.#addGap(last);
+    if (total === 0) return;
+    this.#gapShift += Math.round(total * 1e6 / (this.#header?.timestampScale ?? 1e6));
+    this.#newPeriod = true;
+  }
+
+  #addGap(ms: number): void {
+    const number = this.#nextNumber();
+    for (const track of this.#tracks.values()) {
+      for (const store of [track.webm, track.cmaf]) {
+        store?.addGap(number, Math.round(ms * store.timescale / 1000));
+      }
+    }
+  }
+
+  /** Wall-clock ms where the primary track's newest segment (or gap) ends. */
+  #edge(): number | undefined {
+    const primary = this.#primary && this.#tracks.get(this.#primary.number);
+    const store = primary?.cmaf ?? primary?.webm;
+    const newest = store?.segments[store.segments.length - 1];
+    if (!store || !newest) return undefined;
+    return newest.programDateTime + storedDuration(newest) * 1000 / store.timescale;
   }
 
   /** The mount ended. */
@@ -211,6 +243,9 @@ export class Packager {
     this.#discontinuity = false;
     this.#ended = false;
     this.#target = undefined;
+    this.#gap = undefined;
+    this.#gapShift = 0;
+    this.#newPeriod = false;
     const media = header.tracks.filter((t) => t.kind === "video" || t.kind === "audio");
     this.#primary = media.find((t) => t.kind === "video") ?? media[0];
     const { hls, dash } = this.#forms;
@@ -284,9 +319,10 @@ export class Packager {
       const anchor = this.#anchor;
       const expected = anchor ? anchor.wall + (boundary.time - anchor.media) * 1000 / units : 0;
       if (
-        !anchor || this.#discontinuity || now - expected > target / 2 ||
+        !anchor || this.#discontinuity || this.#newPeriod || now - expected > target / 2 ||
         expected - now > 3 * target
       ) {
+        this.#newPeriod = false;
         this.#anchor = { wall: now, media: boundary.time };
         this.#periods.push({
           id: `${this.#epoch}-${this.#periods.length}`,

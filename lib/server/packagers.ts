@@ -17,6 +17,8 @@ export class PackagerTable {
   readonly #byName = new Map<string, Packager>();
   readonly #expiry = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #ending = new Set<string>();
+  /** Mounts whose source is away: the timers that publish their gap segments. */
+  readonly #gaps = new Map<string, ReturnType<typeof setInterval>>();
 
   constructor(options: PackagerOptions = {}) {
     this.#options = options;
@@ -49,13 +51,20 @@ export class PackagerTable {
     return {
       header: (header: LiveHeader) => {
         this.#ending.delete(name);
+        this.#stopGap(name);
         packager().setHeader(header);
       },
       block: (block: Block) => this.#byName.get(name)?.push(block),
-      pause: () => this.#byName.get(name)?.sourceEnded(),
+      pause: () => {
+        const p = this.#byName.get(name);
+        if (!p) return;
+        p.sourceEnded();
+        this.#startGap(name, p);
+      },
       end: () => {
         const p = this.#byName.get(name);
         if (!p) return;
+        this.#stopGap(name);
         p.sourceEnded();
         // A mount's end may be its replacement's start: a source with another CodecPrivate ends
         // the old mount and sets its header on the new one in the same call. So an end takes
@@ -69,6 +78,19 @@ export class PackagerTable {
       },
     };
   };
+
+  /** While the source is away, gap segments are published as their time passes. */
+  #startGap(name: string, packager: Packager): void {
+    this.#stopGap(name);
+    const timer = setInterval(() => packager.fillGap(), 250);
+    Deno.unrefTimer(timer);
+    this.#gaps.set(name, timer);
+  }
+
+  #stopGap(name: string): void {
+    clearInterval(this.#gaps.get(name));
+    this.#gaps.delete(name);
+  }
 
   #expireLater(name: string, packager: Packager): void {
     const timer = setTimeout(() => {
