@@ -24,6 +24,8 @@ const MAX_HEADER = 12;
 const HEADER = 0;
 const BUFFER = 1;
 const SKIP = 2;
+/** Gathering the views of a payload of `inParts` that spans chunks. */
+const PARTS = 3;
 
 interface Frame {
   id: number;
@@ -38,8 +40,9 @@ interface Frame {
  * Parses EBML incrementally: `push` chunks split anywhere, get events through a callback, in
  * order and synchronously. Pending input is never re-concatenated: a header that spans chunks is
  * gathered in a 12-byte scratch array, a payload that spans chunks is copied once into an array
- * of its exact size, and everything else is delivered as `subarray` views of the chunks, which
- * must therefore not be modified after they are pushed.
+ * of its exact size (or, for the IDs in `inParts`, delivered as the views of the chunks it
+ * spans), and everything else is delivered as `subarray` views of the chunks, which must
+ * therefore not be modified after they are pushed.
  *
  * @example
  * ```ts
@@ -68,6 +71,8 @@ export class EbmlReader {
   #buf: Uint8Array | undefined;
   #fill = 0;
   #skipLeft = 0;
+  #inParts: ReadonlySet<number> | undefined;
+  #pieces: Uint8Array[] = [];
 
   constructor(options: EbmlReaderOptions = {}) {
     this.#schema = options.schema ?? MATROSKA_SCHEMA;
@@ -76,6 +81,7 @@ export class EbmlReader {
       throw new TypeError(`Invalid maxElementSize: ${max}`);
     }
     this.#max = max;
+    this.#inParts = options.inParts?.size ? options.inParts : undefined;
   }
 
   /** Absolute offset of the next byte the reader expects. */
@@ -107,6 +113,13 @@ export class EbmlReader {
           this.#mode = HEADER;
           this.#closeFinished(emit);
         }
+      } else if (this.#mode === PARTS) {
+        const take = Math.min(this.#size - this.#fill, n - i);
+        this.#pieces.push(chunk.subarray(i, i + take));
+        this.#fill += take;
+        i += take;
+        this.#pos += take;
+        if (this.#fill === this.#size) this.#emitPieces(emit);
       } else if (this.#mode === BUFFER) {
         const buf = this.#buf!;
         const take = Math.min(buf.length - this.#fill, n - i);
@@ -164,7 +177,7 @@ export class EbmlReader {
    */
   end(emit: (event: EbmlEvent) => void): void {
     if (this.#mode !== HEADER) {
-      const got = this.#mode === BUFFER ? this.#fill : this.#size - this.#skipLeft;
+      const got = this.#mode === SKIP ? this.#size - this.#skipLeft : this.#fill;
       throw new EbmlSyntaxError(
         `Input ends inside element ${
           formatId(this.#id)
@@ -313,6 +326,14 @@ export class EbmlReader {
       this.#emitElement(chunk.subarray(i, i + size), emit);
       return i + size;
     }
+    if (this.#inParts?.has(id)) {
+      // The payload spans chunks, and its consumer takes it in pieces: views, no copy.
+      this.#pieces = available > 0 ? [chunk.subarray(i)] : [];
+      this.#fill = available;
+      this.#pos += available;
+      this.#mode = PARTS;
+      return chunk.length;
+    }
     // The payload spans chunks: one array of its exact size, filled as chunks arrive.
     const buf = new Uint8Array(size);
     buf.set(chunk.subarray(i));
@@ -321,6 +342,22 @@ export class EbmlReader {
     this.#pos += available;
     this.#mode = BUFFER;
     return chunk.length;
+  }
+
+  #emitPieces(emit: (event: EbmlEvent) => void): void {
+    const [data, ...more] = this.#pieces;
+    this.#pieces = [];
+    this.#mode = HEADER;
+    const event: EbmlEvent = {
+      type: "element",
+      id: this.#id,
+      offset: this.#elementOffset,
+      headerSize: this.#headerSize,
+      data,
+    };
+    if (more.length > 0) event.more = more;
+    emit(event);
+    this.#closeFinished(emit);
   }
 
   #emitElement(data: Uint8Array, emit: (event: EbmlEvent) => void): void {
