@@ -8,13 +8,21 @@ export interface FollowStats {
   errors: Record<number, number>;
   /** Object paths fetched (inits and parts). */
   objects: Set<string>;
+  /** Bytes of every 200 response body (playlists and objects). */
+  bytes: number;
 }
 
 export function followStats(): FollowStats {
-  return { requests: 0, errors: {}, objects: new Set() };
+  return { requests: 0, errors: {}, objects: new Set(), bytes: 0 };
 }
 
-async function get(url: string, s: FollowStats, signal: AbortSignal): Promise<string | undefined> {
+/** GETs `url`: its body as text (a playlist), "" for an object, undefined when not 200. */
+async function get(
+  url: string,
+  s: FollowStats,
+  signal: AbortSignal,
+  text = true,
+): Promise<string | undefined> {
   s.requests++;
   try {
     const response = await fetch(url, { signal });
@@ -23,7 +31,9 @@ async function get(url: string, s: FollowStats, signal: AbortSignal): Promise<st
       await response.body?.cancel();
       return undefined;
     }
-    return new TextDecoder().decode(await response.arrayBuffer());
+    const body = await response.arrayBuffer();
+    s.bytes += body.byteLength;
+    return text ? new TextDecoder().decode(body) : "";
   } catch (error) {
     if (signal.aborted) return undefined;
     throw error;
@@ -54,7 +64,7 @@ export async function followRendition(
     // A joining player starts near the live edge: the init and the newest parts.
     const wanted = next ? fresh : fresh.filter((u) => u.endsWith(".mp4")).concat(fresh.slice(-2));
     for (const u of wanted) {
-      if ((await get(u, s, signal)) !== undefined) s.objects.add(new URL(u).pathname);
+      if ((await get(u, s, signal, false)) !== undefined) s.objects.add(new URL(u).pathname);
     }
     const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[^"]*\/([0-9]+)\.([0-9]+)\.m4s"/.exec(text);
     next = hint ? `?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}` : "";
