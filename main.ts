@@ -261,7 +261,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       partTarget: options.partTarget / 1000,
       keepSeconds: options.bufferMs / 1000,
       maxBytes: options.bufferBytes,
-    })
+    }, log)
     : undefined;
   const registry = new MountRegistry({
     mountOptions: {

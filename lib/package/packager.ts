@@ -220,10 +220,18 @@ export class Packager {
     return newest.programDateTime + storedDuration(newest) * 1000 / store.timescale;
   }
 
-  /** The mount ended. */
+  /** The mount ended. Every track's playlists end, even when one's last part cannot be written. */
   end(): void {
     this.#ended = true;
-    for (const track of this.#tracks.values()) track.end();
+    let failure: unknown;
+    for (const track of this.#tracks.values()) {
+      try {
+        track.end();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   #reset(header: LiveHeader): void {

@@ -167,11 +167,14 @@ export class TrackPackager {
     this.#started = false;
   }
 
-  /** The mount ended. */
+  /** The mount ended (or its packaging failed: then the part that cannot be written is lost). */
   end(): void {
-    this.close();
-    this.webm?.end();
-    this.cmaf?.end();
+    try {
+      this.close();
+    } finally {
+      this.webm?.end();
+      this.cmaf?.end();
+    }
   }
 
   /** Frame times of a block's frames: laced frames follow each other by the codec's frame size. */
