@@ -217,8 +217,8 @@ Deno.test("a pushed mount's source restarts: dash.js and ffmpeg play on, numberi
         `media sequence went back: ${seen.sequences}`,
       );
     }
-    // While A was away, the playlist went on with gap segments: 4 s of them at 2 s targets.
-    assert(seen.gaps.size >= 2 && seen.gaps.size <= 3, `gaps: ${[...seen.gaps]}`);
+    // While A was away (4 s and B's start), the playlist went on with gap segments of 2 s.
+    assert(seen.gaps.size >= 2 && seen.gaps.size <= 5, `gaps: ${[...seen.gaps]}`);
     const numbers = [...seen.numbers].sort((a, b) => a - b);
     assertEquals(numbers.length, numbers[numbers.length - 1] - numbers[0] + 1, `${numbers}`);
     assertGreater(numbers.length, 8, `${numbers}`);
