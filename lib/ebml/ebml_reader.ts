@@ -6,7 +6,8 @@
 
 import { EbmlSyntaxError } from "./ebml_syntax_error.ts";
 import { type EbmlSchema, formatId, MATROSKA_SCHEMA } from "./ids.ts";
-import { measureVintLength, UNKNOWN_SIZE } from "./vint.ts";
+import { type ElementHeader, readElementHeader } from "./element_header.ts";
+import { UNKNOWN_SIZE } from "./vint.ts";
 import { DEFAULT_MAX_ELEMENT_SIZE, type EbmlEvent, type EbmlReaderOptions } from "./ebml_events.ts";
 
 export {
@@ -64,10 +65,8 @@ export class EbmlReader {
   #mode = HEADER;
   #head = new Uint8Array(MAX_HEADER);
   #headLen = 0;
-  #id = 0;
-  #size = 0;
-  #headerSize = 0;
-  #elementOffset = 0;
+  /** The header of the element being read. */
+  #element: ElementHeader = { id: 0, size: 0, headerSize: 0, offset: 0 };
   #buf: Uint8Array | undefined;
   #fill = 0;
   #skipLeft = 0;
@@ -114,12 +113,12 @@ export class EbmlReader {
           this.#closeFinished(emit);
         }
       } else if (this.#mode === PARTS) {
-        const take = Math.min(this.#size - this.#fill, n - i);
+        const take = Math.min(this.#element.size - this.#fill, n - i);
         this.#pieces.push(chunk.subarray(i, i + take));
         this.#fill += take;
         i += take;
         this.#pos += take;
-        if (this.#fill === this.#size) this.#emitPieces(emit);
+        if (this.#fill === this.#element.size) this.#emitPieces(emit);
       } else if (this.#mode === BUFFER) {
         const buf = this.#buf!;
         const take = Math.min(buf.length - this.#fill, n - i);
@@ -133,7 +132,7 @@ export class EbmlReader {
           this.#emitElement(buf, emit);
         }
       } else if (this.#headLen === 0) {
-        const length = this.#readHeader(chunk, i, n, this.#pos);
+        const length = readElementHeader(chunk, i, n, this.#pos, this.#element);
         if (length === 0) {
           // Fewer than a whole header left: keep those few bytes in the scratch array.
           this.#head.set(chunk.subarray(i, n));
@@ -149,11 +148,12 @@ export class EbmlReader {
         const have = this.#headLen;
         const take = Math.min(MAX_HEADER - have, n - i);
         this.#head.set(chunk.subarray(i, i + take), have);
-        const length = this.#readHeader(
+        const length = readElementHeader(
           this.#head,
           0,
           have + take,
           this.#pos - have,
+          this.#element,
         );
         if (length === 0) {
           this.#headLen += take;
@@ -177,12 +177,12 @@ export class EbmlReader {
    */
   end(emit: (event: EbmlEvent) => void): void {
     if (this.#mode !== HEADER) {
-      const got = this.#mode === SKIP ? this.#size - this.#skipLeft : this.#fill;
+      const got = this.#mode === SKIP ? this.#element.size - this.#skipLeft : this.#fill;
       throw new EbmlSyntaxError(
         `Input ends inside element ${
-          formatId(this.#id)
-        }: ${got} of ${this.#size} payload bytes received`,
-        this.#elementOffset,
+          formatId(this.#element.id)
+        }: ${got} of ${this.#element.size} payload bytes received`,
+        this.#element.offset,
       );
     }
     if (this.#headLen > 0) {
@@ -206,65 +206,16 @@ export class EbmlReader {
     }
   }
 
-  /** Reads an element header at `bytes[start]`: its length, or 0 when `end` comes first. */
-  #readHeader(
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    absolute: number,
-  ): number {
-    const first = bytes[start];
-    const idLength = measureVintLength(first);
-    if (idLength === 0) {
-      throw new EbmlSyntaxError(
-        "Invalid element ID: first byte is 0x00",
-        absolute,
-      );
-    }
-    if (idLength > 4) {
-      throw new EbmlSyntaxError(
-        `Invalid element ID: ${idLength} bytes long, Matroska allows at most 4`,
-        absolute,
-      );
-    }
-    if (start + idLength >= end) return 0;
-    let id = first;
-    for (let k = 1; k < idLength; k++) id = id * 256 + bytes[start + k];
-    const sizeStart = start + idLength;
-    const sizeFirst = bytes[sizeStart];
-    const sizeLength = measureVintLength(sizeFirst);
-    if (sizeLength === 0) {
-      throw new EbmlSyntaxError(
-        `Invalid size of element ${formatId(id)}: first byte is 0x00`,
-        absolute + idLength,
-      );
-    }
-    if (sizeStart + sizeLength > end) return 0;
-    const mask = 0xff >> sizeLength;
-    let size = sizeFirst & mask;
-    let allOnes = size === mask;
-    for (let k = 1; k < sizeLength; k++) {
-      const b = bytes[sizeStart + k];
-      if (b !== 0xff) allOnes = false;
-      size = size * 256 + b;
-    }
-    this.#id = id;
-    this.#size = allOnes ? UNKNOWN_SIZE : size;
-    this.#headerSize = idLength + sizeLength;
-    this.#elementOffset = absolute;
-    return idLength + sizeLength;
-  }
-
   /** Acts on the header just read; `i` is the payload's index in `chunk`. Returns the new index. */
   #onHeader(
     chunk: Uint8Array,
     i: number,
     emit: (event: EbmlEvent) => void,
   ): number {
-    const id = this.#id;
-    const size = this.#size;
-    const offset = this.#elementOffset;
-    const headerSize = this.#headerSize;
+    const id = this.#element.id;
+    const size = this.#element.size;
+    const offset = this.#element.offset;
+    const headerSize = this.#element.headerSize;
     const spec = this.#schema.get(id);
     const stack = this.#stack;
     if (spec !== undefined) {
@@ -350,9 +301,9 @@ export class EbmlReader {
     this.#mode = HEADER;
     const event: EbmlEvent = {
       type: "element",
-      id: this.#id,
-      offset: this.#elementOffset,
-      headerSize: this.#headerSize,
+      id: this.#element.id,
+      offset: this.#element.offset,
+      headerSize: this.#element.headerSize,
       data,
     };
     if (more.length > 0) event.more = more;
@@ -363,9 +314,9 @@ export class EbmlReader {
   #emitElement(data: Uint8Array, emit: (event: EbmlEvent) => void): void {
     emit({
       type: "element",
-      id: this.#id,
-      offset: this.#elementOffset,
-      headerSize: this.#headerSize,
+      id: this.#element.id,
+      offset: this.#element.offset,
+      headerSize: this.#element.headerSize,
       data,
     });
     this.#closeFinished(emit);
