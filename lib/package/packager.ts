@@ -13,8 +13,9 @@ import { type SegmentForms, segmentForms } from "./segment_forms.ts";
 import { type Boundary, SegmentClock } from "./segment_clock.ts";
 import { type Cut, TrackPackager } from "./track_packager.ts";
 import { storedDuration } from "./track_store.ts";
+import { type PackagerPeriod, WallAnchor } from "./wall_anchor.ts";
 
-export { type SegmentForms, segmentForms };
+export { type PackagerPeriod, type SegmentForms, segmentForms };
 
 /** Options of a {@linkcode Packager}; durations in seconds. */
 export interface PackagerOptions {
@@ -31,15 +32,6 @@ export interface PackagerOptions {
   maxBytes?: number;
   /** The wall clock, Unix milliseconds (tests drive their own). */
   now?: () => number;
-}
-
-/** A DASH Period: one anchoring of media time to the wall clock. */
-export interface PackagerPeriod {
-  id: string;
-  /** Wall-clock seconds since the Unix epoch at its first segment. */
-  start: number;
-  /** It continues the previous Period with the same inits (period connectivity). */
-  connected: boolean;
 }
 
 function trackKey(tracks: readonly TrackInfo[]): string {
@@ -59,16 +51,12 @@ export class Packager {
   #primary: TrackInfo | undefined;
   #clock: SegmentClock | undefined;
   #firstKeyframe: number | undefined;
-  #anchor: { wall: number; media: number } | undefined;
-  #periods: PackagerPeriod[] = [];
-  #discontinuity = false;
+  #wall = new WallAnchor("");
   #ended = false;
   /** While the source is away: its absence, cut into gap segments. */
   #gap: GapClock | undefined;
   /** Added to every block's time: the gaps so far, so that media follows the gap segments. */
   #gapShift = 0;
-  /** The next segment opens a DASH Period (a source came back after a gap). */
-  #newPeriod = false;
 
   constructor(options: PackagerOptions = {}) {
     this.#options = {
@@ -99,7 +87,7 @@ export class Packager {
   }
 
   get periods(): readonly PackagerPeriod[] {
-    return this.#periods;
+    return this.#wall.periods;
   }
 
   /**
@@ -149,7 +137,7 @@ export class Packager {
       let changed = false;
       for (const track of this.#tracks.values()) changed = track.setHeader(header) || changed;
       this.#header = header;
-      if (changed) this.#discontinuity = true;
+      if (changed) this.#wall.discontinue();
       return;
     }
     this.#reset(header);
@@ -199,7 +187,7 @@ export class Packager {
     if (last !== undefined) this.#addGap(last);
     if (total === 0) return;
     this.#gapShift += Math.round(total * 1e6 / (this.#header?.timestampScale ?? 1e6));
-    this.#newPeriod = true;
+    this.#wall.breakPeriod();
   }
 
   #addGap(ms: number): void {
@@ -244,16 +232,13 @@ export class Packager {
     this.#header = header;
     this.#forms = segmentForms(header.tracks);
     this.#tracks = new Map();
-    this.#periods = [];
-    this.#anchor = undefined;
+    this.#wall = new WallAnchor(this.#epoch);
     this.#clock = undefined;
     this.#firstKeyframe = undefined;
-    this.#discontinuity = false;
     this.#ended = false;
     this.#target = undefined;
     this.#gap = undefined;
     this.#gapShift = 0;
-    this.#newPeriod = false;
     const media = header.tracks.filter((t) => t.kind === "video" || t.kind === "audio");
     this.#primary = media.find((t) => t.kind === "video") ?? media[0];
     const { hls, dash } = this.#forms;
@@ -313,41 +298,21 @@ export class Packager {
     return next;
   }
 
-  /**
-   * Places a boundary on the wall clock. A segment whose expected wall time is off by more than
-   * half a target duration (the source was away, or runs slow) re-anchors: a new DASH Period,
-   * and a jump in EXT-X-PROGRAM-DATE-TIME. Media running ahead (a file's fast start) is allowed
-   * up to three target durations.
-   */
+  /** Places a boundary on the wall clock (see `WallAnchor`). */
   #place(boundary: Boundary): Cut {
-    const now = this.#options.now();
-    const units = 1e9 / (this.#header?.timestampScale ?? 1e6);
-    const target = this.#clockTarget * 1000;
-    if (boundary.newSegment) {
-      const anchor = this.#anchor;
-      const expected = anchor ? anchor.wall + (boundary.time - anchor.media) * 1000 / units : 0;
-      if (
-        !anchor || this.#discontinuity || this.#newPeriod || now - expected > target / 2 ||
-        expected - now > 3 * target
-      ) {
-        this.#newPeriod = false;
-        this.#anchor = { wall: now, media: boundary.time };
-        this.#periods.push({
-          id: `${this.#epoch}-${this.#periods.length}`,
-          start: now / 1000,
-          connected: this.#periods.length > 0 && !this.#discontinuity,
-        });
-      }
-    }
-    const anchor = this.#anchor ?? { wall: now, media: boundary.time };
-    const discontinuity = boundary.newSegment && this.#discontinuity;
-    if (discontinuity) this.#discontinuity = false;
+    const programDateTime = this.#wall.place({
+      now: this.#options.now(),
+      media: boundary.time,
+      unitsPerSecond: 1e9 / (this.#header?.timestampScale ?? 1e6),
+      target: this.#clockTarget,
+      segment: boundary.newSegment,
+    });
     return {
       boundary,
       primaryTrack: this.#primary?.number ?? 0,
-      programDateTime: anchor.wall + (boundary.time - anchor.media) * 1000 / units,
-      period: Math.max(0, this.#periods.length - 1),
-      discontinuity,
+      programDateTime,
+      period: this.#wall.period,
+      discontinuity: boundary.newSegment && this.#wall.takeDiscontinuity(),
     };
   }
 }
