@@ -310,7 +310,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       partTarget: options.partTarget / 1000,
       keepSeconds: options.bufferMs / 1000,
       maxBytes: options.bufferBytes,
-    })
+    }, log)
     : undefined;
   const webhooks = options.webhooks.length === 0 ? undefined : new Webhooks(options.webhooks, {
     secret: config.webhookSecret,

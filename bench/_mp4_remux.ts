@@ -5,10 +5,10 @@ import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { readElements } from "../lib/ebml/read_elements.ts";
 import { readUint } from "../lib/ebml/values.ts";
-import type { Block } from "../lib/matroska/block.ts";
-import { unlace } from "../lib/matroska/lacing.ts";
+import { type Block, joinPayload, type Payload } from "../lib/matroska/block.ts";
+import { framePayloads } from "../lib/matroska/lacing.ts";
 import type { LiveHeader } from "../lib/matroska/live_header.ts";
-import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+import { BLOCK_PARTS, MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { DtsEstimator, measureReorderDepth } from "../lib/mp4/dts_estimator.ts";
 import { writeFragment } from "../lib/mp4/fragment.ts";
 import { writeInitSegment } from "../lib/mp4/init_segment.ts";
@@ -42,7 +42,7 @@ export interface TrackExtras {
 export function demuxWithExtras(
   chunks: readonly Uint8Array[],
 ): { header: LiveHeader; blocks: Block[]; extras: Map<number, TrackExtras> } {
-  const reader = new EbmlReader();
+  const reader = new EbmlReader({ inParts: BLOCK_PARTS });
   const demuxer = new MatroskaDemuxer();
   const blocks: Block[] = [];
   const extras = new Map<number, TrackExtras>();
@@ -91,15 +91,19 @@ export function remuxToFmp4(
       ? 960
       : 1024;
     const own = blocks.filter((b) => b.track === info.number);
-    const frames: { data: Uint8Array; pts: number; keyframe: boolean }[] = [];
+    const frames: { data: Payload; pts: number; duration: number; keyframe: boolean }[] = [];
+    // Only audio durations come from the frames (a frame in pieces is joined to read them).
+    const durationOf = (data: Payload) =>
+      track.kind === "audio" ? readFrameDuration(track, joinPayload(data)) ?? frame : frame;
     // Audio frames go back to back on the sample clock; laced ones follow each other by their
     // own durations (RFC 9559 §10.3 gives a lace one time).
     const timeline = track.kind === "audio" ? new AudioTimeline() : undefined;
     for (const b of own) {
       let pts = Math.round(b.time * ticks);
-      for (const data of unlace(b)) {
-        const duration = readFrameDuration(track, data) ?? frame;
-        frames.push({ data, pts: timeline?.push(pts, duration) ?? pts, keyframe: b.keyframe });
+      for (const data of framePayloads(b)) {
+        const duration = durationOf(data);
+        const at = timeline?.push(pts, duration) ?? pts;
+        frames.push({ data, pts: at, duration, keyframe: b.keyframe });
         pts += duration;
       }
     }
@@ -113,7 +117,7 @@ export function remuxToFmp4(
       data: f.data,
       pts: f.pts + shift,
       dts: dts.push(f.pts) + shift,
-      duration: readFrameDuration(track, f.data) ?? frame,
+      duration: f.duration,
       keyframe: track.kind === "audio" || f.keyframe,
     }));
     const cut: Uint8Array[][] = [];

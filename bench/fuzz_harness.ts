@@ -18,7 +18,11 @@ import { measureVintLength } from "../lib/ebml/vint.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import type { Block } from "../lib/matroska/block.ts";
 import { GopSegmenter } from "../lib/matroska/gop_segmenter.ts";
-import { MatroskaDemuxer, type MatroskaEvent } from "../lib/matroska/matroska_demuxer.ts";
+import {
+  BLOCK_PARTS,
+  MatroskaDemuxer,
+  type MatroskaEvent,
+} from "../lib/matroska/matroska_demuxer.ts";
 
 /** The element size cap used while fuzzing: small, so that the cap itself gets exercised. */
 export const FUZZ_MAX_ELEMENT_SIZE = 1024 * 1024;
@@ -543,7 +547,7 @@ function summarize(block: Block): WrittenBlock {
     track: block.track,
     time: block.time,
     keyframe: block.keyframe,
-    frames: block.frames.length,
+    frames: block.frames.length + (block.more ?? []).reduce((n, p) => n + p.length, 0),
   };
 }
 
@@ -581,7 +585,7 @@ export function runOne(
   let outputBytes = 0;
   let result: FuzzResult | undefined;
   try {
-    const reader = new EbmlReader({ maxElementSize: FUZZ_MAX_ELEMENT_SIZE });
+    const reader = new EbmlReader({ maxElementSize: FUZZ_MAX_ELEMENT_SIZE, inParts: BLOCK_PARTS });
     const demuxer = new MatroskaDemuxer();
     let segmenter: GopSegmenter | undefined;
     const open: number[] = [];

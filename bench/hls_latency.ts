@@ -17,10 +17,10 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { launchBrowser } from "../tests/_browser.ts";
-import { startCachingNginx } from "../tests/_nginx.ts";
 import { playerState, servePlayers } from "../tests/_players.ts";
 import { percentile, round, startServer, waitLive } from "./_live.ts";
 import { liveEncoder } from "./_media.ts";
+import { startCacheProxy } from "./_nginx.ts";
 import { sleep, until } from "./_proc.ts";
 
 const flags = parseArgs(Deno.args, {
@@ -87,7 +87,8 @@ try {
   }, 20_000);
   if (!ready) throw new Error("the HLS playlist never answered 200");
   const rows = [await measure("direct", server.base + playlist)];
-  await using nginx = await startCachingNginx(server.port, "/live/stream/hls/v1.m3u8");
+  await using proxy = await startCacheProxy(server.port, { ready: "/live/stream/hls/v1.m3u8" });
+  const nginx = { pid: proxy.pid, base: `http://127.0.0.1:${proxy.port}` };
   rows.push(await measure("through nginx (proxy_cache)", nginx.base + playlist));
   console.log(
     `hls.js 1.7.4 lowLatencyMode, maxLiveSyncPlaybackRate ${flags.rate}, live encoder (GOP ${gop} s, part target ` +

@@ -10,7 +10,7 @@
 // ffmpeg fails). Input is split into 64 KiB reads (a socket's) and 1 MiB reads (a file's, as in
 // bench/scan.ts): blocks spanning reads are reassembled by EbmlReader, which is most of the cost.
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
-import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+import { BLOCK_PARTS, MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { writeFragment } from "../lib/mp4/fragment.ts";
 import { bigMatroska } from "./_big_file.ts";
 import { makeMedia } from "./_media.ts";
@@ -38,11 +38,11 @@ for (const { name, path, bytes } of files) {
   const small = split(bytes, 1 << 16);
   const large = split(bytes, 1 << 20);
   Deno.bench({
-    name: "EbmlReader + MatroskaDemuxer, 64 KiB reads",
+    name: "EbmlReader (BLOCK_PARTS) + MatroskaDemuxer, 64 KiB reads",
     group,
     baseline: true,
     fn: () => {
-      const reader = new EbmlReader();
+      const reader = new EbmlReader({ inParts: BLOCK_PARTS });
       const demuxer = new MatroskaDemuxer();
       const emit = (e: Parameters<MatroskaDemuxer["push"]>[0]) => demuxer.push(e, () => {});
       for (const chunk of small) reader.push(chunk, emit);

@@ -15,10 +15,10 @@
  */
 
 import { parseArgs } from "@std/cli/parse-args";
-import { startCachingNginx } from "../tests/_nginx.ts";
 import { followRendition, followStats } from "../tests/_segment_clients.ts";
 import { round, startServer, waitLive } from "./_live.ts";
 import { liveEncoder } from "./_media.ts";
+import { originObjectRequests, startCacheProxy } from "./_nginx.ts";
 import { cpuSeconds, sleep, treeCpuSeconds, until } from "./_proc.ts";
 
 const flags = parseArgs(Deno.args, {
@@ -34,12 +34,7 @@ if (counts.some((n) => !(Number.isInteger(n) && n > 0 && n <= 2000))) {
 if (!(seconds > 0 && seconds <= 300)) throw new TypeError(`Invalid --seconds: ${flags.seconds}`);
 
 async function originObjects(base: string): Promise<number> {
-  const metrics = await (await fetch(`${base}/metrics`)).text();
-  let n = 0;
-  for (const m of metrics.matchAll(/mkserver_segment_requests_total\{kind="(\w+)"\} (\d+)/g)) {
-    if (m[1] !== "playlist") n += Number(m[2]);
-  }
-  return n;
+  return originObjectRequests(await (await fetch(`${base}/metrics`)).text());
 }
 
 interface Row {
@@ -53,7 +48,11 @@ interface Row {
 }
 
 async function measure(server: { base: string; port: number; pid: number }, clients: number) {
-  await using nginx = await startCachingNginx(server.port, "/live/stream/hls/v1.m3u8");
+  await using proxy = await startCacheProxy(server.port, {
+    ready: "/live/stream/hls/v1.m3u8",
+    connections: 4096,
+  });
+  const nginx = { pid: proxy.pid, base: `http://127.0.0.1:${proxy.port}` };
   const stop = new AbortController();
   const stats = followStats();
   const followers = [];

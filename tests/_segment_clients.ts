@@ -4,23 +4,25 @@
 /** What followers fetched. */
 export interface FollowStats {
   requests: number;
-  /** Body bytes received (playlists, inits and parts). */
-  bytes: number;
   /** Responses other than 200, by status. */
   errors: Record<number, number>;
   /** Object paths fetched (inits and parts). */
   objects: Set<string>;
+  /** Bytes of every 200 response body (playlists and objects). */
+  bytes: number;
 }
 
 export function followStats(): FollowStats {
-  return { requests: 0, bytes: 0, errors: {}, objects: new Set() };
+  return { requests: 0, errors: {}, objects: new Set(), bytes: 0 };
 }
 
+/** GETs `url`: its body as text (a playlist), "" for an object, undefined when not 200. */
 async function get(
   url: string,
   s: FollowStats,
   signal: AbortSignal,
-): Promise<Uint8Array | undefined> {
+  text = true,
+): Promise<string | undefined> {
   s.requests++;
   try {
     const response = await fetch(url, { signal });
@@ -29,9 +31,9 @@ async function get(
       await response.body?.cancel();
       return undefined;
     }
-    const body = new Uint8Array(await response.arrayBuffer());
+    const body = await response.arrayBuffer();
     s.bytes += body.byteLength;
-    return body;
+    return text ? new TextDecoder().decode(body) : "";
   } catch (error) {
     if (signal.aborted) return undefined;
     throw error;
@@ -47,13 +49,12 @@ export async function followRendition(
   const seen = new Set<string>();
   let next = "";
   while (!signal.aborted) {
-    const body = await get(url + next, s, signal);
-    if (body === undefined) {
+    const text = await get(url + next, s, signal);
+    if (text === undefined) {
       if (!signal.aborted) await new Promise((r) => setTimeout(r, 200));
       next = "";
       continue;
     }
-    const text = new TextDecoder().decode(body);
     const uris = [
       ...text.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g),
       ...text.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g),
@@ -63,7 +64,7 @@ export async function followRendition(
     // A joining player starts near the live edge: the init and the newest parts.
     const wanted = next ? fresh : fresh.filter((u) => u.endsWith(".mp4")).concat(fresh.slice(-2));
     for (const u of wanted) {
-      if ((await get(u, s, signal)) !== undefined) s.objects.add(new URL(u).pathname);
+      if ((await get(u, s, signal, false)) !== undefined) s.objects.add(new URL(u).pathname);
     }
     const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[^"]*\/([0-9]+)\.([0-9]+)\.m4s"/.exec(text);
     next = hint ? `?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}` : "";

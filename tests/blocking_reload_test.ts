@@ -69,3 +69,15 @@ Deno.test("blockingState refuses requests too far ahead with 400", () => {
   assertEquals(blockingState(list, { msn: 11, part: 7 }, 0.5), "wait");
   assertEquals((blockingState(list, { msn: 11, part: 8 }, 0.5) as { status: number }).status, 400);
 });
+
+Deno.test("blockingState answers a request for a gap segment (no parts to wait for) at once", () => {
+  const gap = { ...segment(12, 0, true), duration: 2, gap: true };
+  const list = [segment(10, 4, true), segment(11, 4, true), gap];
+  assertEquals(blockingState(list, { msn: 12, part: 0 }, 0.5), "ready");
+  assertEquals(blockingState(list, { msn: 12 }, 0.5), "ready");
+  // Past the last part of 11 is part 0 of 12: the gap.
+  assertEquals(blockingState(list, { msn: 11, part: 4 }, 0.5), "ready");
+  assertEquals(blockingState(list, { msn: 13, part: 0 }, 0.5), "wait");
+  // Without the gap, part 0 of 12 is waited for.
+  assertEquals(blockingState(list.slice(0, 2), { msn: 11, part: 4 }, 0.5), "wait");
+});

@@ -323,3 +323,74 @@ Deno.test("EbmlParser ends with the events before malformed bytes and the error,
   assertEquals(cancelled, true);
   assertEquals(pulls, 2);
 });
+
+Deno.test("EbmlReader with inParts gives a spanning payload as views of the chunks, not a copy", () => {
+  const reader = new EbmlReader({ inParts: new Set([ID.SimpleBlock]) });
+  const events: EbmlEvent[] = [];
+  const payload = Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+  // A SimpleBlock of 300 bytes (0xA3, size 0x412C) in three chunks, then a Void of 2 (skipped)
+  // and a second SimpleBlock whole in the last chunk.
+  const element = [0xA3, 0x41, 0x2C, ...payload];
+  const chunks = [
+    new Uint8Array(element.slice(0, 2)),
+    new Uint8Array(element.slice(2, 100)),
+    new Uint8Array(element.slice(100, 250)),
+    new Uint8Array([...element.slice(250), 0xEC, 0x82, 0, 0, 0xA3, 0x83, 1, 2, 3]),
+  ];
+  for (const chunk of chunks) reader.push(chunk, (e) => events.push(e));
+  reader.end(() => {});
+  assertEquals(events.length, 2);
+  const [spanning, whole] = events;
+  assert(spanning.type === "element" && whole.type === "element");
+  const pieces = [spanning.data, ...spanning.more ?? []];
+  assertEquals(pieces.map((p) => p.length), [97, 150, 53]);
+  // Each piece is a view of the chunk it came in.
+  assertEquals(pieces.map((p) => p.buffer), chunks.slice(1).map((c) => c.buffer));
+  assertEquals(pieces.flatMap((p) => Array.from(p)), payload);
+  assertEquals(spanning.offset, 0);
+  assertEquals(spanning.headerSize, 3);
+  // In one chunk: a plain view, no `more`.
+  assertEquals([Array.from(whole.data), whole.more], [[1, 2, 3], undefined]);
+  assertStrictEquals(whole.data.buffer, chunks[3].buffer);
+});
+
+Deno.test("EbmlReader with inParts gives the same payloads as without, in any chunking", async () => {
+  const joined = (e: EbmlEvent) =>
+    e.type === "element" ? [e.id, e.offset, [e.data, ...e.more ?? []].flatMap((p) => [...p])] : [
+      e.type,
+      e.id,
+      e.offset,
+    ];
+  const inParts = new Set([ID.SimpleBlock, ID.BlockGroup, ID.Timestamp]);
+  for (const name of FIXTURES) {
+    const bytes = await readFixture(name);
+    const whole: unknown[] = [];
+    const reader = new EbmlReader();
+    reader.push(bytes, (e) => whole.push(joined(e)));
+    reader.end((e) => whole.push(joined(e)));
+    for (const seed of [1, 2]) {
+      const got: unknown[] = [];
+      let pieces = 0;
+      const r = new EbmlReader({ inParts });
+      const emit = (e: EbmlEvent) => {
+        if (e.type === "element" && e.more) pieces += e.more.length;
+        got.push(joined(e));
+      };
+      for (const chunk of randomChunks(bytes, seed, 700)) r.push(chunk, emit);
+      r.end(emit);
+      assertEquals(got, whole, `${name}, seed ${seed}`);
+      assertGreater(pieces, 0, name);
+    }
+  }
+});
+
+Deno.test("EbmlReader with inParts reports input that ends inside a payload in pieces", () => {
+  const reader = new EbmlReader({ inParts: new Set([ID.SimpleBlock]) });
+  reader.push(new Uint8Array([0xA3, 0x88, 1, 2, 3]), () => {});
+  reader.push(new Uint8Array([4, 5]), () => {});
+  const error = assertThrows(() => reader.end(() => {}), EbmlSyntaxError);
+  assertEquals(
+    error.message,
+    "Input ends inside element 0xA3: 5 of 8 payload bytes received (at byte 0)",
+  );
+});

@@ -5,13 +5,14 @@ import {
   assertLessOrEqual,
   assertStrictEquals,
 } from "@std/assert";
-import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
+import { type EbmlEvent, EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { readUint } from "../lib/ebml/values.ts";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import { type Block, readRelativeTime, readSimpleBlock } from "../lib/matroska/block.ts";
 import { GopSegmenter } from "../lib/matroska/gop_segmenter.ts";
-import { demux, FIXTURES, readFixture, segment } from "./_util.ts";
+import { BLOCK_PARTS, MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
+import { demux, FIXTURES, randomChunks, readFixture, segment } from "./_util.ts";
 
 /** The blocks the segmenter keeps: everything from the first GOP start on. */
 function kept(blocks: Block[], primary: number | undefined): Block[] {
@@ -167,4 +168,41 @@ Deno.test("GopSegmenter drops blocks before the first keyframe", () => {
   assertEquals(segmenter.droppedBlocks, 2);
   assertEquals(cluster.blocks, 1);
   assertEquals(cluster.time, 80);
+});
+
+Deno.test("GopSegmenter writes the same bytes from blocks in pieces (BLOCK_PARTS), copying none", async () => {
+  for (const name of FIXTURES) {
+    const source = await readFixture(name);
+    const { output } = segment(source);
+    const chunks = randomChunks(source, 3, 5000);
+    const buffers = new Set(chunks.map((c) => c.buffer));
+    const reader = new EbmlReader({ inParts: BLOCK_PARTS });
+    const demuxer = new MatroskaDemuxer();
+    let segmenter: GopSegmenter | undefined;
+    const parts: Uint8Array[] = [];
+    let pieced = 0;
+    const emit = (e: EbmlEvent) =>
+      demuxer.push(e, (m) => {
+        if (m.type === "header") {
+          segmenter = new GopSegmenter(m.header);
+          parts.push(m.header.bytes);
+        } else if (m.type === "block") {
+          if (m.block.more) {
+            pieced++;
+            // Every piece of the frames is a view of an input chunk: nothing was copied.
+            for (const piece of [m.block.frames, ...m.block.more]) {
+              assert(buffers.has(piece.buffer), `${name}: a copied piece`);
+            }
+          }
+          const cluster = segmenter?.push(m.block);
+          if (cluster) parts.push(...cluster.parts);
+        }
+      });
+    for (const chunk of chunks) reader.push(chunk, emit);
+    reader.end(emit);
+    const last = segmenter?.flush();
+    if (last) parts.push(...last.parts);
+    assertEquals(concatBytes(parts), output, name);
+    if (!name.includes("blockgroups")) assertGreater(pieced, 0, name);
+  }
 });

@@ -197,3 +197,36 @@ Deno.test("renderMultivariantPlaylist makes each audio rendition a variant when 
     RangeError,
   );
 });
+
+Deno.test("renderMediaPlaylist marks gap segments with EXT-X-GAP, no parts, and hints past them", () => {
+  const list = segments(100, 5);
+  const gap = (number: number, duration: number, at: number): PlaylistSegment => ({
+    number,
+    duration,
+    programDateTime: T0 + at,
+    parts: [],
+    complete: true,
+    discontinuity: false,
+    init: "../e/x/v1/init-0.mp4",
+    gap: true,
+  });
+  list.push(gap(105, 2, 10_000), gap(106, 1.25, 12_000));
+  const text = renderMediaPlaylist(input(list));
+  const lines = text.split("\n");
+  // Each gap: its date, EXT-X-GAP, its EXTINF and a URI (every segment has one, §4.4.4.7).
+  for (const [n, extinf, date] of [[105, "2.000", "08:00:10"], [106, "1.250", "08:00:12"]]) {
+    const at = lines.indexOf(`../e/x/v1/${n}.m4s`);
+    assertEquals(lines.slice(at - 3, at), [
+      `#EXT-X-PROGRAM-DATE-TIME:2026-12-01T${date}.000Z`,
+      "#EXT-X-GAP",
+      `#EXTINF:${extinf},`,
+    ]);
+  }
+  assertEquals(tagLines(text, "#EXT-X-GAP").length, 2);
+  assert(!/URI="\.\.\/e\/x\/v1\/10[56]\.[0-9]+\.m4s"/.test(text), "a gap listed parts");
+  assertEquals(tagLines(text, "#EXT-X-PRELOAD-HINT:"), [
+    '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="../e/x/v1/107.0.m4s"',
+  ]);
+  // Rendition reports name the newest real part, before the gaps.
+  assertEquals(lastPart(list), { msn: 104, part: 3 });
+});

@@ -1,8 +1,9 @@
-import { assert, assertEquals, assertGreater, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertStrictEquals, assertThrows } from "@std/assert";
 import { EbmlReader } from "../lib/ebml/ebml_reader.ts";
 import { ID } from "../lib/ebml/ids.ts";
 import { readElements } from "../lib/ebml/read_elements.ts";
 import { UNKNOWN_SIZE } from "../lib/ebml/vint.ts";
+import { readSimpleBlockParts } from "../lib/matroska/block.ts";
 import { contentTypeOf } from "../lib/matroska/live_header.ts";
 import { MatroskaDemuxer } from "../lib/matroska/matroska_demuxer.ts";
 import { demux, parseChunks, readFixture } from "./_util.ts";
@@ -125,4 +126,18 @@ Deno.test("MatroskaDemuxer throws TypeError when a new Segment changes the track
   const emit = (e: Parameters<MatroskaDemuxer["push"]>[0]) => demuxer.push(e, () => {});
   reader.push(a, emit);
   assertThrows(() => reader.push(b, emit), TypeError, "changes the tracks");
+});
+
+Deno.test("readSimpleBlockParts keeps the pieces as views; joins a first piece too short for the header", () => {
+  // Track 1, time +5, keyframe; frames 0xAA 0xBB | 0xCC.
+  const head = new Uint8Array([0x81, 0x00, 0x05, 0x80, 0xAA, 0xBB, 0, 0, 0, 0, 0, 0]);
+  const tail = new Uint8Array([0xCC]);
+  const block = readSimpleBlockParts(head, [tail], 1000);
+  assertEquals([block.track, block.time, block.keyframe], [1, 1005, true]);
+  assertStrictEquals(block.frames.buffer, head.buffer);
+  assertStrictEquals(block.more?.[0], tail);
+  // Four bytes of header in the first piece, the rest later: read from the pieces joined.
+  const short = readSimpleBlockParts(head.subarray(0, 3), [head.subarray(3, 6), tail], 1000);
+  assertEquals([short.track, short.time, short.keyframe, short.more], [1, 1005, true, undefined]);
+  assertEquals(Array.from(short.frames), [0xAA, 0xBB, 0xCC]);
 });

@@ -10,12 +10,26 @@ Deno.test("AudioTimeline puts AAC at 44.1 kHz back to back despite millisecond b
   assertEquals(timeline.anchors, 1);
 });
 
-Deno.test("AudioTimeline re-anchors on a gap or a jump back of more than half a frame", () => {
+Deno.test("AudioTimeline re-anchors on a gap; drops frames that overlap the previous one", () => {
   const timeline = new AudioTimeline();
-  const times = [0, 960, 1920, 10_000, 10_960, 5_000, 5_959].map((t) => timeline.push(t, 960));
-  assertEquals(times, [0, 960, 1920, 10_000, 10_960, 5_000, 5_960]);
-  assertEquals(timeline.anchors, 3);
-  // Exactly half a frame off still follows the timeline.
+  const times = [0, 960, 1920, 10_000, 10_960, 5_000, 11_300, 11_919].map((t) =>
+    timeline.push(t, 960)
+  );
+  // 5_000 and 11_300 start more than half a frame before 11_920, where the frame of 10_960 ends: dropped.
+  assertEquals(times, [0, 960, 1920, 10_000, 10_960, undefined, undefined, 11_920]);
+  assertEquals([timeline.anchors, timeline.dropped], [2, 2]);
+  // Exactly half a frame off, either way, still follows the timeline.
   const edge = new AudioTimeline();
-  assertEquals([0, 960 + 480].map((t) => edge.push(t, 960)), [0, 960]);
+  assertEquals([0, 960 + 480, 1920 - 480].map((t) => edge.push(t, 960)), [0, 960, 1920]);
+});
+
+Deno.test("AudioTimeline drops the overlapping frame of an ffmpeg -stream_loop splice", () => {
+  // AAC at 48 kHz in ms: ... 6016, then the next loop's first frame at 6017, then 6038.
+  const timeline = new AudioTimeline();
+  const ms = [5973, 5994, 6016, 6017, 6038, 6059];
+  const got = ms.map((t) => timeline.push(t * 48, 1024));
+  const kept = got.filter((t) => t !== undefined) as number[];
+  assertEquals(got[3], undefined);
+  // What is kept is back to back: never a negative or zero duration.
+  for (let i = 1; i < kept.length; i++) assertEquals(kept[i] - kept[i - 1], 1024);
 });

@@ -6,30 +6,22 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
+import { originObjectRequests, startCacheProxy } from "../bench/_nginx.ts";
 import { CliServer } from "./_cli.ts";
-import { startCachingNginx } from "./_nginx.ts";
 import { followRendition, followStats } from "./_segment_clients.ts";
 
 const FOLLOWERS = 40;
 
 async function originObjects(server: CliServer): Promise<number> {
-  const metrics = await (await fetch(server.url("/metrics"))).text();
-  let n = 0;
-  for (const kind of ["init", "part", "segment"]) {
-    n += Number(
-      new RegExp(`mkserver_segment_requests_total\\{kind="${kind}"\\} (\\d+)`).exec(metrics)?.[1] ??
-        0,
-    );
-  }
-  return n;
+  return originObjectRequests(await (await fetch(server.url("/metrics"))).text());
 }
 
 Deno.test("nginx proxy_cache in front: 40 LL-HLS followers cost the origin about one request per object", async () => {
   await using server = await CliServer.start(["--port", "0", "--loop", "testdata/h264_aac.mkv"]);
-  await using nginx = await startCachingNginx(server.port, "/live/stream/hls/v1.m3u8");
+  await using nginx = await startCacheProxy(server.port, { ready: "/live/stream/hls/v1.m3u8" });
   const stop = new AbortController();
   try {
-    const base = `${nginx.base}/live/stream/hls/`;
+    const base = `http://127.0.0.1:${nginx.port}/live/stream/hls/`;
     const before = await originObjects(server);
     const stats = followStats();
     const followers = [];

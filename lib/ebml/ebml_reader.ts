@@ -6,7 +6,8 @@
 
 import { EbmlSyntaxError } from "./ebml_syntax_error.ts";
 import { type EbmlSchema, formatId, MATROSKA_SCHEMA } from "./ids.ts";
-import { measureVintLength, UNKNOWN_SIZE } from "./vint.ts";
+import { type ElementHeader, readElementHeader } from "./element_header.ts";
+import { UNKNOWN_SIZE } from "./vint.ts";
 import { DEFAULT_MAX_ELEMENT_SIZE, type EbmlEvent, type EbmlReaderOptions } from "./ebml_events.ts";
 
 export {
@@ -24,6 +25,8 @@ const MAX_HEADER = 12;
 const HEADER = 0;
 const BUFFER = 1;
 const SKIP = 2;
+/** Gathering the views of a payload of `inParts` that spans chunks. */
+const PARTS = 3;
 
 interface Frame {
   id: number;
@@ -38,8 +41,9 @@ interface Frame {
  * Parses EBML incrementally: `push` chunks split anywhere, get events through a callback, in
  * order and synchronously. Pending input is never re-concatenated: a header that spans chunks is
  * gathered in a 12-byte scratch array, a payload that spans chunks is copied once into an array
- * of its exact size, and everything else is delivered as `subarray` views of the chunks, which
- * must therefore not be modified after they are pushed.
+ * of its exact size (or, for the IDs in `inParts`, delivered as the views of the chunks it
+ * spans), and everything else is delivered as `subarray` views of the chunks, which must
+ * therefore not be modified after they are pushed.
  *
  * @example
  * ```ts
@@ -61,13 +65,13 @@ export class EbmlReader {
   #mode = HEADER;
   #head = new Uint8Array(MAX_HEADER);
   #headLen = 0;
-  #id = 0;
-  #size = 0;
-  #headerSize = 0;
-  #elementOffset = 0;
+  /** The header of the element being read. */
+  #element: ElementHeader = { id: 0, size: 0, headerSize: 0, offset: 0 };
   #buf: Uint8Array | undefined;
   #fill = 0;
   #skipLeft = 0;
+  #inParts: ReadonlySet<number> | undefined;
+  #pieces: Uint8Array[] = [];
 
   constructor(options: EbmlReaderOptions = {}) {
     this.#schema = options.schema ?? MATROSKA_SCHEMA;
@@ -76,6 +80,7 @@ export class EbmlReader {
       throw new TypeError(`Invalid maxElementSize: ${max}`);
     }
     this.#max = max;
+    this.#inParts = options.inParts?.size ? options.inParts : undefined;
   }
 
   /** Absolute offset of the next byte the reader expects. */
@@ -107,6 +112,13 @@ export class EbmlReader {
           this.#mode = HEADER;
           this.#closeFinished(emit);
         }
+      } else if (this.#mode === PARTS) {
+        const take = Math.min(this.#element.size - this.#fill, n - i);
+        this.#pieces.push(chunk.subarray(i, i + take));
+        this.#fill += take;
+        i += take;
+        this.#pos += take;
+        if (this.#fill === this.#element.size) this.#emitPieces(emit);
       } else if (this.#mode === BUFFER) {
         const buf = this.#buf!;
         const take = Math.min(buf.length - this.#fill, n - i);
@@ -120,7 +132,7 @@ export class EbmlReader {
           this.#emitElement(buf, emit);
         }
       } else if (this.#headLen === 0) {
-        const length = this.#readHeader(chunk, i, n, this.#pos);
+        const length = readElementHeader(chunk, i, n, this.#pos, this.#element);
         if (length === 0) {
           // Fewer than a whole header left: keep those few bytes in the scratch array.
           this.#head.set(chunk.subarray(i, n));
@@ -136,11 +148,12 @@ export class EbmlReader {
         const have = this.#headLen;
         const take = Math.min(MAX_HEADER - have, n - i);
         this.#head.set(chunk.subarray(i, i + take), have);
-        const length = this.#readHeader(
+        const length = readElementHeader(
           this.#head,
           0,
           have + take,
           this.#pos - have,
+          this.#element,
         );
         if (length === 0) {
           this.#headLen += take;
@@ -164,12 +177,12 @@ export class EbmlReader {
    */
   end(emit: (event: EbmlEvent) => void): void {
     if (this.#mode !== HEADER) {
-      const got = this.#mode === BUFFER ? this.#fill : this.#size - this.#skipLeft;
+      const got = this.#mode === SKIP ? this.#element.size - this.#skipLeft : this.#fill;
       throw new EbmlSyntaxError(
         `Input ends inside element ${
-          formatId(this.#id)
-        }: ${got} of ${this.#size} payload bytes received`,
-        this.#elementOffset,
+          formatId(this.#element.id)
+        }: ${got} of ${this.#element.size} payload bytes received`,
+        this.#element.offset,
       );
     }
     if (this.#headLen > 0) {
@@ -193,65 +206,16 @@ export class EbmlReader {
     }
   }
 
-  /** Reads an element header at `bytes[start]`: its length, or 0 when `end` comes first. */
-  #readHeader(
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    absolute: number,
-  ): number {
-    const first = bytes[start];
-    const idLength = measureVintLength(first);
-    if (idLength === 0) {
-      throw new EbmlSyntaxError(
-        "Invalid element ID: first byte is 0x00",
-        absolute,
-      );
-    }
-    if (idLength > 4) {
-      throw new EbmlSyntaxError(
-        `Invalid element ID: ${idLength} bytes long, Matroska allows at most 4`,
-        absolute,
-      );
-    }
-    if (start + idLength >= end) return 0;
-    let id = first;
-    for (let k = 1; k < idLength; k++) id = id * 256 + bytes[start + k];
-    const sizeStart = start + idLength;
-    const sizeFirst = bytes[sizeStart];
-    const sizeLength = measureVintLength(sizeFirst);
-    if (sizeLength === 0) {
-      throw new EbmlSyntaxError(
-        `Invalid size of element ${formatId(id)}: first byte is 0x00`,
-        absolute + idLength,
-      );
-    }
-    if (sizeStart + sizeLength > end) return 0;
-    const mask = 0xff >> sizeLength;
-    let size = sizeFirst & mask;
-    let allOnes = size === mask;
-    for (let k = 1; k < sizeLength; k++) {
-      const b = bytes[sizeStart + k];
-      if (b !== 0xff) allOnes = false;
-      size = size * 256 + b;
-    }
-    this.#id = id;
-    this.#size = allOnes ? UNKNOWN_SIZE : size;
-    this.#headerSize = idLength + sizeLength;
-    this.#elementOffset = absolute;
-    return idLength + sizeLength;
-  }
-
   /** Acts on the header just read; `i` is the payload's index in `chunk`. Returns the new index. */
   #onHeader(
     chunk: Uint8Array,
     i: number,
     emit: (event: EbmlEvent) => void,
   ): number {
-    const id = this.#id;
-    const size = this.#size;
-    const offset = this.#elementOffset;
-    const headerSize = this.#headerSize;
+    const id = this.#element.id;
+    const size = this.#element.size;
+    const offset = this.#element.offset;
+    const headerSize = this.#element.headerSize;
     const spec = this.#schema.get(id);
     const stack = this.#stack;
     if (spec !== undefined) {
@@ -313,6 +277,14 @@ export class EbmlReader {
       this.#emitElement(chunk.subarray(i, i + size), emit);
       return i + size;
     }
+    if (this.#inParts?.has(id)) {
+      // The payload spans chunks, and its consumer takes it in pieces: views, no copy.
+      this.#pieces = available > 0 ? [chunk.subarray(i)] : [];
+      this.#fill = available;
+      this.#pos += available;
+      this.#mode = PARTS;
+      return chunk.length;
+    }
     // The payload spans chunks: one array of its exact size, filled as chunks arrive.
     const buf = new Uint8Array(size);
     buf.set(chunk.subarray(i));
@@ -323,12 +295,28 @@ export class EbmlReader {
     return chunk.length;
   }
 
+  #emitPieces(emit: (event: EbmlEvent) => void): void {
+    const [data, ...more] = this.#pieces;
+    this.#pieces = [];
+    this.#mode = HEADER;
+    const event: EbmlEvent = {
+      type: "element",
+      id: this.#element.id,
+      offset: this.#element.offset,
+      headerSize: this.#element.headerSize,
+      data,
+    };
+    if (more.length > 0) event.more = more;
+    emit(event);
+    this.#closeFinished(emit);
+  }
+
   #emitElement(data: Uint8Array, emit: (event: EbmlEvent) => void): void {
     emit({
       type: "element",
-      id: this.#id,
-      offset: this.#elementOffset,
-      headerSize: this.#headerSize,
+      id: this.#element.id,
+      offset: this.#element.offset,
+      headerSize: this.#element.headerSize,
       data,
     });
     this.#closeFinished(emit);

@@ -9,6 +9,7 @@ import { EbmlParser } from "../ebml/ebml_parser.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { MatroskaDemuxStream } from "../matroska/matroska_demux_stream.ts";
+import { BLOCK_PARTS } from "../matroska/matroska_demuxer.ts";
 import type { IngestSink } from "../stream/mount_registry.ts";
 import { concatBytes } from "../ebml/writer.ts";
 import { ConnectionSplitter } from "./connection_splitter.ts";
@@ -95,7 +96,7 @@ export async function ingest(
       if (truncated !== undefined) {
         log.warn(`The previous connection ended mid-element: ${truncated.message}`);
       }
-      parser = new EbmlParser({ maxElementSize: options.maxElementSize });
+      parser = new EbmlParser({ maxElementSize: options.maxElementSize, inParts: BLOCK_PARTS });
       let events = parser.readable.pipeThrough(new MatroskaDemuxStream());
       if (pacer !== undefined) events = events.pipeThrough(new PacingStream({ pacer, signal }));
       const [fed, delivered] = await Promise.allSettled([

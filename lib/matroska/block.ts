@@ -27,11 +27,62 @@ export interface Block {
   flags: number;
   /** Lace headers and frame data: everything after the track, time and flags (a view). */
   frames: Uint8Array;
+  /**
+   * When the block spanned input chunks (a reader with `inParts`): the rest of its frame data,
+   * in order, as views of those chunks; `frames` is then its first piece. Absent otherwise. Use
+   * `framePayloads()` (or `unlace()`, which joins them) rather than `frames` alone.
+   */
+  more?: readonly Uint8Array[];
   /** For a BlockGroup: its children other than Block, whole (views); empty otherwise. */
   extra: Uint8Array[];
 }
 
 const NO_EXTRA: Uint8Array[] = [];
+
+/** A frame's bytes: one view, or several (a frame that spanned input chunks) back to back. */
+export type Payload = Uint8Array | readonly Uint8Array[];
+
+/** The length of a payload. */
+export function payloadLength(payload: Payload): number {
+  if (payload instanceof Uint8Array) return payload.length;
+  let n = 0;
+  for (const part of payload) n += part.length;
+  return n;
+}
+
+/** A payload as one array: itself, or its pieces joined (a copy). */
+export function joinPayload(payload: Payload): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  if (payload.length === 1) return payload[0];
+  const out = new Uint8Array(payloadLength(payload));
+  let at = 0;
+  for (const part of payload) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The longest SimpleBlock header: an 8-byte track number, the relative time and the flags. */
+const MAX_BLOCK_HEADER = 11;
+
+/**
+ * Reads a SimpleBlock whose payload came in pieces (`data`, then `more`): the header from the
+ * first piece (joined first when that is too short to hold it), the frames as views.
+ */
+export function readSimpleBlockParts(
+  data: Uint8Array,
+  more: readonly Uint8Array[],
+  clusterTime: number,
+  base = 0,
+): Block {
+  if (data.length < MAX_BLOCK_HEADER) {
+    return readSimpleBlock(joinPayload([data, ...more]), clusterTime, base);
+  }
+  const block = readSimpleBlock(data, clusterTime, base);
+  block.more = more;
+  return block;
+}
 
 /** Reads the block header shared by SimpleBlock and Block: track, relative time, flags. */
 function readBlockHeader(

@@ -225,7 +225,9 @@ export class GopSegmenter {
 
   #write(block: Block, relative: number): void {
     const trackLength = measureVint(block.track);
-    const blockSize = trackLength + 3 + block.frames.length;
+    let frameBytes = block.frames.length;
+    if (block.more) { for (const piece of block.more) frameBytes += piece.length; }
+    const blockSize = trackLength + 3 + frameBytes;
     let header: Uint8Array;
     let at: number;
     if (block.group) {
@@ -252,6 +254,8 @@ export class GopSegmenter {
     header[at + 1] = relative & 0xff;
     header[at + 2] = block.flags;
     this.#parts.push(header, block.frames);
+    // A block that spanned input chunks: its other pieces, in order (views, as `frames` is).
+    if (block.more) { for (const piece of block.more) this.#parts.push(piece); }
     if (block.group) {
       // Not push(...extra): a BlockGroup of a few MiB can hold more children than a call has
       // room for arguments (RangeError: Maximum call stack size exceeded).

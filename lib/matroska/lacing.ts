@@ -9,7 +9,7 @@
 
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { readVint, UNKNOWN_SIZE } from "../ebml/vint.ts";
-import type { Block } from "./block.ts";
+import { type Block, joinPayload, type Payload } from "./block.ts";
 
 /** The lacing bits of a block's flags byte (RFC 9559, section 10.2). */
 export const LACING_MASK = 0x06;
@@ -44,10 +44,11 @@ export function readLacing(flags: number): Lacing {
  * ```
  */
 export function unlace(
-  block: Pick<Block, "flags" | "frames">,
+  block: Pick<Block, "flags" | "frames" | "more">,
   base = 0,
 ): Uint8Array[] {
-  const data = block.frames;
+  // A block that spanned input chunks is joined here (a copy); `framePayloads` avoids it.
+  const data = block.more ? joinPayload([block.frames, ...block.more]) : block.frames;
   const lacing = readLacing(block.flags);
   if (lacing === "none") return [data];
   if (data.length === 0) {
@@ -83,6 +84,29 @@ export function unlace(
   }
   frames.push(data.subarray(pos));
   return frames;
+}
+
+/**
+ * A block's frames without copying: `unlace` for a block in one piece or a laced one (laced
+ * blocks are small audio; one that spanned chunks is joined), and, for an unlaced block that
+ * spanned input chunks, its one frame as the list of its pieces.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { framePayloads } from "./lacing.ts";
+ * const a = new Uint8Array([1, 2]);
+ * const b = new Uint8Array([3]);
+ * assertEquals(framePayloads({ flags: 0x80, frames: a, more: [b] }), [[a, b]]);
+ * assertEquals(framePayloads({ flags: 0x80, frames: a }), [a]);
+ * ```
+ */
+export function framePayloads(
+  block: Pick<Block, "flags" | "frames" | "more">,
+  base = 0,
+): Payload[] {
+  if (block.more && readLacing(block.flags) === "none") return [[block.frames, ...block.more]];
+  return unlace(block, base);
 }
 
 /** The first `count - 1` sizes and where the frame data begins. */

@@ -8,8 +8,14 @@ import type { EbmlEvent } from "../ebml/ebml_reader.ts";
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readUintElement } from "../ebml/values.ts";
-import { type Block, readBlockGroup, readSimpleBlock } from "./block.ts";
+import { type Block, readBlockGroup, readSimpleBlock, readSimpleBlockParts } from "./block.ts";
 import { buildLiveHeader, type LiveHeader, type ReceivedElement } from "./live_header.ts";
+
+/**
+ * The elements a `MatroskaDemuxer` takes in pieces (an `EbmlReader`'s `inParts`): SimpleBlock,
+ * whose frames then reach the consumers as views of the input chunks, never copied.
+ */
+export const BLOCK_PARTS: ReadonlySet<number> = new Set([ID.SimpleBlock]);
 
 /** What the demuxer reports: the header once, then blocks. */
 export type MatroskaEvent =
@@ -74,11 +80,14 @@ export class MatroskaDemuxer {
         case ID.SimpleBlock:
           this.#ready(event.offset, emit);
           this.#emitBlock(
-            readSimpleBlock(
-              event.data,
-              this.#clusterTime,
-              event.offset + event.headerSize,
-            ),
+            event.more
+              ? readSimpleBlockParts(
+                event.data,
+                event.more,
+                this.#clusterTime,
+                event.offset + event.headerSize,
+              )
+              : readSimpleBlock(event.data, this.#clusterTime, event.offset + event.headerSize),
             emit,
           );
           return;

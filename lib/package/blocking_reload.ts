@@ -67,6 +67,8 @@ export function blockingState(
     return request.msn <= lastMsn ? "ready" : "wait";
   }
   if (segment) {
+    // A gap has no parts to wait for: the playlist has reached it (the source is away).
+    if (segment.gap) return "ready";
     // A part index past a complete segment's last part means part 0 of the next segment.
     if (request.part < segment.parts.length) return "ready";
     if (segment.complete) {

@@ -30,6 +30,8 @@ export interface PlaylistSegment {
   discontinuity: boolean;
   /** The init segment's URI in force for it (EXT-X-MAP). */
   init: string;
+  /** No media: the source was away (§4.4.4.7 EXT-X-GAP); it has no parts. */
+  gap?: boolean;
 }
 
 /** Another rendition's newest part, for EXT-X-RENDITION-REPORT (§4.4.5.4). */
@@ -123,6 +125,8 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
         );
       });
     }
+    // A gap still names a URI (every segment has one), which clients must not load (§4.4.4.7).
+    if (segment.gap) lines.push("#EXT-X-GAP");
     if (segment.complete) {
       lines.push(`#EXTINF:${seconds(segment.duration)},`, input.uri(segment.number));
     }

@@ -8,12 +8,14 @@
 
 import type { Block } from "../matroska/block.ts";
 import type { LiveHeader, TrackInfo } from "../matroska/live_header.ts";
-import { hasMp4Form } from "../mp4/sample_entry.ts";
+import { GapClock } from "./gap_clock.ts";
+import { type SegmentForms, segmentForms } from "./segment_forms.ts";
 import { type Boundary, SegmentClock } from "./segment_clock.ts";
 import { type Cut, TrackPackager } from "./track_packager.ts";
+import { storedDuration } from "./track_store.ts";
+import { type PackagerPeriod, WallAnchor } from "./wall_anchor.ts";
 
-/** Codecs that WebM carries (the WebM container guidelines), served as WebM DASH. */
-const WEBM_CODECS = new Set(["V_VP8", "V_VP9", "V_AV1", "A_OPUS", "A_VORBIS"]);
+export { type PackagerPeriod, type SegmentForms, segmentForms };
 
 /** Options of a {@linkcode Packager}; durations in seconds. */
 export interface PackagerOptions {
@@ -30,34 +32,6 @@ export interface PackagerOptions {
   maxBytes?: number;
   /** The wall clock, Unix milliseconds (tests drive their own). */
   now?: () => number;
-}
-
-/** A DASH Period: one anchoring of media time to the wall clock. */
-export interface PackagerPeriod {
-  id: string;
-  /** Wall-clock seconds since the Unix epoch at its first segment. */
-  start: number;
-  /** It continues the previous Period with the same inits (period connectivity). */
-  connected: boolean;
-}
-
-/** How the mount is offered in segments, and why not when it is not. */
-export interface SegmentForms {
-  /** HLS with CMAF (fMP4) segments: every track has an ISO BMFF form. */
-  hls: boolean;
-  /** DASH: WebM segments when every track is a WebM codec, else CMAF when HLS is possible. */
-  dash: "webm" | "cmaf" | undefined;
-  /** The tracks whose codec has no ISO BMFF form (for the 404 body). */
-  noMp4: string[];
-}
-
-/** What a mount's tracks allow. */
-export function segmentForms(tracks: readonly TrackInfo[]): SegmentForms {
-  const media = tracks.filter((t) => t.kind === "video" || t.kind === "audio");
-  const noMp4 = media.filter((t) => !hasMp4Form(t.codecId)).map((t) => t.codecId);
-  const hls = media.length > 0 && noMp4.length === 0;
-  const webm = media.length > 0 && media.every((t) => WEBM_CODECS.has(t.codecId));
-  return { hls, dash: webm ? "webm" : hls ? "cmaf" : undefined, noMp4 };
 }
 
 function trackKey(tracks: readonly TrackInfo[]): string {
@@ -77,10 +51,12 @@ export class Packager {
   #primary: TrackInfo | undefined;
   #clock: SegmentClock | undefined;
   #firstKeyframe: number | undefined;
-  #anchor: { wall: number; media: number } | undefined;
-  #periods: PackagerPeriod[] = [];
-  #discontinuity = false;
+  #wall = new WallAnchor("");
   #ended = false;
+  /** While the source is away: its absence, cut into gap segments. */
+  #gap: GapClock | undefined;
+  /** Added to every block's time: the gaps so far, so that media follows the gap segments. */
+  #gapShift = 0;
 
   constructor(options: PackagerOptions = {}) {
     this.#options = {
@@ -111,12 +87,15 @@ export class Packager {
   }
 
   get periods(): readonly PackagerPeriod[] {
-    return this.#periods;
+    return this.#wall.periods;
   }
 
-  /** EXT-X-TARGETDURATION in whole seconds, once the clock has started. */
+  /**
+   * EXT-X-TARGETDURATION in whole seconds, once the clock has started; it stays while a source
+   * is away (the playlists and the MPD are still served, as they were).
+   */
   get targetDuration(): number | undefined {
-    return this.#clock ? Math.ceil(this.#clockTarget - 1e-9) : undefined;
+    return this.#target === undefined ? undefined : Math.ceil(this.#clockTarget - 1e-9);
   }
 
   /** The first segment number of the epoch (seeded from the wall clock). */
@@ -158,7 +137,7 @@ export class Packager {
       let changed = false;
       for (const track of this.#tracks.values()) changed = track.setHeader(header) || changed;
       this.#header = header;
-      if (changed) this.#discontinuity = true;
+      if (changed) this.#wall.discontinue();
       return;
     }
     this.#reset(header);
@@ -168,6 +147,8 @@ export class Packager {
   push(block: Block): void {
     const track = this.#tracks.get(block.track);
     if (!track) return;
+    if (this.#gap) this.#resume();
+    if (this.#gapShift !== 0) block = { ...block, time: block.time + this.#gapShift };
     if (block.track === this.#primary?.number) {
       const boundary = this.#tick(block);
       if (boundary) {
@@ -183,12 +164,62 @@ export class Packager {
     for (const track of this.#tracks.values()) track.close();
     this.#clock = undefined;
     this.#firstKeyframe = undefined;
+    const edge = this.#edge();
+    if (edge !== undefined && this.#target !== undefined && !this.#gap) {
+      this.#gap = new GapClock(edge, this.#clockTarget * 1000);
+    }
   }
 
-  /** The mount ended. */
+  /**
+   * While the source is away, adds the gap segments (HLS EXT-X-GAP) its absence has filled so
+   * far; the caller calls this a few times per target duration.
+   */
+  fillGap(): void {
+    if (!this.#gap || this.#ended) return;
+    for (const ms of this.#gap.due(this.#options.now())) this.#addGap(ms);
+  }
+
+  /** A source is back: the last gap segment, and its media shifted to follow the gap. */
+  #resume(): void {
+    const gap = this.#gap as GapClock;
+    this.#gap = undefined;
+    const { last, total } = gap.finish(this.#options.now());
+    if (last !== undefined) this.#addGap(last);
+    if (total === 0) return;
+    this.#gapShift += Math.round(total * 1e6 / (this.#header?.timestampScale ?? 1e6));
+    this.#wall.breakPeriod();
+  }
+
+  #addGap(ms: number): void {
+    const number = this.#nextNumber();
+    for (const track of this.#tracks.values()) {
+      for (const store of [track.webm, track.cmaf]) {
+        store?.addGap(number, Math.round(ms * store.timescale / 1000));
+      }
+    }
+  }
+
+  /** Wall-clock ms where the primary track's newest segment (or gap) ends. */
+  #edge(): number | undefined {
+    const primary = this.#primary && this.#tracks.get(this.#primary.number);
+    const store = primary?.cmaf ?? primary?.webm;
+    const newest = store?.segments[store.segments.length - 1];
+    if (!store || !newest) return undefined;
+    return newest.programDateTime + storedDuration(newest) * 1000 / store.timescale;
+  }
+
+  /** The mount ended. Every track's playlists end, even when one's last part cannot be written. */
   end(): void {
     this.#ended = true;
-    for (const track of this.#tracks.values()) track.end();
+    let failure: unknown;
+    for (const track of this.#tracks.values()) {
+      try {
+        track.end();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   #reset(header: LiveHeader): void {
@@ -201,13 +232,13 @@ export class Packager {
     this.#header = header;
     this.#forms = segmentForms(header.tracks);
     this.#tracks = new Map();
-    this.#periods = [];
-    this.#anchor = undefined;
+    this.#wall = new WallAnchor(this.#epoch);
     this.#clock = undefined;
     this.#firstKeyframe = undefined;
-    this.#discontinuity = false;
     this.#ended = false;
     this.#target = undefined;
+    this.#gap = undefined;
+    this.#gapShift = 0;
     const media = header.tracks.filter((t) => t.kind === "video" || t.kind === "audio");
     this.#primary = media.find((t) => t.kind === "video") ?? media[0];
     const { hls, dash } = this.#forms;
@@ -267,40 +298,21 @@ export class Packager {
     return next;
   }
 
-  /**
-   * Places a boundary on the wall clock. A segment whose expected wall time is off by more than
-   * half a target duration (the source was away, or runs slow) re-anchors: a new DASH Period,
-   * and a jump in EXT-X-PROGRAM-DATE-TIME. Media running ahead (a file's fast start) is allowed
-   * up to three target durations.
-   */
+  /** Places a boundary on the wall clock (see `WallAnchor`). */
   #place(boundary: Boundary): Cut {
-    const now = this.#options.now();
-    const units = 1e9 / (this.#header?.timestampScale ?? 1e6);
-    const target = this.#clockTarget * 1000;
-    if (boundary.newSegment) {
-      const anchor = this.#anchor;
-      const expected = anchor ? anchor.wall + (boundary.time - anchor.media) * 1000 / units : 0;
-      if (
-        !anchor || this.#discontinuity || now - expected > target / 2 ||
-        expected - now > 3 * target
-      ) {
-        this.#anchor = { wall: now, media: boundary.time };
-        this.#periods.push({
-          id: `${this.#epoch}-${this.#periods.length}`,
-          start: now / 1000,
-          connected: this.#periods.length > 0 && !this.#discontinuity,
-        });
-      }
-    }
-    const anchor = this.#anchor ?? { wall: now, media: boundary.time };
-    const discontinuity = boundary.newSegment && this.#discontinuity;
-    if (discontinuity) this.#discontinuity = false;
+    const programDateTime = this.#wall.place({
+      now: this.#options.now(),
+      media: boundary.time,
+      unitsPerSecond: 1e9 / (this.#header?.timestampScale ?? 1e6),
+      target: this.#clockTarget,
+      segment: boundary.newSegment,
+    });
     return {
       boundary,
       primaryTrack: this.#primary?.number ?? 0,
-      programDateTime: anchor.wall + (boundary.time - anchor.media) * 1000 / units,
-      period: Math.max(0, this.#periods.length - 1),
-      discontinuity,
+      programDateTime,
+      period: this.#wall.period,
+      discontinuity: boundary.newSegment && this.#wall.takeDiscontinuity(),
     };
   }
 }

@@ -18,7 +18,7 @@ import {
 } from "./hls_playlist.ts";
 import type { Packager } from "./packager.ts";
 import type { TrackPackager } from "./track_packager.ts";
-import { partBytes, segmentBytes, type StoredSegment, type TrackStore } from "./track_store.ts";
+import { partBytes, segmentBytes, storedDuration, type TrackStore } from "./track_store.ts";
 
 /** A track's id in URLs: `v` or `a` and its Matroska track number (`v1`, `a2`). */
 export function trackId(track: TrackInfo): string {
@@ -34,15 +34,11 @@ function seconds(store: TrackStore, value: number): number {
   return value / store.timescale;
 }
 
-function segmentDuration(segment: StoredSegment): number {
-  return segment.parts.reduce((n, p) => n + p.duration, 0);
-}
-
 /** Peak bits per second over the kept segments (HLS BANDWIDTH, DASH @bandwidth). */
 function peakBandwidth(store: TrackStore | undefined): number {
   let peak = 0;
   for (const s of store?.segments ?? []) {
-    const d = seconds(store as TrackStore, segmentDuration(s));
+    const d = seconds(store as TrackStore, storedDuration(s));
     if (s.complete && d > 0.2) peak = Math.max(peak, (s.byteLength * 8) / d);
   }
   return Math.round(peak) || 1_000_000;
@@ -53,7 +49,7 @@ function playlistSegments(packager: Packager, track: TrackPackager): PlaylistSeg
   const id = trackId(track.track);
   return store.segments.map((s) => ({
     number: s.number,
-    duration: seconds(store, segmentDuration(s)),
+    duration: seconds(store, storedDuration(s)),
     programDateTime: s.programDateTime,
     parts: s.parts.map((p) => ({
       duration: seconds(store, p.duration),
@@ -62,6 +58,7 @@ function playlistSegments(packager: Packager, track: TrackPackager): PlaylistSeg
     complete: s.complete,
     discontinuity: s.discontinuity,
     init: `../e/${packager.epoch}/${id}/init-${s.init}.mp4`,
+    gap: s.gap !== undefined,
   }));
 }
 
@@ -158,7 +155,11 @@ export function dashManifest(packager: Packager, now: number): string | undefine
     const representations: DashRepresentation[] = [];
     for (const track of packager.tracks.values()) {
       const store = format === "webm" ? track.webm : track.cmaf;
-      const segments = store?.segments.filter((s) => s.period === index && s.complete) ?? [];
+      // Gap segments hold no media: DASH leaves their time out of the timeline.
+      const segments = store?.segments.filter((s) =>
+        s.period === index && s.complete && s.gap === undefined
+      ) ??
+        [];
       const pto = store?.periodStart(index);
       if (!store || segments.length === 0 || pto === undefined) continue;
       const id = trackId(track.track);
@@ -178,7 +179,7 @@ export function dashManifest(packager: Packager, now: number): string | undefine
         startNumber: segments[0].number,
         initialization: `e/${packager.epoch}/${id}/init-${segments[0].init}.${ext}`,
         media: `e/${packager.epoch}/${id}/$Number$.${format === "webm" ? "webm" : "m4s"}`,
-        timeline: segments.map((s) => ({ t: s.start, d: segmentDuration(s) })),
+        timeline: segments.map((s) => ({ t: s.start, d: storedDuration(s) })),
       });
     }
     return {
@@ -238,6 +239,9 @@ export function lookupObject(
   const number = Number(match[4]);
   const part = match[5] === undefined ? undefined : Number(match[5]);
   const segment = store.segment(number);
+  if (segment?.gap !== undefined) {
+    return { missing: "A gap: the source was away, there is no media for this time" };
+  }
   const newest = store.segments[store.segments.length - 1];
   if (segment && part === undefined && segment.complete) {
     return { found: segmentBytes(segment), type };

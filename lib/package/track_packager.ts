@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Block } from "../matroska/block.ts";
-import { unlace } from "../matroska/lacing.ts";
+import { type Block, joinPayload, type Payload } from "../matroska/block.ts";
+import { framePayloads } from "../matroska/lacing.ts";
 import { type LiveHeader, sameBytes, type TrackInfo } from "../matroska/live_header.ts";
 import { singleTrackHeader } from "../matroska/track_header.ts";
 import { DtsEstimator } from "../mp4/dts_estimator.ts";
@@ -128,7 +128,7 @@ export class TrackPackager {
 
   /** The track's next block. */
   push(block: Block): void {
-    const frames = unlace(block);
+    const frames = framePayloads(block);
     const times = this.#frameTimes(block, frames);
     const samples = this.cmaf ? this.#cmafSamples(block, frames, times) : undefined;
     while (this.#queue.length > 0 && this.#queue[0].boundary.time <= block.time) {
@@ -167,15 +167,18 @@ export class TrackPackager {
     this.#started = false;
   }
 
-  /** The mount ended. */
+  /** The mount ended (or its packaging failed: then the part that cannot be written is lost). */
   end(): void {
-    this.close();
-    this.webm?.end();
-    this.cmaf?.end();
+    try {
+      this.close();
+    } finally {
+      this.webm?.end();
+      this.cmaf?.end();
+    }
   }
 
   /** Frame times of a block's frames: laced frames follow each other by the codec's frame size. */
-  #frameTimes(block: Block, frames: Uint8Array[]): number[] {
+  #frameTimes(block: Block, frames: Payload[]): number[] {
     if (frames.length === 1) return [block.time];
     const clock: Mp4Track = {
       id: this.track.number,
@@ -188,26 +191,33 @@ export class TrackPackager {
     let at = block.time * 1e6;
     for (const frame of frames) {
       times.push(Math.round(at / 1e6));
-      at += readFrameDuration(clock, frame) ?? 0;
+      at += readFrameDuration(clock, joinPayload(frame)) ?? 0;
     }
     return times;
   }
 
-  #cmafSamples(block: Block, frames: Uint8Array[], times: number[]): Mp4Sample[] {
+  #cmafSamples(block: Block, frames: Payload[], times: number[]): Mp4Sample[] {
     const timescale = this.cmaf?.timescale ?? 1;
     const offset = CMAF_OFFSET_SECONDS * timescale;
-    return frames.map((data, i) => {
+    const samples: Mp4Sample[] = [];
+    frames.forEach((data, i) => {
       const exact = Math.round(times[i] * timescale / this.#units) + offset;
       if (this.track.kind !== "audio") {
         const dts = this.#dts ? this.#dts.push(exact) : exact;
-        return { data, pts: exact, dts, duration: 0, keyframe: block.keyframe };
+        samples.push({ data, pts: exact, dts, duration: 0, keyframe: block.keyframe });
+        return;
       }
       // Audio: one frame after another by the codec's frame size (Matroska's millisecond times
-      // are rounded), re-anchored on the block times after a jump.
-      const duration = this.#mp4 ? readFrameDuration(this.#mp4, data) : undefined;
+      // are rounded), re-anchored on the block times after a gap; a frame overlapping the
+      // previous one (a splice in the source) is left out.
+      // (An audio frame in pieces is rare and small: its header is read from it joined.)
+      const duration = this.#mp4 ? readFrameDuration(this.#mp4, joinPayload(data)) : undefined;
       const pts = duration === undefined ? exact : this.#audio.push(exact, duration);
-      return { data, pts, dts: pts, duration: duration ?? 0, keyframe: true };
+      if (pts !== undefined) {
+        samples.push({ data, pts, dts: pts, duration: duration ?? 0, keyframe: true });
+      }
     });
+    return samples;
   }
 
   /** A block time in the CMAF store's timescale. */

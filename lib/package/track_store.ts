@@ -35,6 +35,16 @@ export interface StoredSegment {
   byteLength: number;
   /** Its parts' bytes so far, back to back (capacity may exceed `byteLength`). */
   buffer: Uint8Array;
+  /**
+   * A gap segment (HLS EXT-X-GAP): time with no media while the source was away, this long in
+   * the track's timescale. It has no parts and no bytes.
+   */
+  gap?: number;
+}
+
+/** A segment's duration in its track's timescale: its parts', or a gap's. */
+export function storedDuration(segment: StoredSegment): number {
+  return segment.gap ?? segment.parts.reduce((n, p) => n + p.duration, 0);
 }
 
 /** A part's bytes: a view of its segment's buffer. */
@@ -158,6 +168,32 @@ export class TrackStore {
     this.#wake();
   }
 
+  /**
+   * Appends a gap segment of `duration` (this store's timescale) after the newest segment, which
+   * it follows in time and wall-clock time. Nothing happens before the first segment.
+   */
+  addGap(number: number, duration: number): void {
+    this.closeSegment();
+    const newest = this.#segments[this.#segments.length - 1];
+    if (!newest || duration <= 0) return;
+    const previous = storedDuration(newest);
+    this.#segments.push({
+      number,
+      start: newest.start + previous,
+      parts: [],
+      complete: true,
+      programDateTime: newest.programDateTime + previous * 1000 / this.timescale,
+      init: newest.init,
+      discontinuity: false,
+      period: newest.period,
+      byteLength: 0,
+      buffer: new Uint8Array(0),
+      gap: duration,
+    });
+    this.#trim();
+    this.#wake();
+  }
+
   /** Closes the segment in progress (an empty one is dropped), and applies the limits. */
   closeSegment(): void {
     const newest = this.#segments[this.#segments.length - 1];
@@ -222,10 +258,10 @@ export class TrackStore {
   #trim(): void {
     const { keepSeconds, maxBytes, timescale, minSegments = 7 } = this.#options;
     const newest = this.#segments[this.#segments.length - 1];
-    const end = newest.start + newest.parts.reduce((n, p) => n + p.duration, 0);
+    const end = newest.start + storedDuration(newest);
     while (this.#segments.length > minSegments + 1) {
       const oldest = this.#segments[0];
-      const oldestEnd = oldest.start + oldest.parts.reduce((n, p) => n + p.duration, 0);
+      const oldestEnd = oldest.start + storedDuration(oldest);
       if (end - oldestEnd <= keepSeconds * timescale && this.#bytes <= maxBytes) break;
       this.#segments.shift();
       this.#bytes -= oldest.byteLength;

@@ -7,6 +7,7 @@
  */
 
 import { ID } from "../ebml/ids.ts";
+import { type Payload, payloadLength } from "../matroska/block.ts";
 import { measureVint, writeVint } from "../ebml/vint.ts";
 import { writeElementHeader, writeUintElement } from "../ebml/writer.ts";
 
@@ -15,8 +16,8 @@ export interface WebmFrame {
   /** Absolute time in TimestampScale units. */
   time: number;
   keyframe: boolean;
-  /** The frame's bytes (a view of the input). */
-  data: Uint8Array;
+  /** The frame's bytes: a view of the input, or views of the chunks it spanned. */
+  data: Payload;
 }
 
 /** A Cluster's bytes, in order: small new headers beside views of the frames. */
@@ -53,7 +54,7 @@ export function writeWebmPart(track: number, time: number, frames: readonly Webm
       throw new RangeError(`Frame at ${frame.time} is too far from its Cluster at ${time}`);
     }
     const headerLength = trackBytes.length + 3;
-    const size = headerLength + frame.data.length;
+    const size = headerLength + payloadLength(frame.data);
     const header = new Uint8Array(1 + measureVint(size) + headerLength);
     header[0] = ID.SimpleBlock;
     let at = 1;
@@ -64,7 +65,9 @@ export function writeWebmPart(track: number, time: number, frames: readonly Webm
     header[at] = (relative >> 8) & 0xff;
     header[at + 1] = relative & 0xff;
     header[at + 2] = frame.keyframe ? KEYFRAME : 0;
-    body.push(header, frame.data);
+    body.push(header);
+    if (frame.data instanceof Uint8Array) body.push(frame.data);
+    else for (const piece of frame.data) body.push(piece);
   }
   const bodyLength = body.reduce((n, p) => n + p.length, 0);
   const clusterHeader = writeElementHeader(ID.Cluster, bodyLength);
