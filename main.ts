@@ -27,6 +27,8 @@ import { keyframeWarnings } from "./lib/server/keyframe_warnings.ts";
 import { PackagerTable } from "./lib/server/packagers.ts";
 import { type MountServer, serveMount } from "./lib/server/serve.ts";
 import { MountRegistry, type Publication } from "./lib/stream/mount_registry.ts";
+import { combineTaps } from "./lib/stream/mount_tap.ts";
+import { RecorderTable } from "./lib/record/recorder_table.ts";
 
 /** mkserver's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -148,11 +150,15 @@ async function openStreamInput(
 function startServer(
   config: Config,
   registry: MountRegistry,
-  extra: { tls?: { cert: string; key: string }; packagers?: PackagerTable },
+  extra: {
+    tls?: { cert: string; key: string };
+    packagers?: PackagerTable;
+    recorders?: RecorderTable;
+  },
   log: Logger,
 ): MountServer {
   const options = config.options;
-  const { tls, packagers } = extra;
+  const { tls, packagers, recorders } = extra;
   try {
     return serveMount(registry, {
       port: options.port,
@@ -165,6 +171,7 @@ function startServer(
       sourceToken: config.sourceToken,
       summaryInterval: SUMMARY_INTERVAL,
       packagers,
+      recorders,
     });
   } catch (error) {
     throw new FatalError(
@@ -184,6 +191,7 @@ function announce(
   const { options } = config;
   const log = run.log;
   if (run.input) log.info(`Serving ${run.input.label} at ${base}/stream`);
+  if (options.record !== undefined) log.info(`Recording every mount into ${options.record}/NAME/`);
   let relaying: Promise<void> | undefined;
   if (options.relayAll) {
     const origin = originOf(options.input).base;
@@ -263,6 +271,13 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       maxBytes: options.bufferBytes,
     })
     : undefined;
+  const recorders = options.record === undefined ? undefined : await RecorderTable.open({
+    dir: options.record,
+    segmentMs: options.recordSegment.ms,
+    segmentBytes: options.recordSegment.bytes,
+    keep: options.recordKeep,
+    log,
+  });
   const registry = new MountRegistry({
     mountOptions: {
       start: options.burst,
@@ -271,7 +286,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       maxDuration: options.bufferMs,
       maxBytes: options.bufferBytes,
       wire: CHUNKED,
-      tap: packagers?.tap,
+      tap: combineTaps(packagers?.tap, recorders?.tap),
       ...keyframeWarnings(log),
     },
     grace: options.sourceGrace,
@@ -280,7 +295,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const publication = input ? registry.publish("stream") : undefined;
   let server: MountServer;
   try {
-    server = startServer(config, registry, { tls, packagers }, log);
+    server = startServer(config, registry, { tls, packagers, recorders }, log);
   } catch (error) {
     await input?.cancel();
     throw error;
@@ -293,6 +308,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   // With pushing enabled, the server runs until it is stopped; otherwise it ends with its input.
   const waits = config.sourceToken !== undefined || relaying !== undefined;
   await drain(server, registry, { waits, relaying, log, signal });
+  await recorders?.closed(); // every recording finished: Cues, Duration, sizes
   return code;
 }
 

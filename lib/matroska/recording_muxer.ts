@@ -138,13 +138,13 @@ export class RecordingMuxer {
 
   /**
    * Ends the file: the open Cluster, the Cues, and the rewrites. `endTime` is where the next
-   * file starts (mount time), which makes the Duration end exactly there; without it the
-   * Duration ends with the longest track's last frame.
+   * file starts (mount time), which makes the Duration end exactly there (so consecutive files'
+   * Durations tile the stream); without it the Duration ends with the longest track's last frame.
    */
   finish(endTime?: number): RecordingTail {
     const last = this.#placed(this.#segmenter.flush());
     const duration = endTime !== undefined && this.#start !== undefined
-      ? Math.max(endTime - this.#start, this.#ends.end)
+      ? endTime - this.#start
       : this.#ends.end;
     const cuesAt = this.#at - this.layout.segmentDataAt;
     const cues = writeCues(this.#cues);

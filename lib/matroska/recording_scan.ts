@@ -9,11 +9,11 @@
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
 import { readElements } from "../ebml/read_elements.ts";
-import { readUint, readUintElement } from "../ebml/values.ts";
+import { readFloat, readUint, readUintElement } from "../ebml/values.ts";
 import { readVint, UNKNOWN_SIZE } from "../ebml/vint.ts";
 import { type Block, readBlockGroup, readSimpleBlock } from "./block.ts";
 import { DEFAULT_TIMESTAMP_SCALE, readTracks } from "./live_header.ts";
-import type { CuePoint, RecordingLayout } from "./recording_layout.ts";
+import { type CuePoint, fromDateUtc, type RecordingLayout } from "./recording_layout.ts";
 import { TrackEnds } from "./recording_muxer.ts";
 
 /** Random access to a file's bytes (the caller does the I/O). */
@@ -37,6 +37,8 @@ export interface RecordingScan {
   duration: number;
 }
 
+/** Bytes read for a head: EBML header to Tags (CodecPrivate and Tags are small in practice). */
+const HEAD_MAX = 64 * 1024;
 /** Bytes enough for any element header (4-byte ID, 8-byte size). */
 const HEADER_MAX = 12;
 
@@ -62,12 +64,16 @@ interface Head {
   segmentSize: number;
   timestampScale: number;
   primary: number | undefined;
+  /** Info's Duration, when it has one (a finished file). */
+  duration?: number;
+  /** Info's DateUTC, when it has one. */
+  dateUtc?: bigint;
   /** Absolute offset of the first element after the head. */
   next: number;
 }
 
 async function readHead(source: ByteSource): Promise<Head> {
-  const bytes = await source.read(0, Math.min(source.size, 256 * 1024));
+  const bytes = await source.read(0, Math.min(source.size, HEAD_MAX));
   const ebml = readHeader(bytes);
   if (ebml?.id !== ID.EBML) throw new EbmlSyntaxError("Not an EBML file", 0);
   const segmentAt = ebml.headerSize + ebml.size;
@@ -78,6 +84,8 @@ async function readHead(source: ByteSource): Promise<Head> {
   let infoChildren: Uint8Array[] = [];
   let timestampScale = DEFAULT_TIMESTAMP_SCALE;
   let primary: number | undefined;
+  let duration: number | undefined;
+  let dateUtc: bigint | undefined;
   let pos = segmentDataAt;
   for (;;) {
     const h = readHeader(bytes.subarray(pos, pos + HEADER_MAX));
@@ -92,8 +100,13 @@ async function readHead(source: ByteSource): Promise<Head> {
       infoChildren = readElements(data, base).filter((c) => c.id !== ID.Duration).map((c) =>
         c.raw.slice()
       );
-      const scale = readElements(data, base).find((c) => c.id === ID.TimestampScale);
-      if (scale) timestampScale = readUintElement(scale.data, 0);
+      for (const c of readElements(data, base)) {
+        if (c.id === ID.TimestampScale) timestampScale = readUintElement(c.data, 0);
+        if (c.id === ID.Duration) duration = readFloat(c.data);
+        if (c.id === ID.DateUTC && c.data.length === 8) {
+          dateUtc = new DataView(c.data.buffer, c.data.byteOffset, 8).getBigInt64(0);
+        }
+      }
     }
     if (h.id === ID.Tracks) {
       const tracks = readTracks(data, base);
@@ -117,7 +130,33 @@ async function readHead(source: ByteSource): Promise<Head> {
     tracksAt: tracksAt - segmentDataAt,
     tagsAt: at[ID.Tags] === undefined ? undefined : at[ID.Tags]! - segmentDataAt,
   };
-  return { layout, segmentSize: segment.size, timestampScale, primary, next: pos };
+  const segmentSize = segment.size;
+  return { layout, segmentSize, timestampScale, primary, duration, dateUtc, next: pos };
+}
+
+/** What a recording's head says of it: whether it is finished, and its Duration then. */
+export interface RecordingInfo {
+  finished: boolean;
+  /** Milliseconds of media, for a finished file. */
+  durationMs?: number;
+  /** DateUTC, Unix milliseconds. */
+  startMs?: number;
+}
+
+/**
+ * Reads a recording's head only.
+ *
+ * @throws {EbmlSyntaxError} when the file is not a recording of this layout
+ */
+export async function readRecordingInfo(source: ByteSource): Promise<RecordingInfo> {
+  const head = await readHead(source);
+  const finished = head.segmentSize !== UNKNOWN_SIZE;
+  const d = head.duration;
+  return {
+    finished,
+    durationMs: finished && d !== undefined ? d * head.timestampScale / 1e6 : undefined,
+    startMs: head.dateUtc === undefined ? undefined : fromDateUtc(head.dateUtc),
+  };
 }
 
 /** The blocks of a Cluster's payload, with its Timestamp applied. */

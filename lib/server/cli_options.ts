@@ -10,7 +10,7 @@ import { assert } from "../_assert.ts";
 import { type InputAddress, parseInputAddress } from "../ingest/input_address.ts";
 import { errorMessage, type LogLevel } from "../log.ts";
 import { type ConfigFlag, configToArgs, loadConfigFile } from "./config_file.ts";
-import { type Burst, type SlowPolicy, UsageError } from "./flag_parsers.ts";
+import { type Burst, type Limits, type SlowPolicy, UsageError } from "./flag_parsers.ts";
 import { CONFIG_FLAG, FLAG, FLAGS, type ValueFlag } from "./flags.ts";
 
 export { type Burst, UsageError } from "./flag_parsers.ts";
@@ -80,6 +80,12 @@ export interface CliOptions {
   reconnect: boolean;
   /** Mirror every mount the origin (an http(s) INPUT) lists in its /status. */
   relayAll: boolean;
+  /** Record every mount into this directory (absent: no recording). */
+  record?: string;
+  /** A recording's longest file: ms of media and/or bytes. */
+  recordSegment: Limits;
+  /** Retention of recordings: age in ms and/or total bytes (absent: keep everything). */
+  recordKeep?: Limits;
   /** PEM certificate and key files, to serve HTTPS. */
   cert?: string;
   key?: string;
@@ -227,6 +233,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     reconnect: parsed.reconnect !== false,
     sourceTimeout: withDefault(parsed, FLAG.sourceTimeout),
     relayAll: Boolean(parsed["relay-all"]),
+    record: valueOf(parsed, FLAG.record),
+    recordSegment: withDefault(parsed, FLAG.recordSegment),
+    recordKeep: valueOf(parsed, FLAG.recordKeep),
     adminToken: valueOf(parsed, FLAG.adminToken),
     cert: valueOf(parsed, FLAG.cert),
     key: valueOf(parsed, FLAG.key),

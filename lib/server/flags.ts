@@ -15,9 +15,11 @@ import {
   type Burst,
   formatBuffer,
   formatSeconds,
+  type Limits,
   parseBuffer,
   parseBurst,
   parseCount,
+  parseLimits,
   parseLogLevel,
   parsePartTarget,
   parsePort,
@@ -28,7 +30,7 @@ import {
 } from "./flag_parsers.ts";
 
 /** The headings `--help` groups flags under, in order. */
-export type FlagSection = "Options" | "Pushed sources" | "Delivery" | "Operation";
+export type FlagSection = "Options" | "Pushed sources" | "Delivery" | "Recording" | "Operation";
 
 interface FlagBase {
   /** Long name: `--NAME` on the command line, `"NAME"` in a config file. */
@@ -222,6 +224,39 @@ export const FLAG = {
     default: "0.5",
     parse: parsePartTarget,
     help: ["LL-HLS part length in seconds, 0.1 to 2 (default {default})"],
+  }),
+  record: value<string>({
+    name: "record",
+    arg: "DIR",
+    section: "Recording",
+    parse: parseText,
+    help: [
+      "record every mount into DIR/NAME/ as seekable Matroska files named by",
+      "their UTC start (20261201T113239.123Z.mkv); files a crash left open are",
+      "repaired at start-up",
+    ],
+  }),
+  recordSegment: value<Limits>({
+    name: "record-segment",
+    arg: "SPEC",
+    section: "Recording",
+    default: "1h",
+    parse: parseLimits,
+    help: [
+      "start a new file at the first keyframe after this much media and/or",
+      "this size, e.g. 10m, 1GiB or 1h,2GiB (default {default})",
+    ],
+  }),
+  recordKeep: value<Limits>({
+    name: "record-keep",
+    arg: "SPEC",
+    section: "Recording",
+    parse: parseLimits,
+    help: [
+      "delete the oldest recordings (of every mount in DIR) that ended longer",
+      "ago than this and/or while they take more, e.g. 7d, 50GiB or 7d,50GiB",
+      "(default: keep everything)",
+    ],
   }),
   adminToken: value<string>({
     name: "admin-token",

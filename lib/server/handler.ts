@@ -19,6 +19,7 @@ import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
+import type { RecorderTable } from "../record/recorder_table.ts";
 import { playerPage } from "./player_page.ts";
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
@@ -45,6 +46,8 @@ export interface HandlerOptions {
   evictions?: EvictionCounts;
   /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
   packagers?: PackagerTable;
+  /** The mounts' recorders (`--record`): their state in `/status` and `/metrics`. */
+  recorders?: RecorderTable;
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
 }
@@ -180,7 +183,8 @@ class MountHandler {
   async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
-    const extra = { head, packagers: this.#options.packagers, counters: this.#counters };
+    const { packagers, recorders } = this.#options;
+    const extra = { head, packagers, recorders, counters: this.#counters };
     if (pathname === "/status") return statusResponse(mounts, this.#evictions, extra);
     if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, extra);
     const mount = this.#registry.get(this.#defaultName) ?? mounts[0];

@@ -11,6 +11,7 @@ import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { createHandler } from "./handler.ts";
 import type { PackagerTable } from "./packagers.ts";
+import type { RecorderTable } from "../record/recorder_table.ts";
 import { serveHttp } from "./http/http_server.ts";
 import { mountOf, streamOf } from "./stream_response.ts";
 
@@ -45,6 +46,8 @@ export interface ServeMountOptions {
   summaryInterval?: number;
   /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
   packagers?: PackagerTable;
+  /** The mounts' recorders (`--record`): their state in `/status` and `/metrics`. */
+  recorders?: RecorderTable;
 }
 
 /** A running server. */
@@ -187,6 +190,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     sourceToken: options.sourceToken,
     evictions,
     packagers: options.packagers,
+    recorders: options.recorders,
   });
   const track = async (request: Request, info: ConnInfo) => {
     const response = await handler(request, info);

@@ -1,0 +1,140 @@
+/**
+ * The recorders of a server's mounts (`--record DIR`): a tap per mount, the recording status by
+ * mount name, the repair of files a crash left open, and retention.
+ *
+ * @module
+ */
+
+import { errorMessage, type Logger, SILENT } from "../log.ts";
+import type { MountTap } from "../stream/mount_tap.ts";
+import { Recorder, type RecorderOptions, type RecordingStatus } from "./recorder.ts";
+import { type KeepSpec, pruneRecordings } from "./recordings.ts";
+import { repairRecordings } from "./repair.ts";
+
+export type { RecordingStatus } from "./recorder.ts";
+
+/** Options of {@linkcode RecorderTable.open}. */
+export interface RecorderTableOptions {
+  /** `DIR`: each mount records into `DIR/NAME/`. */
+  dir: string;
+  /** Longest file in ms of media (default 1 h). */
+  segmentMs?: number;
+  /** Largest file in bytes (default: no limit). */
+  segmentBytes?: number;
+  /** Retention (default: keep everything). */
+  keep?: KeepSpec;
+  log?: Logger;
+  now?: () => number;
+  /** The file writer's batching and bounds. */
+  file?: RecorderOptions["file"];
+}
+
+/** How often retention runs besides after each finished file (ms). */
+const PRUNE_INTERVAL = 60_000;
+
+/** Every mount's recorder. */
+export class RecorderTable {
+  readonly dir: string;
+  readonly #options: RecorderTableOptions;
+  readonly #log: Logger;
+  readonly #status = new Map<string, RecordingStatus>();
+  readonly #recorders = new Set<Recorder>();
+  readonly #busy = new Set<string>();
+  #pruning: Promise<void> = Promise.resolve();
+  #pruneAgain = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(options: RecorderTableOptions) {
+    this.dir = options.dir.replace(/\/+$/, "") || "/";
+    this.#options = options;
+    this.#log = options.log ?? SILENT;
+  }
+
+  /**
+   * A table recording into `options.dir`, once the files a crash left open there are repaired
+   * (and retention has run). A directory that cannot be read is logged, not thrown: recording
+   * then fails and retries like any disk trouble.
+   */
+  static async open(options: RecorderTableOptions): Promise<RecorderTable> {
+    const table = new RecorderTable(options);
+    try {
+      await repairRecordings(table.dir, table.#log);
+    } catch (error) {
+      table.#log.error(`Cannot read the recordings in ${table.dir}: ${errorMessage(error)}`);
+    }
+    table.#prune();
+    if (options.keep !== undefined) {
+      table.#timer = setInterval(() => table.#prune(), PRUNE_INTERVAL);
+      Deno.unrefTimer(table.#timer);
+    }
+    return table;
+  }
+
+  /** The recording of mount `name`, once it had one. */
+  status(name: string): RecordingStatus | undefined {
+    return this.#status.get(name);
+  }
+
+  /** The tap of a new mount named `name` (a `MountTapFactory`): its own recorder. */
+  tap = (name: string): MountTap => {
+    let status = this.#status.get(name);
+    if (status === undefined) {
+      status = { state: "waiting", files: 0, bytes: 0, writes: 0, errors: 0 };
+      this.#status.set(name, status);
+    }
+    const recorder = new Recorder(`${this.dir}/${name}`, {
+      segmentMs: this.#options.segmentMs ?? 3_600_000,
+      segmentBytes: this.#options.segmentBytes ?? Infinity,
+      log: this.#log,
+      status,
+      now: this.#options.now,
+      file: this.#options.file,
+      onOpened: (path) => this.#busy.add(path),
+      onClosed: (path, finished) => {
+        this.#busy.delete(path);
+        if (finished) this.#prune();
+      },
+    });
+    this.#recorders.add(recorder);
+    const forget = () => void recorder.closed().then(() => this.#recorders.delete(recorder));
+    return {
+      header: (header) => {
+        if (status.state === "stopped") status.state = "waiting";
+        recorder.header(header);
+      },
+      block: (block) => recorder.block(block),
+      pause: () => recorder.pause(),
+      end: () => {
+        recorder.end();
+        forget();
+      },
+    };
+  };
+
+  /** Settles once every file is closed and retention is done (call after the mounts end). */
+  async closed(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.all([...this.#recorders].map((r) => r.closed()));
+    await this.#pruning;
+  }
+
+  /** Runs retention, one run at a time (a request during a run makes one more run after it). */
+  #prune(): void {
+    const keep = this.#options.keep;
+    if (keep === undefined) return;
+    if (this.#pruneAgain) return;
+    this.#pruneAgain = true;
+    this.#pruning = this.#pruning.then(async () => {
+      this.#pruneAgain = false;
+      try {
+        await pruneRecordings(this.dir, keep, {
+          now: (this.#options.now ?? Date.now)(),
+          busy: this.#busy,
+          log: this.#log,
+        });
+      } catch (error) {
+        this.#log.warn(`Retention in ${this.dir} failed: ${errorMessage(error)}`);
+      }
+    });
+  }
+}
