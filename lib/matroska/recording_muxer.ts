@@ -132,6 +132,9 @@ export class RecordingMuxer {
       this.#start = block.time;
     }
     const time = block.time - this.#start;
+    // Another track's block from before the file's start belongs to the file before it (the
+    // recorder sends it there); the first file of a stream has none to give it to.
+    if (time < 0 && block.track !== this.#primary) return undefined;
     this.#ends.observe(block.track, time);
     return this.#placed(this.#segmenter.push({ ...block, time }));
   }
