@@ -238,7 +238,7 @@ export const FLAG = {
   }),
   recordSegment: value<Limits>({
     name: "record-segment",
-    arg: "SPEC",
+    arg: "LIM",
     section: "Recording",
     default: "1h",
     parse: parseLimits,
@@ -249,7 +249,7 @@ export const FLAG = {
   }),
   recordKeep: value<Limits>({
     name: "record-keep",
-    arg: "SPEC",
+    arg: "LIM",
     section: "Recording",
     parse: parseLimits,
     help: [

@@ -39,7 +39,7 @@ export type MountTapFactory = (name: string) => MountTap | undefined;
  *   pause: () => {},
  *   end: () => seen.push(`${tag} end`),
  * });
- * const both = combineTaps(tap("a"), undefined, tap("b"))("stream");
+ * const both = combineTaps(tap("a"), undefined, tap("b"))?.("stream");
  * both?.end();
  * assertEquals(seen, ["a end", "b end"]);
  * ```
