@@ -9,7 +9,7 @@ import { errorMessage, type Logger, SILENT } from "../log.ts";
 import type { MountTap } from "../stream/mount_tap.ts";
 import { Recorder, type RecorderOptions, type RecordingStatus } from "./recorder.ts";
 import { type KeepSpec, pruneRecordings } from "./recordings.ts";
-import { repairRecordings } from "./repair.ts";
+import { repairRecording, repairRecordings } from "./repair.ts";
 
 export type { RecordingStatus } from "./recorder.ts";
 
@@ -17,7 +17,7 @@ export type { RecordingStatus } from "./recorder.ts";
 export interface RecorderTableOptions {
   /** `DIR`: each mount records into `DIR/NAME/`. */
   dir: string;
-  /** Longest file in ms of media (default 1 h). */
+  /** Longest file in ms of media (default: 1 h when `segmentBytes` is not given either). */
   segmentMs?: number;
   /** Largest file in bytes (default: no limit). */
   segmentBytes?: number;
@@ -43,6 +43,9 @@ export class RecorderTable {
   #pruning: Promise<void> = Promise.resolve();
   #pruneAgain = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** Files a disk failure left open, finished once a file closes cleanly again. */
+  readonly #abandoned = new Set<string>();
+  #repairing: Promise<void> = Promise.resolve();
 
   private constructor(options: RecorderTableOptions) {
     this.dir = options.dir.replace(/\/+$/, "") || "/";
@@ -70,6 +73,11 @@ export class RecorderTable {
     return table;
   }
 
+  get #segmentMs(): number {
+    const { segmentMs, segmentBytes } = this.#options;
+    return segmentMs ?? (segmentBytes === undefined ? 3_600_000 : Infinity);
+  }
+
   /** The recording of mount `name`, once it had one. */
   status(name: string): RecordingStatus | undefined {
     return this.#status.get(name);
@@ -83,7 +91,7 @@ export class RecorderTable {
       this.#status.set(name, status);
     }
     const recorder = new Recorder(`${this.dir}/${name}`, {
-      segmentMs: this.#options.segmentMs ?? 3_600_000,
+      segmentMs: this.#segmentMs,
       segmentBytes: this.#options.segmentBytes ?? Infinity,
       log: this.#log,
       status,
@@ -92,7 +100,9 @@ export class RecorderTable {
       onOpened: (path) => this.#busy.add(path),
       onClosed: (path, finished) => {
         this.#busy.delete(path);
-        if (finished) this.#prune();
+        if (!finished) return void this.#abandoned.add(path);
+        this.#prune();
+        this.#repairAbandoned();
       },
     });
     this.#recorders.add(recorder);
@@ -116,6 +126,32 @@ export class RecorderTable {
     clearInterval(this.#timer);
     await Promise.all([...this.#recorders].map((r) => r.closed()));
     await this.#pruning;
+    await this.#repairing;
+  }
+
+  /** Finishes the files disk failures left open, now that a file could be finished. */
+  #repairAbandoned(): void {
+    if (this.#abandoned.size === 0) return;
+    const paths = [...this.#abandoned];
+    this.#abandoned.clear();
+    this.#repairing = this.#repairing.then(async () => {
+      for (const path of paths) {
+        try {
+          const r = await repairRecording(path);
+          if (r?.deleted) this.#log.info(`Deleted ${path}: a disk failure left no complete Cluster`);
+          else if (r) {
+            this.#log.info(
+              `Finished ${path}, which a disk failure had stopped: ${r.cues} cues, ` +
+                `Duration ${(r.durationMs / 1000).toFixed(3)} s`,
+            );
+          }
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) {
+            this.#log.warn(`Cannot finish ${path}: ${errorMessage(error)}`);
+          }
+        }
+      }
+    });
   }
 
   /** Runs retention, one run at a time (a request during a run makes one more run after it). */
