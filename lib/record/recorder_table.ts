@@ -138,8 +138,9 @@ export class RecorderTable {
       for (const path of paths) {
         try {
           const r = await repairRecording(path);
-          if (r?.deleted) this.#log.info(`Deleted ${path}: a disk failure left no complete Cluster`);
-          else if (r) {
+          if (r?.deleted) {
+            this.#log.info(`Deleted ${path}: a disk failure left no complete Cluster`);
+          } else if (r) {
             this.#log.info(
               `Finished ${path}, which a disk failure had stopped: ${r.cues} cues, ` +
                 `Duration ${(r.durationMs / 1000).toFixed(3)} s`,
