@@ -3,7 +3,7 @@
  * the test (it needs root to mount one). Viewers must not notice.
  */
 
-import { assert, assertEquals, assertGreater, assertGreaterOrEqual } from "@std/assert";
+import { assert, assertEquals, assertGreaterOrEqual } from "@std/assert";
 import { encodeMedia } from "../bench/_media.ts";
 import { sleep, until } from "../bench/_proc.ts";
 import { CliServer } from "./_cli.ts";
