@@ -68,6 +68,28 @@ Deno.test("RecordingMuxer writes a file mkvinfo reads whole: SeekHead, Duration,
   });
 });
 
+Deno.test("RecordingMuxer's Cues and SeekHead point at what they name", async () => {
+  const { finished, muxer } = await record("h264_aac.mkv");
+  const at = muxer.layout.segmentDataAt;
+  const idAt = (position: number) =>
+    Array.from(finished.subarray(at + position, at + position + 4));
+  const scan = await scanRecording(memory(concatBytes([finished])));
+  assert(scan.finished);
+  // CueClusterPosition: read back from the Cues with mkvinfo's numbers.
+  const info = await withFile(finished, (path) => tool("mkvinfo", ["-a", path]));
+  const positions = [...info.out.matchAll(/Cue cluster position: (\d+)/g)].map((m) => Number(m[1]));
+  assertGreater(positions.length, 0);
+  for (const p of positions) assertEquals(idAt(p), [0x1F, 0x43, 0xB6, 0x75], `Cluster at ${p}`);
+  const seeks = [
+    ...info.out.matchAll(/Seek ID: ((?:0x[0-9a-f]{2} ?)+).*\n.*Seek position: (\d+)/g),
+  ];
+  assertEquals(seeks.length, 4);
+  for (const [, id, position] of seeks) {
+    const bytes = id.trim().split(" ").map((h) => parseInt(h, 16));
+    assertEquals(idAt(Number(position)), bytes);
+  }
+});
+
 Deno.test("RecordingMuxer rebases the file to 0 at its first keyframe and drops what came before", async () => {
   const { header, blocks } = demux(await readFixture("h264_aac.mkv"));
   const shifted: Block[] = blocks.map((b) => ({ ...b, time: b.time + 100_000 }));
@@ -93,6 +115,12 @@ Deno.test("scanRecording reads a finished file's head only, and an open file's C
   assert(scan.cues.length <= tail.cues);
   assertEquals(scan.layout.info, done.layout.info);
   assertEquals(fromDateUtc(0n), Date.UTC(2001, 0, 1));
+  // Its Cues point at Clusters, in time order.
+  for (const cue of scan.cues) {
+    const at = scan.layout.segmentDataAt + cue.clusterAt;
+    assertEquals(Array.from(open.subarray(at, at + 4)), [0x1F, 0x43, 0xB6, 0x75]);
+  }
+  assertEquals(scan.cues.map((c) => c.time), scan.cues.map((c) => c.time).sort((a, b) => a - b));
   // Cut mid-Cluster: the scan stops at the last complete one.
   const cut = open.subarray(0, open.length - 100);
   const partial = await scanRecording(memory(cut));
