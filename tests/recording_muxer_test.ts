@@ -65,6 +65,14 @@ Deno.test("RecordingMuxer writes a file mkvinfo reads whole: SeekHead, Duration,
     const seek = await tool("ffmpeg", ["-v", "error", "-ss", "3", "-i", path, "-f", "null", "-"]);
     assertEquals(seek.code, 0);
     assertEquals(seek.out, "");
+    // mpv knows the length and starts where it is asked to (through the Cues).
+    const mpv = await tool("mpv", [
+      ...["--no-config", "--vo=null", "--ao=null", "--start=3", "--frames=5"],
+      "--term-playing-msg=POS=${time-pos} DUR=${duration}",
+      path,
+    ]);
+    assertEquals(mpv.code, 0, mpv.out);
+    assert(/POS=00:00:03 DUR=00:00:06/.test(mpv.out), mpv.out);
   });
 });
 
