@@ -60,6 +60,8 @@ Deno.test("RecordingMuxer writes a file mkvinfo reads whole: SeekHead, Duration,
     const duration = /\+ Duration: ([\d:.]+)/.exec(info.out)?.[1];
     assert(duration?.startsWith("00:00:06.0"), `Duration ${duration}`);
     assert(/Date: 2026-12-01 11:32:39/.test(info.out), info.out);
+    // The source's tags stay, but not its per-track DURATION (the source file's length).
+    assert(/Name: ENCODER/.test(info.out) && !/Name: DURATION/.test(info.out), info.out);
     const probe = await tool("ffprobe", ["-v", "error", "-show_entries", "format=duration", path]);
     assert(/duration=6\.0/.test(probe.out), probe.out);
     const seek = await tool("ffmpeg", ["-v", "error", "-ss", "3", "-i", path, "-f", "null", "-"]);

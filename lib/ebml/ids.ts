@@ -86,6 +86,9 @@ export const ID = {
   CueTrackPositions: 0xB7,
   CueTrack: 0xF7,
   CueClusterPosition: 0xF1,
+  Tag: 0x7373,
+  SimpleTag: 0x67C8,
+  TagName: 0x45A3,
 } as const;
 
 /** How the streaming parser treats an element. */

@@ -158,6 +158,7 @@ export function buildRecordingHead(
   const tracks = children.find((c) => c.id === ID.Tracks);
   const tags = children.find((c) => c.id === ID.Tags);
   if (!tracks) throw new TypeError("The header has no Tracks");
+  const tagsElement = tags && withoutDurationTags(tags.data);
   const title = info && readElements(info.data).find((c) => c.id === ID.Title)?.raw;
   const app = new TextEncoder().encode("mkserver");
   const infoChildren = [
@@ -180,7 +181,7 @@ export function buildRecordingHead(
     info: infoRegion,
     infoChildren,
     tracksAt,
-    tagsAt: tags ? tracksAt + tracks.raw.length : undefined,
+    tagsAt: tagsElement ? tracksAt + tracks.raw.length : undefined,
   };
   const bytes = concatBytes([
     ebml,
@@ -188,9 +189,35 @@ export function buildRecordingHead(
     fill(seek, writeSeekHead(layout)),
     fill(infoRegion, infoElement),
     tracks.raw,
-    ...(tags ? [tags.raw] : []),
+    ...(tagsElement ? [tagsElement] : []),
   ]);
   return { bytes, layout };
+}
+
+/**
+ * Tags without the per-track `DURATION` tags a muxer such as ffmpeg writes at the end of a file:
+ * copied from the source, they would give every recording the source file's length. Undefined
+ * when nothing is left.
+ */
+function withoutDurationTags(tags: Uint8Array): Uint8Array | undefined {
+  const kept: Uint8Array[] = [];
+  for (const tag of readElements(tags)) {
+    if (tag.id !== ID.Tag) {
+      kept.push(tag.raw);
+      continue;
+    }
+    const children = readElements(tag.data).filter((c) => !isDurationTag(c.id, c.data));
+    if (children.some((c) => c.id === ID.SimpleTag)) {
+      kept.push(writeElement(ID.Tag, concatBytes(children.map((c) => c.raw))));
+    }
+  }
+  return kept.length === 0 ? undefined : writeElement(ID.Tags, concatBytes(kept));
+}
+
+function isDurationTag(id: number, data: Uint8Array): boolean {
+  if (id !== ID.SimpleTag) return false;
+  const name = readElements(data).find((c) => c.id === ID.TagName);
+  return name !== undefined && new TextDecoder().decode(name.data).toUpperCase() === "DURATION";
 }
 
 /**
