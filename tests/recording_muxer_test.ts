@@ -140,3 +140,24 @@ Deno.test("scanRecording reads a finished file's head only, and an open file's C
   const zeros = concatBytes([open, new Uint8Array(4096)]);
   assertEquals((await scanRecording(memory(zeros))).clustersEnd, open.length);
 });
+
+for (const fixture of ["sample.webm", "audio_only.webm", "h264_blockgroups.mkv"]) {
+  Deno.test(`RecordingMuxer records ${fixture} into a file mkvinfo, ffmpeg and mpv read whole`, async () => {
+    const { finished, tail } = await record(fixture);
+    assertGreater(tail.cues, 0); // audio only: one per Cluster (about a second)
+    await withFile(finished, async (path) => {
+      const info = await tool("mkvinfo", ["-a", path]);
+      assertEquals(info.code, 0, info.out);
+      assert(!/error|warning/i.test(info.out), info.out);
+      assertEquals(info.out.match(/\+ Cue point/g)?.length, tail.cues);
+      const seek = await tool("ffmpeg", ["-v", "error", "-ss", "1", "-i", path, "-f", "null", "-"]);
+      assertEquals([seek.code, seek.out], [0, ""]);
+      const mpv = await tool("mpv", [
+        ...["--no-config", "--vo=null", "--ao=null", "--start=1", "--frames=3"],
+        "--term-playing-msg=POS=${time-pos}",
+        path,
+      ]);
+      assert(/POS=00:00:01/.test(mpv.out), mpv.out);
+    });
+  });
+}
