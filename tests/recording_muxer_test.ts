@@ -4,6 +4,7 @@ import type { Block } from "../lib/matroska/block.ts";
 import { fromDateUtc } from "../lib/matroska/recording_layout.ts";
 import { RecordingMuxer } from "../lib/matroska/recording_muxer.ts";
 import { type ByteSource, scanRecording } from "../lib/matroska/recording_scan.ts";
+import { tool } from "./_recordings.ts";
 import { demux, readFixture } from "./_util.ts";
 
 /** Muxes a fixture's blocks into a finished recording; returns the bytes and the pieces. */
@@ -28,12 +29,6 @@ function memory(bytes: Uint8Array): ByteSource {
     size: bytes.length,
     read: (at, length) => Promise.resolve(bytes.slice(at, at + length)),
   };
-}
-
-async function tool(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder();
-  return { code: o.code, out: text.decode(o.stdout) + text.decode(o.stderr) };
 }
 
 async function withFile<T>(bytes: Uint8Array, fn: (path: string) => Promise<T>): Promise<T> {
