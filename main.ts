@@ -21,11 +21,15 @@ import {
   UsageError,
 } from "./lib/server/cli_options.ts";
 import { ConfigFileError } from "./lib/server/config_file.ts";
+import type { AccessPolicy } from "./lib/server/access/access_policy.ts";
+import { createAccessPolicy } from "./lib/server/access/create_access_policy.ts";
+import { signCommand } from "./lib/server/access/sign_command.ts";
 import { CHUNKED } from "./lib/server/chunked.ts";
 import { SUMMARY_INTERVAL } from "./lib/server/flags.ts";
 import { keyframeWarnings } from "./lib/server/keyframe_warnings.ts";
 import { PackagerTable } from "./lib/server/packagers.ts";
 import { type MountServer, serveMount } from "./lib/server/serve.ts";
+import { Webhooks } from "./lib/server/webhooks/webhooks.ts";
 import { MountRegistry, type Publication } from "./lib/stream/mount_registry.ts";
 import { combineTaps } from "./lib/stream/mount_tap.ts";
 import { RecorderTable } from "./lib/record/recorder_table.ts";
@@ -35,6 +39,9 @@ export const VERSION: string = denoJson.version;
 
 /** Milliseconds of a file played at once at the start, to fill the viewers' fast-start window. */
 const FILE_PREROLL_MS = 2000;
+
+/** Milliseconds the webhook receivers get at the end to take the events still waiting. */
+const WEBHOOK_FLUSH_MS = 5000;
 
 /** Reads an environment variable when mkserver may (`--allow-env`); else undefined. */
 function env(name: string): string | undefined {
@@ -50,8 +57,27 @@ interface Config {
   options: CliOptions;
   sourceToken?: string;
   adminToken?: string;
-  /** Pushing is on and no INPUT was given: the server waits for pushed sources only. */
+  webhookSecret?: string;
+  /** Pushing is on by a token and no INPUT was given: the server waits for pushed sources only. */
   pushOnly: boolean;
+}
+
+/** The access policy of `config` (none without access flags), with secrets from the environment. */
+function accessOf(config: Config, log: Logger): Promise<AccessPolicy | undefined> {
+  const o = config.options;
+  return createAccessPolicy({
+    viewToken: o.viewToken ?? env("MKSERVER_VIEW_TOKEN"),
+    urlSecret: o.urlSecret ?? env("MKSERVER_URL_SECRET"),
+    jwtSecret: o.jwtSecret ?? env("MKSERVER_JWT_SECRET"),
+    jwks: o.jwks,
+    authUrl: o.authUrl,
+    sourceToken: config.sourceToken,
+    publishTokens: o.publishTokens,
+    viewAllow: o.viewAllow,
+    viewDeny: o.viewDeny,
+    publishAllow: o.publishAllow,
+    publishDeny: o.publishDeny,
+  }, log);
 }
 
 /** A runtime failure whose message is its one log line (exit 1). */
@@ -97,13 +123,15 @@ async function readConfig(args: readonly string[]): Promise<Config | { print: st
   if (options.version) return { print: `mkserver ${VERSION}` };
   const sourceToken = options.sourceToken ?? env("MKSERVER_SOURCE_TOKEN");
   const adminToken = options.adminToken ?? env("MKSERVER_ADMIN_TOKEN");
-  const pushOnly = sourceToken !== undefined && !options.inputGiven;
+  const webhookSecret = options.webhookSecret ?? env("MKSERVER_WEBHOOK_SECRET");
+  const pushOnly = (sourceToken !== undefined || options.publishTokens !== undefined) &&
+    !options.inputGiven;
   if (!pushOnly && !options.inputGiven && Deno.stdin.isTerminal()) {
     throw new UsageError(
       "no INPUT given and standard input is a terminal: pipe a stream in or name a file.",
     );
   }
-  return { options, sourceToken, adminToken, pushOnly };
+  return { options, sourceToken, adminToken, webhookSecret, pushOnly };
 }
 
 /** The PEM files of `--cert` and `--key`, when given. */
@@ -154,11 +182,13 @@ function startServer(
     tls?: { cert: string; key: string };
     packagers?: PackagerTable;
     recorders?: RecorderTable;
+    access?: AccessPolicy;
+    webhooks?: Webhooks;
   },
   log: Logger,
 ): MountServer {
   const options = config.options;
-  const { tls, packagers, recorders } = extra;
+  const { tls, packagers, recorders, access, webhooks } = extra;
   try {
     return serveMount(registry, {
       port: options.port,
@@ -166,12 +196,17 @@ function startServer(
       log,
       maxClients: options.maxClients,
       stallTimeout: options.stallTimeout,
+      headerTimeout: options.headerTimeout,
+      keepAliveTimeout: options.keepAliveTimeout,
+      maxConnectionsPerIp: options.maxConnectionsPerIp,
       tls,
       adminToken: config.adminToken,
       sourceToken: config.sourceToken,
       summaryInterval: SUMMARY_INTERVAL,
       packagers,
       recorders,
+      access,
+      webhooks,
     });
   } catch (error) {
     throw new FatalError(
@@ -186,7 +221,7 @@ function announce(
   config: Config,
   registry: MountRegistry,
   base: string,
-  run: { input?: Input; log: Logger; signal: AbortSignal },
+  run: { input?: Input; access?: AccessPolicy; log: Logger; signal: AbortSignal },
 ): Promise<void> | undefined {
   const { options } = config;
   const log = run.log;
@@ -205,9 +240,11 @@ function announce(
       idleTimeout: options.sourceTimeout,
     });
   }
-  if (config.sourceToken !== undefined) {
-    log.info(`Serving pushed sources at ${base}/live/NAME (PUT or POST with the source token)`);
+  if (run.access?.allowsPublishing ?? config.sourceToken !== undefined) {
+    const how = run.access ? "a publish credential" : "the source token";
+    log.info(`Serving pushed sources at ${base}/live/NAME (PUT or POST with ${how})`);
   }
+  if (run.access?.guardsViewing) log.info("Viewers need a credential (see --help, Access)");
   return relaying;
 }
 
@@ -243,7 +280,13 @@ async function feed(
 async function drain(
   server: MountServer,
   registry: MountRegistry,
-  run: { waits: boolean; relaying?: Promise<void>; log: Logger; signal: AbortSignal },
+  run: {
+    waits: boolean;
+    relaying?: Promise<void>;
+    webhooks?: Webhooks;
+    log: Logger;
+    signal: AbortSignal;
+  },
 ): Promise<void> {
   const signal = run.signal;
   if (run.waits && !signal.aborted) {
@@ -256,12 +299,15 @@ async function drain(
   }
   await server.idle();
   await server.shutdown();
+  // The last events (the viewers' stops, the sources' unpublish) are worth a short wait.
+  await run.webhooks?.close(WEBHOOK_FLUSH_MS);
 }
 
 /** Phases 2 to 5, once the settings are read; resolves with the exit code. */
 async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<number> {
   const options = config.options;
   const tls = await readTls(options);
+  const access = await accessOf(config, log);
   const input = await openStreamInput(config, log, signal);
   // Segments are kept as long as the ring keeps media (--buffer).
   const packagers = options.segments
@@ -278,7 +324,14 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
     keep: options.recordKeep,
     log,
   });
+  const webhooks = options.webhooks.length === 0 ? undefined : new Webhooks(options.webhooks, {
+    secret: config.webhookSecret,
+    queueLimit: options.webhookQueue,
+    userAgent: `mkserver/${VERSION}`,
+    log,
+  });
   const registry = new MountRegistry({
+    events: webhooks,
     mountOptions: {
       start: options.burst,
       slowPolicy: options.slowPolicy,
@@ -295,25 +348,27 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const publication = input ? registry.publish("stream") : undefined;
   let server: MountServer;
   try {
-    server = startServer(config, registry, { tls, packagers, recorders }, log);
+    server = startServer(config, registry, { tls, packagers, recorders, access, webhooks }, log);
   } catch (error) {
     await input?.cancel();
     throw error;
   }
   const base = `${tls ? "https" : "http"}://${server.addr.hostname}:${server.addr.port}`;
-  const relaying = announce(config, registry, base, { input, log, signal });
+  const relaying = announce(config, registry, base, { input, access, log, signal });
   const code = input && publication
     ? await feed(input, publication, { name: options.input, log, signal })
     : 0;
   // With pushing enabled, the server runs until it is stopped; otherwise it ends with its input.
-  const waits = config.sourceToken !== undefined || relaying !== undefined;
-  await drain(server, registry, { waits, relaying, log, signal });
+  const pushing = access?.allowsPublishing ?? config.sourceToken !== undefined;
+  const waits = pushing || relaying !== undefined;
+  await drain(server, registry, { waits, relaying, webhooks, log, signal });
   await recorders?.closed(); // every recording finished: Cues, Duration, sizes
   return code;
 }
 
 /** Runs mkserver with command-line `args`; resolves with the exit code. */
 export async function main(args: readonly string[], log?: Logger): Promise<number> {
+  if (args[0] === "sign") return await sign(args.slice(1));
   // Signal listeners first, before any await: one added later stopped firing here once the
   // server had answered a request (observed with Deno 2.9.6), and SIGTERM then killed the
   // process without ending the stream.
@@ -331,6 +386,18 @@ export async function main(args: readonly string[], log?: Logger): Promise<numbe
     return await run(args, context);
   } finally {
     for (const s of signalNames) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+/** `mkserver sign …`: prints a signed path; usage mistakes exit 2. */
+async function sign(args: readonly string[]): Promise<number> {
+  try {
+    return await signCommand(args);
+  } catch (error) {
+    const failed = failure(error, "");
+    if (failed === undefined) throw error;
+    console.error(failed.line.replace("'mkserver --help'", "'mkserver sign --help'"));
+    return failed.code;
   }
 }
 

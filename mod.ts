@@ -94,6 +94,7 @@ export {
 export { Gop, GopRing, type GopRingOptions, type GopRingStats } from "./lib/stream/gop_ring.ts";
 export { ClientStream, type ClientStreamOptions } from "./lib/stream/client_stream.ts";
 export { Mount, type MountOptions, type MountStatus } from "./lib/stream/mount.ts";
+export type { StreamEvent, StreamEvents } from "./lib/stream/stream_events.ts";
 export {
   ingest,
   type IngestOptions,
@@ -116,6 +117,25 @@ export {
 export { RecorderTable, type RecorderTableOptions } from "./lib/record/recorder_table.ts";
 export { createHandler, type Handler, type HandlerOptions } from "./lib/server/handler.ts";
 export { type MountServer, serveMount, type ServeMountOptions } from "./lib/server/serve.ts";
+export {
+  type AccessCheck,
+  type AccessDecision,
+  AccessPolicy,
+  type AccessSettings,
+} from "./lib/server/access/access_policy.ts";
+export {
+  type AccessOptions,
+  createAccessPolicy,
+} from "./lib/server/access/create_access_policy.ts";
+export { type SignedPath, UrlSigner } from "./lib/server/access/url_signer.ts";
+export { type Action, type JwtGrant, JwtVerifier } from "./lib/server/access/jwt_verifier.ts";
+export { AuthCallback, type AuthQuestion } from "./lib/server/access/auth_callback.ts";
+export { IpList } from "./lib/server/access/ip_list.ts";
+export {
+  type WebhookPayload,
+  Webhooks,
+  type WebhooksOptions,
+} from "./lib/server/webhooks/webhooks.ts";
 
 // `deno run -A jsr:@x/mkserver …` runs the package's default export: start the server then.
 if (import.meta.main) {

@@ -129,3 +129,34 @@ export async function cachedFile(
   }
   return path;
 }
+
+/** What `liveEncoder` sends. */
+export interface LiveEncoderOptions {
+  /** Seconds from one keyframe to the next. Default 2. */
+  gop?: number;
+  /** Video bitrate, bits/s. Default 1.5 Mbit/s. */
+  bitrate?: number;
+}
+
+/**
+ * ffmpeg as a live encoder, the way users feed mkserver: `-re` from `testsrc2` and `sine`, 25 fps
+ * 640x360 H.264 (x264 veryfast, B-frames, a fixed GOP) + AAC, Matroska on stdout. Pipe its
+ * `stdout` into `mkserver -`; it runs until killed.
+ */
+export function liveEncoder(options: LiveEncoderOptions = {}): Deno.ChildProcess {
+  const gop = String(Math.round((options.gop ?? 2) * 25));
+  const kbps = Math.round((options.bitrate ?? 1_500_000) / 1000);
+  return new Deno.Command("ffmpeg", {
+    args: [
+      ...["-hide_banner", "-loglevel", "error", "-re"],
+      ...["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"],
+      ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
+      ...["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-b:v", `${kbps}k`],
+      ...["-g", gop, "-keyint_min", gop, "-sc_threshold", "0", "-bf", "2"],
+      ...["-c:a", "aac", "-b:a", "96k", "-f", "matroska", "-"],
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}

@@ -135,6 +135,25 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond();
 }
 
+/**
+ * CPU seconds of a process and its children (e.g. nginx's master and workers), from
+ * each task's `/proc/PID/task/TID/children`; NaN when the process is gone.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid);
+  let tasks: string[] = [];
+  try {
+    tasks = [...Deno.readDirSync(`/proc/${pid}/task`)].map((e) => e.name);
+  } catch {
+    return total;
+  }
+  for (const task of tasks) {
+    const children = readProc(pid, `task/${task}/children`)?.trim().split(/\s+/) ?? [];
+    for (const child of children) if (child) total += treeCpuSeconds(Number(child));
+  }
+  return total;
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago (for a tool that must be told its port). */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

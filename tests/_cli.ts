@@ -110,6 +110,11 @@ export interface CliServerOptions {
   stdin?: boolean;
   /** How long to wait for the "Serving … at URL" line (ms). Default 15000. */
   timeout?: number;
+  /**
+   * A command that runs mkserver as its last arguments and becomes it (`exec`s it), e.g.
+   * `["prlimit", "--nofile=64:64"]`, so `child.pid` is still mkserver's.
+   */
+  under?: string[];
 }
 
 /** A waiter for a log line. */
@@ -142,9 +147,10 @@ export class CliServer implements AsyncDisposable {
   #exit: Promise<Deno.CommandStatus>;
   #exited = false;
 
-  private constructor(args: readonly string[], stdin: boolean) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: cliArgs(args),
+  private constructor(args: readonly string[], stdin: boolean, under: string[] = []) {
+    const [command, ...prefix] = [...under, Deno.execPath()];
+    this.child = new Deno.Command(command, {
+      args: [...prefix, ...cliArgs(args)],
       cwd: ROOT,
       stdin: stdin ? "piped" : "null",
       stdout: "null",
@@ -166,7 +172,7 @@ export class CliServer implements AsyncDisposable {
     args: readonly string[],
     options: CliServerOptions = {},
   ): Promise<CliServer> {
-    const server = new CliServer(args, options.stdin ?? false);
+    const server = new CliServer(args, options.stdin ?? false, options.under);
     try {
       const match = await server.waitForLine(
         SERVING,

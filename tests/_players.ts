@@ -33,7 +33,10 @@ window.errors = [];
 window.latency = () => null;
 const src = params.get("src");
 if (params.get("player") === "hls") {
-  const hls = new Hls({ lowLatencyMode: params.get("ll") !== "0", debug: params.has("debug") });
+  const config = { lowLatencyMode: params.get("ll") !== "0", debug: params.has("debug") };
+  // Optional catch-up towards the target latency (hls.js's default rate 1 never catches up).
+  if (params.has("rate")) config.maxLiveSyncPlaybackRate = Number(params.get("rate"));
+  const hls = new Hls(config);
   hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) window.errors.push(d.type + ":" + d.details); });
   hls.loadSource(src);
   hls.attachMedia(video);
@@ -49,7 +52,7 @@ video.addEventListener("error", () => window.errors.push("video: " + video.error
 
 /** A local server for the player pages; `page(player, src)` gives a page URL. */
 export function servePlayers(): {
-  url(player: "hls" | "dash", src: string): string;
+  url(player: "hls" | "dash", src: string, extra?: Record<string, string>): string;
   close(): Promise<void>;
 } {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (request) => {
@@ -62,7 +65,7 @@ export function servePlayers(): {
   });
   const base = `http://127.0.0.1:${server.addr.port}/`;
   return {
-    url: (player, src) => `${base}?player=${player}&src=${encodeURIComponent(src)}`,
+    url: (player, src, extra = {}) => `${base}?${new URLSearchParams({ player, src, ...extra })}`,
     close: () => server.shutdown(),
   };
 }

@@ -4,6 +4,8 @@
 /** What followers fetched. */
 export interface FollowStats {
   requests: number;
+  /** Body bytes received (playlists, inits and parts). */
+  bytes: number;
   /** Responses other than 200, by status. */
   errors: Record<number, number>;
   /** Object paths fetched (inits and parts). */
@@ -11,10 +13,14 @@ export interface FollowStats {
 }
 
 export function followStats(): FollowStats {
-  return { requests: 0, errors: {}, objects: new Set() };
+  return { requests: 0, bytes: 0, errors: {}, objects: new Set() };
 }
 
-async function get(url: string, s: FollowStats, signal: AbortSignal): Promise<string | undefined> {
+async function get(
+  url: string,
+  s: FollowStats,
+  signal: AbortSignal,
+): Promise<Uint8Array | undefined> {
   s.requests++;
   try {
     const response = await fetch(url, { signal });
@@ -23,7 +29,9 @@ async function get(url: string, s: FollowStats, signal: AbortSignal): Promise<st
       await response.body?.cancel();
       return undefined;
     }
-    return new TextDecoder().decode(await response.arrayBuffer());
+    const body = new Uint8Array(await response.arrayBuffer());
+    s.bytes += body.byteLength;
+    return body;
   } catch (error) {
     if (signal.aborted) return undefined;
     throw error;
@@ -39,12 +47,13 @@ export async function followRendition(
   const seen = new Set<string>();
   let next = "";
   while (!signal.aborted) {
-    const text = await get(url + next, s, signal);
-    if (text === undefined) {
+    const body = await get(url + next, s, signal);
+    if (body === undefined) {
       if (!signal.aborted) await new Promise((r) => setTimeout(r, 200));
       next = "";
       continue;
     }
+    const text = new TextDecoder().decode(body);
     const uris = [
       ...text.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g),
       ...text.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g),

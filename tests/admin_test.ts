@@ -178,3 +178,20 @@ Deno.test("`mkserver --cert --key` serves the stream over HTTPS", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a mount name with malformed percent-encoding is a 400, for viewers and the admin API", async () => {
+  const handler = createHandler(await liveMount(), { adminToken: TOKEN });
+  for (const path of ["/live/%zz", "/live/%", "/live/%C3%28"]) {
+    const response = await handler(new Request(`http://x${path}`));
+    assertEquals(response.status, 400, path);
+    assertStringIncludes(await response.text(), "malformed percent-encoding");
+  }
+  const admin = await handler(
+    new Request("http://x/admin/mounts/%zz/end", { method: "POST", headers: auth }),
+  );
+  assertEquals(admin.status, 400);
+  await admin.body?.cancel();
+  const viewer = await handler(new Request("http://x/stream"));
+  assertEquals(viewer.status, 200);
+  await viewer.body?.cancel();
+});

@@ -120,6 +120,11 @@ async function assertAdvances(page: Page): Promise<void> {
   assertGreaterOrEqual(0, 1, last);
 }
 
+/** How the live player plays the stream: `mse` or `progressive`. */
+function playbackMode(page: Page): Promise<string> {
+  return page.evaluate<string>("globalThis.mkserverPlayer.state().mode");
+}
+
 /** `/status` of the server's one mount. */
 async function mountStatus(
   server: CliServer,
@@ -186,6 +191,7 @@ Deno.test("Chromium plays the VP8/Opus stream on the player page, whose live sta
       await page.locator("#support").getAttribute("class"),
       "support webm",
     );
+    assertEquals(await playbackMode(page), "mse", "WebM codecs play through Media Source");
     assertStringIncludes(
       (await page.locator("#tracks").textContent()) ?? "",
       "#1 video: VP8 (V_VP8), 320×240",
@@ -229,6 +235,17 @@ Deno.test("Chromium plays H.264/AAC in Matroska on the player page, which says o
     assertStringIncludes(
       (await page.locator("#support").textContent()) ?? "",
       "Firefox and Safari do not play H.264 and AAC in Matroska",
+    );
+    // Chromium's Media Source takes no H.264/AAC in WebM or Matroska: the <video> plays the
+    // stream's URL itself, as before the live player, and no latency is claimed.
+    assertEquals(await playbackMode(page), "progressive");
+    assertEquals(
+      await page.evaluate<string>(`document.getElementById("video").src`),
+      server.url("/stream"),
+    );
+    assertStringIncludes(
+      (await page.locator("#stat-latency").textContent()) ?? "",
+      "not measured in progressive playback",
     );
     assertEquals(errors, [], "the page's script threw");
   } finally {

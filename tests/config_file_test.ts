@@ -12,6 +12,7 @@ import {
   parseConfig,
 } from "../lib/server/config_file.ts";
 import { parseArgs } from "@std/cli/parse-args";
+import { applyConfigFile, parseCliOptions } from "../lib/server/cli_options.ts";
 
 /** mkserver's flags as of this writing (the integrator passes the real list). */
 const FLAGS: ConfigFlag[] = [
@@ -25,6 +26,7 @@ const FLAGS: ConfigFlag[] = [
   { name: "buffer", type: "string" },
   { name: "slow-policy", type: "string" },
   { name: "max-clients", type: "string" },
+  { name: "webhook", type: "strings" },
 ];
 
 function parseError(text: string, path = "mkserver.json"): ConfigFileError {
@@ -211,10 +213,25 @@ Deno.test("configToArgs gives --key=value for strings, --key for true and nothin
 /** Parses arguments as mkserver's command line does (std's parseArgs with FLAGS' kinds). */
 function parseFlags(args: string[]) {
   return parseArgs(args, {
-    string: FLAGS.filter((f) => f.type === "string").map((f) => f.name),
+    string: FLAGS.filter((f) => f.type !== "boolean").map((f) => f.name),
     boolean: FLAGS.filter((f) => f.type === "boolean").map((f) => f.name),
+    collect: FLAGS.filter((f) => f.type === "strings").map((f) => f.name),
   });
 }
+
+Deno.test("parseConfig takes a string or an array of strings for a repeatable flag", () => {
+  const file = parseConfig('{"webhook": ["http://a/h", "http://b/h"]}', FLAGS);
+  assertEquals(file, { webhook: ["http://a/h", "http://b/h"] });
+  assertEquals(configToArgs(file), ["--webhook=http://a/h", "--webhook=http://b/h"]);
+  assertEquals(parseFlags(configToArgs(file)).webhook, ["http://a/h", "http://b/h"]);
+  assertEquals(parseConfig('{"webhook": "http://a/h"}', FLAGS), { webhook: "http://a/h" });
+  assertEquals(
+    parseError('{"webhook": ["http://a/h", 3]}').message,
+    "Invalid value for 'webhook' in mkserver.json: expected non-empty strings, got number 3 in the array",
+  );
+  // An array is for repeatable flags only.
+  assertEquals(parseError('{"port": [1, 2]}').key, "port");
+});
 
 Deno.test("configToArgs merges with the command line, which wins", () => {
   const file = parseConfig(
@@ -242,4 +259,41 @@ Deno.test("configToArgs merges with the command line, which wins", () => {
   assertEquals(overridden.burst, "3");
   assertEquals(overridden.loop, true);
   assertEquals(overridden.host, "127.0.0.1");
+});
+
+Deno.test("parseConfig takes an object of strings for a map flag, as NAME=VALUE,…, and names what is wrong in one", () => {
+  const flags: ConfigFlag[] = [
+    { name: "publish-tokens", type: "string", map: true },
+    { name: "host", type: "string" },
+  ];
+  const text = '{"publish-tokens": {"cam1": "a=b", "cam2": "c"}}';
+  assertEquals(parseConfig(text, flags), { "publish-tokens": "cam1=a=b,cam2=c" });
+  assertEquals(parseConfig('{"publish-tokens": "cam1=x"}', flags), { "publish-tokens": "cam1=x" });
+  const bad: [string, string][] = [
+    ['{"publish-tokens": {}}', "the object is empty"],
+    ['{"publish-tokens": {"cam1": 5}}', "'cam1' is number 5, not a non-empty string"],
+    ['{"publish-tokens": {"cam1": "a,b"}}', "holds a comma"],
+    ['{"publish-tokens": ["cam1=a"]}', "got an array"],
+    ['{"host": {"a": "b"}}', "got an object"],
+  ];
+  for (const [json, message] of bad) {
+    const error = assertThrows(() => parseConfig(json, flags), ConfigFileError);
+    assertEquals(error.message.includes(message), true, `${json}: ${error.message}`);
+  }
+});
+
+Deno.test("applyConfigFile: --no-X on the command line beats the file's X: true", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mkserver_config_" });
+  try {
+    const path = `${dir}/mkserver.json`;
+    await Deno.writeTextFile(path, '{"reconnect": true, "port": 9000}');
+    const cli = await applyConfigFile(["--config", path, "--no-reconnect", "http://127.0.0.1:1/"]);
+    const options = parseCliOptions(cli);
+    assertEquals(options.reconnect, false);
+    assertEquals(options.port, 9000);
+    const file = parseCliOptions(await applyConfigFile(["--config", path, "http://127.0.0.1:1/"]));
+    assertEquals(file.reconnect, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -4,6 +4,7 @@ import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { DEFAULT_IDLE_TIMEOUT } from "../lib/ingest/_timing.ts";
 import { DEFAULT_LOG_LEVEL } from "../lib/log.ts";
 import {
+  applyConfigFile,
   BOOLEAN_FLAGS,
   CONFIG_KEYS,
   parseCliOptions,
@@ -11,13 +12,19 @@ import {
   UsageError,
 } from "../lib/server/cli_options.ts";
 import { FLAG, FLAGS } from "../lib/server/flags.ts";
+import {
+  DEFAULT_HEADER_TIMEOUT,
+  DEFAULT_KEEP_ALIVE_TIMEOUT,
+} from "../lib/server/http/http_server_options.ts";
 import { flagSynopsis, USAGE } from "../lib/server/usage.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION } from "../lib/stream/gop_ring.ts";
 import { DEFAULT_GRACE } from "../lib/stream/mount_registry.ts";
 
 Deno.test("FLAGS: --help lists every flag, once, with the default it parses to", () => {
   for (const flag of FLAGS) {
-    const lines = USAGE.split("\n").filter((l) => l.startsWith(`  ${flagSynopsis(flag)} `));
+    // The text beside the name, or (a long name) on the lines under it.
+    const name = `  ${flagSynopsis(flag)}`;
+    const lines = USAGE.split("\n").filter((l) => l === name || l.startsWith(`${name} `));
     assertEquals(lines.length, 1, `--help lists ${flagSynopsis(flag)} once`);
     if (flag.kind === "string" && flag.default !== undefined) {
       const said = flag.help.some((l) => l.includes("{default}"))
@@ -32,6 +39,7 @@ Deno.test("FLAGS: --help lists every flag, once, with the default it parses to",
   assertStringIncludes(USAGE, "  -q, --quiet          log errors only");
   assertStringIncludes(USAGE, "  --buffer SPEC        the shared buffer's bounds");
   assertStringIncludes(USAGE, "(default 20s,64MiB)");
+  assertStringIncludes(USAGE, "  --max-connections-per-ip N\n                       most open");
 });
 
 Deno.test("parseCliOptions gives an absent flag the library's default", () => {
@@ -42,6 +50,11 @@ Deno.test("parseCliOptions gives an absent flag the library's default", () => {
   assertEquals(o.sourceTimeout, DEFAULT_IDLE_TIMEOUT);
   assertEquals(o.logLevel, DEFAULT_LOG_LEVEL);
   assertEquals([o.port, o.host, o.maxClients, o.stallTimeout], [8080, "0.0.0.0", 0, 30_000]);
+  assertEquals([o.headerTimeout, o.keepAliveTimeout, o.maxConnectionsPerIp], [
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    0,
+  ]);
   assertEquals([o.burst, o.slowPolicy, o.reconnect], [{ gops: 1 }, "skip", true]);
   assertEquals(o.address, { kind: "file", path: "x.webm" });
   // One bound of --buffer keeps the other's default.
@@ -90,4 +103,66 @@ Deno.test("parseCliOptions checks INPUT once: its scheme, a tcp:// address, and 
   for (const [args, message] of bad) {
     assertThrows(() => parseCliOptions(args), UsageError, message);
   }
+});
+
+Deno.test("parseCliOptions takes --webhook several times, in order, and checks each URL", () => {
+  const none = parseCliOptions(["x.webm"]);
+  assertEquals([none.webhooks, none.webhookSecret, none.webhookQueue], [[], undefined, 10_000]);
+  const o = parseCliOptions([
+    "--webhook",
+    "http://a.example/hook",
+    "--webhook=https://b.example:8443/h?k=1",
+    "--webhook-secret=s",
+    "--webhook-queue=50",
+    "x.webm",
+  ]);
+  assertEquals(o.webhooks, ["http://a.example/hook", "https://b.example:8443/h?k=1"]);
+  assertEquals([o.webhookSecret, o.webhookQueue], ["s", 50]);
+  assertEquals(CONFIG_KEYS.find((k) => k.name === "webhook")?.type, "strings");
+  const bad: [string[], string][] = [
+    [["--webhook", "ftp://h/x", "x"], "Invalid --webhook: 'ftp://h/x' (expected an http:// or"],
+    [["--webhook", "http://ok/", "--webhook", "nope", "x"], "Invalid --webhook: 'nope'"],
+    [["--webhook=", "x"], "--webhook needs a value"],
+    [["--webhook-secret", "s", "x"], "--webhook-secret needs --webhook"],
+    [["--webhook", "http://h/", "--webhook-queue", "0", "x"], "expected at least 1"],
+  ];
+  for (const [args, message] of bad) {
+    assertThrows(() => parseCliOptions(args), UsageError, message);
+  }
+});
+
+Deno.test("applyConfigFile: a config file's webhook list is replaced by --webhook on the command line", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(path, '{"webhook": ["http://a.example/1", "http://a.example/2"]}');
+    const fromFile = parseCliOptions(await applyConfigFile(["--config", path, "x.webm"]));
+    assertEquals(fromFile.webhooks, ["http://a.example/1", "http://a.example/2"]);
+    const cli = ["--config", path, "--webhook", "http://b.example/", "x.webm"];
+    assertEquals(parseCliOptions(await applyConfigFile(cli)).webhooks, ["http://b.example/"]);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("parseCliOptions refuses a flag given twice, in either form, but repeats --webhook", () => {
+  for (
+    const args of [
+      ["--port", "1", "--port", "2", "x.mkv"],
+      ["--port=1", "--port", "2", "x.mkv"],
+      ["--buffer", "10", "--buffer=20", "x.mkv"],
+    ]
+  ) {
+    const error = assertThrows(() => parseCliOptions(args), UsageError);
+    assertStringIncludes(error.message, "given more than once");
+  }
+  const once = parseCliOptions(["--port", "9", "x.mkv"]);
+  assertEquals(once.port, 9);
+  const hooks = parseCliOptions([
+    "--webhook",
+    "http://127.0.0.1:1/a",
+    "--webhook",
+    "http://127.0.0.1:1/b",
+    "x.mkv",
+  ]);
+  assertEquals(hooks.webhooks?.length, 2);
 });

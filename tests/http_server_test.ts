@@ -1,65 +1,10 @@
 // Tier 2 of the HTTP server: a real `serveHttp` on port 0, spoken to over raw TCP.
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import { serveHttp } from "../lib/server/http/http_server.ts";
+import { INVALID, VALID } from "./_request_heads.ts";
+import { talk, talkRaw } from "./_wire.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** One response read off the wire. */
-interface WireResponse {
-  status: number;
-  headers: Map<string, string>;
-  body: string;
-}
-
-/** Writes `parts` on a fresh connection (`gap` ms apart: separate reads), reads to its end. */
-async function talkRaw(port: number, parts: string[], gap = 0): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    for (const part of parts) {
-      await conn.write(encoder.encode(part));
-      if (gap) await new Promise((r) => setTimeout(r, gap));
-    }
-  } catch (error) {
-    conn.close();
-    throw error;
-  }
-  return decoder.decode(await new Response(conn.readable).arrayBuffer());
-}
-
-/**
- * `talkRaw`, with what came split into responses (`heads[i]`: the i-th answered a HEAD, so it
- * has no body whatever its length).
- */
-async function talk(
-  port: number,
-  parts: string[],
-  options: { gap?: number; heads?: boolean[] } = {},
-): Promise<WireResponse[]> {
-  return splitResponses(await talkRaw(port, parts, options.gap), options.heads ?? []);
-}
-
-function splitResponses(text: string, heads: boolean[]): WireResponse[] {
-  const out: WireResponse[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const end = text.indexOf("\r\n\r\n", at);
-    assert(end > 0, `a response head: ${JSON.stringify(text.slice(at))}`);
-    const [statusLine, ...lines] = text.slice(at, end).split("\r\n");
-    const headers = new Map(lines.map((l) => {
-      const colon = l.indexOf(": ");
-      return [l.slice(0, colon), l.slice(colon + 2)] as [string, string];
-    }));
-    const length = heads[out.length] ? 0 : Number(headers.get("content-length") ?? 0);
-    out.push({
-      status: Number(statusLine.split(" ")[1]),
-      headers,
-      body: text.slice(end + 4, end + 4 + length),
-    });
-    at = end + 4 + length;
-  }
-  return out;
-}
 
 /** A server that answers every request with what it got, counting requests. */
 function echoServer(options: { maxHeadSize?: number } = {}) {
@@ -209,6 +154,95 @@ Deno.test("serveHttp ends a stream response with the last chunk, and counts it w
     // The body as it came (framed already), then the last chunk, then the connection's end.
     assertEquals((await talking).slice(head.length + 4), "3\r\nabc\r\n0\r\n\r\n");
     assertEquals(server.streams, 0);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp refuses every malformed head of the table with its status line and connection: close, running no handler", async () => {
+  const { server, seen, port } = echoServer();
+  try {
+    for (const [what, text, status, message] of INVALID) {
+      const responses = await talk(port, [text]);
+      assertEquals(responses.map((r) => r.status), [status], what);
+      assertEquals(responses[0].headers.get("connection"), "close", what);
+      assertStringIncludes(responses[0].body, message, what);
+    }
+    assertEquals(seen, []);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp answers every valid head of the table, with its body, and keeps alive the ones that may", async () => {
+  const { server, port } = echoServer();
+  try {
+    for (const [what, text, parsed] of VALID) {
+      const body = parsed.body.kind === "length"
+        ? "b".repeat(parsed.body.length)
+        : parsed.body.kind === "chunked"
+        ? "5\r\nhello\r\n0\r\n\r\n"
+        : "";
+      const after = parsed.keepAlive
+        ? "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        : "";
+      const responses = await talk(port, [text + body + after], {
+        heads: [parsed.method === "HEAD"],
+      });
+      const path = new URL(parsed.target, "http://x").pathname;
+      const echoed = parsed.body.kind === "chunked" ? "hello" : body;
+      assertEquals(
+        responses.map((r) => [r.status, r.body]),
+        [
+          [200, parsed.method === "HEAD" ? "" : `${parsed.method} ${path} ${echoed}`],
+          ...(parsed.keepAlive ? [[200, "GET /last "]] : []),
+        ],
+        what,
+      );
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** A POST whose head says both `Content-Length` and chunked, its body hiding a second request. */
+function smuggling(headers: string): [string, string] {
+  const hidden = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
+  const chunked = `0\r\n\r\n${hidden}`;
+  return [`POST /a HTTP/1.1\r\nHost: h\r\n${headers}\r\n`, chunked];
+}
+
+Deno.test("serveHttp does not answer a request smuggled in the body of a Transfer-Encoding + Content-Length request", async () => {
+  const { server, seen, port } = echoServer();
+  try {
+    const both = `Content-Length: 41\r\nTransfer-Encoding: chunked\r\n`;
+    for (
+      const headers of [
+        both,
+        `Transfer-Encoding: chunked\r\nContent-Length: 41\r\n`,
+        `Transfer-Encoding : chunked\r\nContent-Length: 41\r\n`,
+        `Content-Length: 0\r\nContent-Length: 41\r\n`,
+      ]
+    ) {
+      const [head, body] = smuggling(headers);
+      // In one write, and with the hidden request coming after the refusal has gone out.
+      for (const parts of [[head + body], [head, body]]) {
+        const responses = await talk(port, parts, { gap: 100 });
+        assertEquals(responses.map((r) => r.status), [400], headers);
+        assertEquals(responses[0].headers.get("connection"), "close");
+      }
+    }
+    assertEquals(seen, []);
+    // The control: chunked alone, the same bytes are two requests, and both are answered.
+    const [head, body] = smuggling("Transfer-Encoding: chunked\r\n");
+    const responses = await talk(port, [
+      head + body + "GET /z HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    ]);
+    assertEquals(responses.map((r) => [r.status, r.body]), [
+      [200, "POST /a "],
+      [200, "GET /smuggled "],
+      [200, "GET /z "],
+    ]);
   } finally {
     await server.shutdown();
   }

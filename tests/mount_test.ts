@@ -5,6 +5,7 @@ import type { LiveHeader } from "../lib/matroska/live_header.ts";
 import { keyframeWarnings } from "../lib/server/keyframe_warnings.ts";
 import { Mount } from "../lib/stream/mount.ts";
 import { MountRegistry } from "../lib/stream/mount_registry.ts";
+import type { StreamEvent } from "../lib/stream/stream_events.ts";
 import { demux, readFixture, recorder } from "./_util.ts";
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -135,6 +136,36 @@ Deno.test("MountRegistry: a new source with another CodecPrivate ends the viewer
     assertStrictEquals(await late.next(), header.bytes, "a new viewer gets the new header");
     late.cancel();
     b.finish();
+  } finally {
+    registry.endAll();
+  }
+});
+
+Deno.test("MountRegistry tells its events of each source's publish and unpublish, with that source's own bytes", async () => {
+  const { header } = demux(await readFixture("h264_aac.mkv"));
+  const seen: StreamEvent[] = [];
+  const registry = new MountRegistry({ grace: 10_000, events: { emit: (e) => seen.push(e) } });
+  try {
+    const a = registry.publish("cam", { address: "192.0.2.5:4000" });
+    a.setHeader(header);
+    a.countBytesIn(1000);
+    a.countBytesIn(500);
+    // A second source for a busy name is refused, and tells nothing.
+    assertThrows(() => registry.publish("cam"), Error, "already has a source");
+    a.finish();
+    a.finish(); // once only
+    const b = registry.publish("cam"); // continues the mount within its grace
+    b.setHeader(header);
+    b.countBytesIn(200);
+    b.finish();
+    assertEquals(registry.get("cam")?.status().bytesIn, 1700); // the mount counts both
+    const plain = seen.map((e) => e.type === "unpublish" ? { ...e, durationMs: 0 } : e);
+    assertEquals(plain, [
+      { type: "publish", mount: "cam", address: "192.0.2.5:4000" },
+      { type: "unpublish", mount: "cam", address: "192.0.2.5:4000", bytes: 1500, durationMs: 0 },
+      { type: "publish", mount: "cam", address: undefined },
+      { type: "unpublish", mount: "cam", address: undefined, bytes: 200, durationMs: 0 },
+    ]);
   } finally {
     registry.endAll();
   }

@@ -11,7 +11,7 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import type { TrackInfo } from "../lib/matroska/live_header.ts";
-import { browserSupport, codecName } from "../lib/server/browser_support.ts";
+import { browserSupport, codecName, mseType } from "../lib/server/browser_support.ts";
 import { playerPage } from "../lib/server/player_page.ts";
 import { Mount, type MountStatus } from "../lib/stream/mount.ts";
 
@@ -122,6 +122,26 @@ Deno.test("browserSupport says the codecs are unknown while the source has not s
   }
 });
 
+Deno.test("mseType gives the WebM Media Source type of WebM codecs, video or audio only", () => {
+  assertEquals(mseType([VP8, OPUS], "webm"), 'video/webm; codecs="vp8, opus"');
+  assertEquals(mseType([VP9, VORBIS]), 'video/webm; codecs="vp9, vorbis"');
+  assertEquals(mseType([AV1, OPUS], "webm"), 'video/webm; codecs="av01.0.08M.08, opus"');
+  assertEquals(mseType([OPUS], "webm"), 'audio/webm; codecs="opus"');
+  assertEquals(mseType([VP8, WEBVTT, OPUS], "webm"), 'video/webm; codecs="vp8, opus"');
+});
+
+Deno.test("mseType leaves H.264, AAC, other codecs and DocType matroska to the <video>", () => {
+  // Chromium's MediaSource.isTypeSupported is false for avc1/mp4a in video/webm and for any
+  // video/x-matroska type; its <video> plays them.
+  for (const tracks of [[H264, AAC], [VP8, AAC], [H264, OPUS], [HEVC], [MPEG2, AC3], [FLAC]]) {
+    assertEquals(mseType(tracks, "webm"), undefined, JSON.stringify(tracks));
+  }
+  assertEquals(mseType([VP8, OPUS], "matroska"), undefined);
+  assertEquals(mseType([WEBVTT], "webm"), undefined);
+  assertEquals(mseType(undefined), undefined);
+  assertEquals(mseType([]), undefined);
+});
+
 Deno.test("codecName names Matroska CodecIDs and passes unknown ones through", () => {
   assertEquals(codecName("V_MPEG4/ISO/AVC"), "H.264");
   assertEquals(codecName("A_AAC/MPEG2/LC/SBR"), "AAC");
@@ -187,10 +207,11 @@ Deno.test("playerPage renders the video, the tracks and the support note", () =>
     fakeMount({ docType: "webm", contentType: "video/webm", tracks: TRACKS }),
   );
   assertMatch(html, /^<!doctype html>/);
-  assertStringIncludes(
-    html,
-    '<video src="/stream" id="video" autoplay muted controls playsinline>',
-  );
+  // No src: the live player (live_player.js) decides between Media Source and the stream's URL.
+  assertStringIncludes(html, '<video id="video" autoplay muted controls playsinline>');
+  assertStringIncludes(html, ' data-stream="/stream" ');
+  assertStringIncludes(html, ' data-mse-type="video/webm; codecs=&#34;vp8, opus&#34;"');
+  assertStringIncludes(html, '<td id="stat-latency">—</td>');
   assertStringIncludes(html, "<li>#1 video: VP8 (V_VP8), 320×240</li>");
   assertStringIncludes(
     html,
@@ -219,6 +240,7 @@ Deno.test("playerPage warns when no browser plays the codecs", () => {
     }),
   );
   assertStringIncludes(html, 'class="support none"');
+  assertStringIncludes(html, ' data-mse-type=""', "played without Media Source");
   assertStringIncludes(
     html,
     "Not playable in browsers (HEVC): use mpv, ffplay or VLC",
@@ -230,6 +252,7 @@ Deno.test("playerPage renders a waiting mount", () => {
   assertStringIncludes(html, "<li>Waiting for the source…</li>");
   assertStringIncludes(html, 'class="support unknown"');
   assertStringIncludes(html, '<td id="stat-state">waiting</td>');
+  assertNotMatch(html, /data-mse-type/, "the live player asks /status once the source starts");
 });
 
 Deno.test("playerPage escapes the mount name and codec IDs", () => {
@@ -254,7 +277,13 @@ Deno.test("playerPage loads nothing from elsewhere", () => {
   const html = playerPage(fakeMount({ tracks: TRACKS }));
   assertNotMatch(html, /(src|href)="(https?:)?\/\//);
   assertNotMatch(html, /<link|@import|<script src/);
-  assertEquals(html.match(/<script>/g)?.length, 1);
+  assertEquals(
+    html.match(/<script>/g)?.length,
+    3,
+    "the stats script, the HLS fallback and the live player",
+  );
+  // hls.js, when the page needs it, comes from mkserver too.
+  assertStringIncludes(html, '"/player/hls.min.js"');
 });
 
 /** A DOM element as far as the page's script uses one. */
@@ -274,9 +303,11 @@ class StubElement {
 
 /** Runs the page's script against stub globals; `statuses` answer successive `/status` polls. */
 function runScript(html: string, responses: Array<() => Response>) {
-  const script = html.match(/<script>([\s\S]*)<\/script>/)?.[1];
+  const script = html.match(/<script>([\s\S]*?)<\/script>/)?.[1];
   assert(script !== undefined, "the page has an inline script");
-  const body = html.match(/<body data-mount="([^"]*)" data-tracks="([^"]*)">/);
+  const body = html.match(
+    /<body data-mount="([^"]*)" data-stream="[^"]*" data-content-type="[^"]*" data-tracks="([^"]*)"/,
+  );
   assert(body !== null);
   const unescape = (s: string) => s.replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c)));
   const elements = new Map<string, StubElement>();

@@ -1,220 +1,19 @@
-// Tier 1 of the HTTP server: the pure request-head parser on a table of heads, each fed whole,
-// byte by byte and with bytes after it; the connection reader over scripted reads.
-import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+// Tier 1 of the HTTP server: the pure request-head parser on the table of heads in
+// _request_heads.ts, each fed whole, byte by byte and with bytes after it; the connection reader
+// over scripted reads.
+import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { ConnReader, requestBody } from "../lib/server/http/conn_reader.ts";
 import { HttpError } from "../lib/server/http/http_error.ts";
 import {
   parseChunkSize,
   parseRequestHead,
   type RequestHead,
+  requestUrl,
 } from "../lib/server/http/request_head.ts";
+import { INVALID, type Parsed, VALID } from "./_request_heads.ts";
 import { prng } from "./_util.ts";
 
 const encoder = new TextEncoder();
-
-/** What a valid head must parse into (`headers` as name/value pairs, in order). */
-interface Parsed {
-  method: string;
-  target: string;
-  http11: boolean;
-  host: string | undefined;
-  keepAlive: boolean;
-  body: RequestHead["body"];
-  headers?: [string, string][];
-}
-
-const VALID: [string, string, Parsed][] = [
-  ["a viewer's GET", "GET /stream HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: */*\r\n\r\n", {
-    method: "GET",
-    target: "/stream",
-    http11: true,
-    host: "127.0.0.1:8080",
-    keepAlive: true,
-    body: { kind: "none" },
-    headers: [["accept", "*/*"], ["host", "127.0.0.1:8080"]],
-  }],
-  ["HTTP/1.0 without Host", "GET /status HTTP/1.0\r\n\r\n", {
-    method: "GET",
-    target: "/status",
-    http11: false,
-    host: undefined,
-    keepAlive: false,
-    body: { kind: "none" },
-  }],
-  ["HTTP/1.0 asking to keep alive", "HEAD / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", {
-    method: "HEAD",
-    target: "/",
-    http11: false,
-    host: undefined,
-    keepAlive: true,
-    body: { kind: "none" },
-  }],
-  ["HTTP/1.1 closing", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {
-    method: "GET",
-    target: "/",
-    http11: true,
-    host: "x",
-    keepAlive: false,
-    body: { kind: "none" },
-  }],
-  [
-    "a push with a length, OWS around the value",
-    "PUT /live/cam1 HTTP/1.1\r\nHost: [::1]:8080\r\nContent-Length: \t42 \r\n\r\n",
-    {
-      method: "PUT",
-      target: "/live/cam1",
-      http11: true,
-      host: "[::1]:8080",
-      keepAlive: true,
-      body: { kind: "length", length: 42 },
-    },
-  ],
-  ["the same length twice", "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\n", {
-    method: "POST",
-    target: "/x",
-    http11: true,
-    host: "x",
-    keepAlive: true,
-    body: { kind: "length", length: 5 },
-  }],
-  ["a zero length", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", {
-    method: "GET",
-    target: "/",
-    http11: true,
-    host: "x",
-    keepAlive: true,
-    body: { kind: "none" },
-  }],
-  [
-    "ffmpeg's chunked push",
-    "POST /live/a HTTP/1.1\r\nTransfer-Encoding: Chunked\r\nHost: h\r\nIcy-MetaData: 1\r\n\r\n",
-    {
-      method: "POST",
-      target: "/live/a",
-      http11: true,
-      host: "h",
-      keepAlive: true,
-      body: { kind: "chunked" },
-    },
-  ],
-  [
-    "chunked in HTTP/1.0 (faulty framing: no keep-alive)",
-    "POST /x HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
-    {
-      method: "POST",
-      target: "/x",
-      http11: false,
-      host: undefined,
-      keepAlive: false,
-      body: { kind: "chunked" },
-    },
-  ],
-  ["an absolute-form target", "GET http://a.example/stream HTTP/1.1\r\nHost: a.example\r\n\r\n", {
-    method: "GET",
-    target: "http://a.example/stream",
-    http11: true,
-    host: "a.example",
-    keepAlive: true,
-    body: { kind: "none" },
-  }],
-];
-
-const INVALID: [string, string, number, string][] = [
-  ["a lowercase method", "get / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Malformed request line"],
-  ["HTTP/2 in a request line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 400, "Malformed request line"],
-  ["two spaces in the request line", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Malformed"],
-  ["no Host in HTTP/1.1", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400, "exactly one Host"],
-  ["two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "exactly one Host"],
-  ["two Hosts in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", 400, "exactly one"],
-  ["an empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, "Invalid Host header"],
-  ["a path in Host", "GET / HTTP/1.1\r\nHost: a/admin\r\n\r\n", 400, "Invalid Host header"],
-  ["space before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "Malformed header line"],
-  ["a name with a space", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n", 400, "Malformed"],
-  ["a line without a colon", "GET / HTTP/1.1\r\nHost: x\r\nnocolon\r\n\r\n", 400, "Malformed"],
-  ["an empty name", "GET / HTTP/1.1\r\nHost: x\r\n: y\r\n\r\n", 400, "Malformed header line"],
-  ["a folded line", "GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n", 400, "Malformed"],
-  ["NUL in a value", "GET / HTTP/1.1\r\nHost: x\r\nA: b\0c\r\n\r\n", 400, "Invalid value"],
-  ["a bare LF in a value", "GET / HTTP/1.1\r\nHost: x\r\nA: b\nc: d\r\n\r\n", 400, "Invalid"],
-  ["a character Headers refuses", "GET / HTTP/1.1\r\nHost: x\r\nA: \u20ac\r\n\r\n", 400, "Invalid"],
-  [
-    "a hex length",
-    "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x10\r\n\r\n",
-    400,
-    "Content-Length",
-  ],
-  [
-    "an exponent",
-    "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1e3\r\n\r\n",
-    400,
-    "Content-Length",
-  ],
-  [
-    "a signed length",
-    "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n",
-    400,
-    "Content-Length",
-  ],
-  [
-    "an empty length",
-    "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n",
-    400,
-    "Content-Length",
-  ],
-  [
-    "lengths that disagree",
-    "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-    400,
-    "Content-Length",
-  ],
-  [
-    "a huge length",
-    "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999\r\n\r\n",
-    400,
-    "Content-Length",
-  ],
-  [
-    "Transfer-Encoding with Content-Length",
-    "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-    400,
-    "together",
-  ],
-  [
-    "chunked not last",
-    "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-    400,
-    "must end with chunked",
-  ],
-  [
-    "an empty Transfer-Encoding",
-    "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n",
-    400,
-    "must end with chunked",
-  ],
-  [
-    "a coding it does not decode",
-    "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-    501,
-    "Unsupported transfer coding: gzip",
-  ],
-  [
-    "chunked twice",
-    "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-    400,
-    "chunked twice",
-  ],
-  [
-    "a GET with a body",
-    "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n",
-    400,
-    "A GET request must not have a body",
-  ],
-  [
-    "a HEAD with a chunked body",
-    "HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
-    400,
-    "A HEAD request must not have a body",
-  ],
-];
 
 function check(head: RequestHead | undefined, text: string, expected: Parsed): void {
   assertEquals(head?.size, encoder.encode(text).length);
@@ -231,21 +30,61 @@ Deno.test("parseRequestHead parses valid heads fed whole, byte by byte and with 
     for (let n = 0; n < bytes.length; n++) {
       assertEquals(parseRequestHead(bytes.subarray(0, n)), undefined, `${what}, ${n} bytes`);
     }
+    // Resuming where the last call stopped finds the same end.
+    let head: RequestHead | undefined;
+    for (let n = 1; n <= bytes.length && head === undefined; n++) {
+      head = parseRequestHead(bytes.subarray(0, n), { scanned: n - 1 });
+    }
+    check(head, text, expected);
     // A body or the next request after the head: the same head, the same size.
     const more = encoder.encode(text + "GET / HTTP/1.1\r\nHost: y\r\n\r\n");
     check(parseRequestHead(more), text, expected);
   }
 });
 
+/** Bytes of `text` up to and including its first LF without a CR before it. */
+function throughBareLf(bytes: Uint8Array): number {
+  return bytes.findIndex((b, i) => b === 10 && bytes[i - 1] !== 13) + 1;
+}
+
 Deno.test("parseRequestHead refuses malformed heads with HttpError and its status, whole or byte by byte", () => {
-  for (const [what, text, status, message] of INVALID) {
+  for (const [what, text, status, message, early] of INVALID) {
     const bytes = encoder.encode(text);
     const error = assertThrows(() => parseRequestHead(bytes), HttpError, message, what);
     assertEquals(error.status, status, what);
-    // Nothing is decided before the head's end: a refusal needs the whole head.
+    // Decided at the head's end, or (a bare LF) as soon as the LF comes; never before.
+    const decided = early ? throughBareLf(bytes) : bytes.length;
+    assert(decided > 0, what);
     for (let n = 0; n < bytes.length; n++) {
-      assertEquals(parseRequestHead(bytes.subarray(0, n)), undefined, `${what}, ${n} bytes`);
+      const prefix = bytes.subarray(0, n);
+      if (n < decided) assertEquals(parseRequestHead(prefix), undefined, `${what}, ${n} bytes`);
+      else assertThrows(() => parseRequestHead(prefix), HttpError, message, `${what}, ${n} bytes`);
     }
+  }
+});
+
+Deno.test("parseRequestHead finds a bare LF that comes after a resumed scan", () => {
+  const bytes = encoder.encode("GET / HTTP/1.1\r\nHost: x\r\nA: b\nc\r\n\r\n");
+  const lf = throughBareLf(bytes);
+  assertEquals(parseRequestHead(bytes.subarray(0, lf - 1), { scanned: lf - 2 }), undefined);
+  assertThrows(
+    () => parseRequestHead(bytes.subarray(0, lf), { scanned: lf - 1 }),
+    HttpError,
+    "Bare LF",
+  );
+});
+
+Deno.test("requestUrl takes origin-form and http(s) absolute-form targets, and refuses the rest", () => {
+  const head = (target: string, host?: string) => ({ target, host }) as unknown as RequestHead;
+  assertEquals(requestUrl(head("/a?b", "x:1"), "http", "f").href, "http://x:1/a?b");
+  assertEquals(requestUrl(head("/a"), "https", "f:2").href, "https://f:2/a");
+  assertEquals(requestUrl(head("http://y/z", "x"), "http", "f").href, "http://y/z");
+  for (const target of ["*", "ftp://y/z", "javascript:alert(1)", "y:80", "http://"]) {
+    assertEquals(
+      assertThrows(() => requestUrl(head(target, "x"), "http", "f"), HttpError).status,
+      400,
+      target,
+    );
   }
 });
 

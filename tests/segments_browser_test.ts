@@ -1,8 +1,8 @@
 /**
- * Real players on mkserver's segments, in headless Chromium: dash.js plays an H.264 + AAC source
- * with B-frames as CMAF DASH and a VP8 + Opus source as WebM DASH. Each must advance with wall
- * time and decode both picture and sound. (hls.js does not start on the LL-HLS yet: see the
- * README's "Segments" section; its test comes with the fix.)
+ * Real players on mkserver's segments, in headless Chromium: hls.js (low-latency mode) plays the
+ * LL-HLS of an H.264 + AAC source with B-frames, dash.js plays the same source as CMAF DASH and a
+ * VP8 + Opus source as WebM DASH. Each must advance with wall time and decode both picture and
+ * sound.
  */
 
 import { assert, assertEquals } from "@std/assert";
@@ -63,6 +63,10 @@ async function assertPlays(player: "hls" | "dash", fixture: string, path: string
     await pages.close();
   }
 }
+
+Deno.test("hls.js plays the LL-HLS (CMAF) of an H.264 (B-frames) + AAC source", async () => {
+  await assertPlays("hls", "h264_aac.mkv", "/live/stream/index.m3u8");
+});
 
 Deno.test("dash.js plays the CMAF DASH of an H.264 (B-frames) + AAC source", async () => {
   await assertPlays("dash", "h264_aac.mkv", "/live/stream/manifest.mpd");

@@ -68,7 +68,9 @@ Deno.test("handler serves a player page to browsers at /, JSON at /status and Pr
     );
     assertMatch(page.headers.get("content-type")!, /^text\/html/);
     const html = await page.text();
-    assertStringIncludes(html, '<video src="/stream"');
+    // The live player plays /stream; H.264/AAC in the <video> itself (no Media Source type).
+    assertStringIncludes(html, 'data-stream="/stream"');
+    assertStringIncludes(html, 'data-mse-type=""');
     assertStringIncludes(html, "V_MPEG4/ISO/AVC");
     const status = await handler(new Request("http://x/status"));
     const json = await status.json();

@@ -122,8 +122,10 @@ export function mediaPlaylist(packager: Packager, id: string): string | undefine
   return renderMediaPlaylist({
     targetDuration: target,
     partTarget: packager.partTarget,
-    // Seeded like the segment numbers, and grown as discontinuities leave the window (§6.2.2).
-    discontinuitySequence: packager.firstSegment + track.cmaf.droppedDiscontinuities,
+    // Grown as discontinuities leave the window (§6.2.2). It starts at 0, not seeded from the
+    // clock like the segment numbers: hls.js walks its per-discontinuity table from index 0 on
+    // every playlist load (a 1.8e9 start froze Chromium's main thread for 30 s a load).
+    discontinuitySequence: track.cmaf.droppedDiscontinuities,
     segments,
     uri: (n, p) =>
       `../e/${packager.epoch}/${trackId(track.track)}/${n}${p === undefined ? "" : `.${p}`}.m4s`,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { badMountName, decodeMountName } from "./mount_name.ts";
 import { STATUS_CODE } from "@std/http/status";
 import { type Logger, SILENT } from "../log.ts";
 import type { MountRegistry } from "../stream/mount_registry.ts";
@@ -70,7 +71,8 @@ export function handleAdmin(request: Request, options: AdminOptions): Response {
   const end = /^\/admin\/mounts\/([^/]+)\/end$/.exec(path);
   if (end) {
     if (method !== "POST") return notAllowed("POST");
-    const name = decodeURIComponent(end[1]);
+    const name = decodeMountName(end[1]);
+    if (name === undefined) return json(STATUS_CODE.BadRequest, { error: badMountName(path) });
     const mount = mounts.get(name);
     if (mount === undefined) return json(STATUS_CODE.NotFound, { error: `No mount ${name}` });
     log.info(`Admin: ending mount ${name}`);

@@ -191,3 +191,45 @@ export function browserSupport(
       `Firefox and Safari do not play ${what}; there, ${players}`,
   };
 }
+
+/**
+ * The MIME type a `MediaSource` `SourceBuffer` takes for a stream with these tracks, e.g.
+ * `video/webm; codecs="vp8, opus"`, or `undefined` when it has no WebM byte-stream form (the W3C
+ * WebM Byte Stream Format names VP8, VP9, AV1, Opus and Vorbis): then the page plays the stream
+ * in a plain `<video>`. Chromium's MSE takes no H.264 or AAC in WebM or Matroska
+ * (`MediaSource.isTypeSupported` is false for `video/webm; codecs="avc1…"` and for
+ * `video/x-matroska`), though its `<video>` plays them; DocType `matroska` is left to the
+ * `<video>` as well. Only audio and video tracks count.
+ *
+ * The page's script embeds this function's source (see `playerPage`), so it must stay
+ * self-contained.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { mseType } from "./browser_support.ts";
+ * const vp8 = { kind: "video" as const, codecId: "V_VP8" };
+ * const opus = { kind: "audio" as const, codecId: "A_OPUS" };
+ * assertEquals(mseType([vp8, opus], "webm"), 'video/webm; codecs="vp8, opus"');
+ * assertEquals(mseType([{ kind: "video", codecId: "V_MPEG4/ISO/AVC" }], "matroska"), undefined);
+ * ```
+ */
+export function mseType(
+  tracks: readonly TrackCodec[] | undefined,
+  docType?: string,
+): string | undefined {
+  // AV1 needs a full codecs string in MSE: main profile, level 4.0, 8-bit stands for any (the
+  // decoder reads the real ones from the stream).
+  const codecs: Record<string, string> = {
+    "V_VP8": "vp8",
+    "V_VP9": "vp9",
+    "V_AV1": "av01.0.08M.08",
+    "A_OPUS": "opus",
+    "A_VORBIS": "vorbis",
+  };
+  const media = (tracks ?? []).filter((t) => t.kind === "video" || t.kind === "audio");
+  if (media.length === 0 || docType === "matroska") return undefined;
+  if (!media.every((t) => Object.hasOwn(codecs, t.codecId))) return undefined;
+  const kind = media.some((t) => t.kind === "video") ? "video" : "audio";
+  return `${kind}/webm; codecs="${media.map((t) => codecs[t.codecId]).join(", ")}"`;
+}

@@ -9,9 +9,10 @@ import { parseArgs } from "@std/cli/parse-args";
 import { assert } from "../_assert.ts";
 import { type InputAddress, parseInputAddress } from "../ingest/input_address.ts";
 import { errorMessage, type LogLevel } from "../log.ts";
-import { type ConfigFlag, configToArgs, loadConfigFile } from "./config_file.ts";
+import { type ConfigFlag, configToArgs, type ConfigValues, loadConfigFile } from "./config_file.ts";
 import { type Burst, type Limits, type SlowPolicy, UsageError } from "./flag_parsers.ts";
 import { CONFIG_FLAG, FLAG, FLAGS, type ValueFlag } from "./flags.ts";
+import type { IpList } from "./access/ip_list.ts";
 
 export { type Burst, UsageError } from "./flag_parsers.ts";
 export { USAGE } from "./usage.ts";
@@ -20,13 +21,21 @@ export { USAGE } from "./usage.ts";
 export const STRING_FLAGS: readonly string[] = FLAGS
   .filter((f) => f.kind === "string" && f !== CONFIG_FLAG).map((f) => f.name);
 
+/** Flags that may be given several times, every value kept. */
+export const REPEATABLE_FLAGS: readonly string[] = FLAGS
+  .filter((f) => f.kind === "string" && f.repeatable).map((f) => f.name);
+
 /** Flags that are on or off. */
 export const BOOLEAN_FLAGS: readonly string[] = FLAGS
   .filter((f) => f.kind === "boolean").map((f) => f.name);
 
 /** The keys a config file may set: the flags it may set, and the INPUT. */
 export const CONFIG_KEYS: readonly ConfigFlag[] = [
-  ...FLAGS.filter((f) => f.inFile !== false).map((f) => ({ name: f.name, type: f.kind })),
+  ...FLAGS.filter((f) => f.inFile !== false).map((f) => ({
+    name: f.name,
+    type: f.kind === "string" && f.repeatable ? "strings" as const : f.kind,
+    map: f.kind === "string" && f.mapInFile === true,
+  })),
   { name: "input", type: "string" },
 ];
 
@@ -34,6 +43,9 @@ export const CONFIG_KEYS: readonly ConfigFlag[] = [
 const PARSE_ARGS = {
   string: [...STRING_FLAGS],
   boolean: [...BOOLEAN_FLAGS],
+  // Every string flag is collected, so that one given twice is refused (parseArgs would keep the
+  // last one silently); the ones that are not repeatable are unwrapped after the checks.
+  collect: [...STRING_FLAGS],
   negatable: FLAGS.filter((f) => f.kind === "boolean" && f.default === true).map((f) => f.name),
   alias: Object.fromEntries(
     FLAGS.flatMap((f) => f.short === undefined ? [] : [[f.short, f.name]]),
@@ -64,6 +76,12 @@ export interface CliOptions {
   maxClients: number;
   /** Milliseconds a viewer may accept no bytes before it is disconnected (0: never). */
   stallTimeout: number;
+  /** Milliseconds a request head may take (0: no limit). */
+  headerTimeout: number;
+  /** Milliseconds a kept-alive connection may wait for its next request (0: no limit). */
+  keepAliveTimeout: number;
+  /** Most open connections from one address (0: no limit). */
+  maxConnectionsPerIp: number;
   /** Serve HLS and DASH from every mount (default true). */
   segments: boolean;
   /** LL-HLS part target, milliseconds. */
@@ -86,6 +104,29 @@ export interface CliOptions {
   recordSegment: Limits;
   /** Retention of recordings: age in ms and/or total bytes (absent: keep everything). */
   recordKeep?: Limits;
+  /** Webhook receivers' URLs (`--webhook`, repeatable). */
+  webhooks: string[];
+  /** Signs webhook bodies (HMAC-SHA256) when set. */
+  webhookSecret?: string;
+  /** Most events waiting per webhook receiver. */
+  webhookQueue: number;
+  /** Token viewers must send (absent: viewing needs none, unless another access flag says so). */
+  viewToken?: string;
+  /** Secret of signed URLs (`/s/EXPIRY/SIG/…`). */
+  urlSecret?: string;
+  /** HS256 secret of JWTs. */
+  jwtSecret?: string;
+  /** JWKS file of the RS256/ES256 keys of JWTs. */
+  jwks?: string;
+  /** Service asked about each viewer and source. */
+  authUrl?: string;
+  /** Source tokens per mount. */
+  publishTokens?: ReadonlyMap<string, string>;
+  /** Addresses that may (only they) and may not watch, and publish. */
+  viewAllow?: IpList;
+  viewDeny?: IpList;
+  publishAllow?: IpList;
+  publishDeny?: IpList;
   /** PEM certificate and key files, to serve HTTPS. */
   cert?: string;
   key?: string;
@@ -100,7 +141,10 @@ const CONFIG = `--${CONFIG_FLAG.name}`;
 const SAME_SETTING: Record<string, string> = { quiet: "log-level", "log-level": "quiet" };
 
 function givenOnCli(given: Record<string, unknown>, key: string): boolean {
-  const set = (k: string) => given[k] !== undefined && given[k] !== false;
+  const set = (k: string) => {
+    const value = given[k];
+    return value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
+  };
   return set(key) || (key in SAME_SETTING && set(SAME_SETTING[key]));
 }
 
@@ -133,7 +177,7 @@ export async function applyConfigFile(
   const values = await loadConfigFile(path, CONFIG_KEYS);
   // Settings given on the command line win: leave them out of the file's part.
   const given = parseArgs(rest, PARSE_ARGS);
-  const fromFile: Record<string, string | boolean> = {};
+  const fromFile: ConfigValues = {};
   let input: string | undefined;
   for (const [key, value] of Object.entries(values)) {
     if (key === "input") input = String(value);
@@ -148,6 +192,13 @@ export async function applyConfigFile(
 function valueOf<T>(parsed: Record<string, unknown>, flag: ValueFlag<T>): T | undefined {
   const text = parsed[flag.name] === undefined ? flag.default : String(parsed[flag.name]);
   return text === undefined ? undefined : flag.parse(text, `--${flag.name}`);
+}
+
+/** Every value of a repeatable flag, parsed, in the order given. */
+function valuesOf<T>(parsed: Record<string, unknown>, flag: ValueFlag<T>): T[] {
+  const given = parsed[flag.name];
+  const texts = Array.isArray(given) ? given : given === undefined ? [] : [given];
+  return texts.map((text) => flag.parse(String(text), `--${flag.name}`));
 }
 
 /** The value of a flag the table gives a default: never undefined. */
@@ -196,8 +247,11 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   if (unknown.length > 0) throw new UsageError(`Unknown option: ${unknown[0]}`);
   for (const key of STRING_FLAGS) {
     const value = parsed[key];
-    if (Array.isArray(value)) throw new UsageError(`--${key} given more than once`);
-    if (value === "") throw new UsageError(`--${key} needs a value`);
+    const repeatable = REPEATABLE_FLAGS.includes(key);
+    const values = value as string[];
+    if (!repeatable && values.length > 1) throw new UsageError(`--${key} given more than once`);
+    if (values.includes("")) throw new UsageError(`--${key} needs a value`);
+    if (!repeatable) parsed[key] = values[0];
   }
   const positional = parsed._.map(String);
   if (positional.length > 1) {
@@ -208,6 +262,10 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   const address = parseInput(input, parsed);
   if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
     throw new UsageError("--cert and --key go together");
+  }
+  const webhooks = valuesOf(parsed, FLAG.webhook);
+  if (parsed["webhook-secret"] !== undefined && webhooks.length === 0) {
+    throw new UsageError("--webhook-secret needs --webhook");
   }
   const slowPolicy = withDefault(parsed, FLAG.slowPolicy);
   const buffer = withDefault(parsed, FLAG.buffer);
@@ -226,6 +284,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     slowPolicy,
     maxClients: withDefault(parsed, FLAG.maxClients),
     stallTimeout: withDefault(parsed, FLAG.stallTimeout),
+    headerTimeout: withDefault(parsed, FLAG.headerTimeout),
+    keepAliveTimeout: withDefault(parsed, FLAG.keepAliveTimeout),
+    maxConnectionsPerIp: withDefault(parsed, FLAG.maxConnectionsPerIp),
     segments: parsed.segments !== false,
     partTarget: withDefault(parsed, FLAG.partTarget),
     sourceToken: valueOf(parsed, FLAG.sourceToken),
@@ -236,7 +297,20 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     record: valueOf(parsed, FLAG.record),
     recordSegment: withDefault(parsed, FLAG.recordSegment),
     recordKeep: valueOf(parsed, FLAG.recordKeep),
+    webhooks,
+    webhookSecret: valueOf(parsed, FLAG.webhookSecret),
+    webhookQueue: withDefault(parsed, FLAG.webhookQueue),
     adminToken: valueOf(parsed, FLAG.adminToken),
+    viewToken: valueOf(parsed, FLAG.viewToken),
+    urlSecret: valueOf(parsed, FLAG.urlSecret),
+    jwtSecret: valueOf(parsed, FLAG.jwtSecret),
+    jwks: valueOf(parsed, FLAG.jwks),
+    authUrl: valueOf(parsed, FLAG.authUrl),
+    publishTokens: valueOf(parsed, FLAG.publishTokens),
+    viewAllow: valueOf(parsed, FLAG.viewAllow),
+    viewDeny: valueOf(parsed, FLAG.viewDeny),
+    publishAllow: valueOf(parsed, FLAG.publishAllow),
+    publishDeny: valueOf(parsed, FLAG.publishDeny),
     cert: valueOf(parsed, FLAG.cert),
     key: valueOf(parsed, FLAG.key),
     help: Boolean(parsed.help),

@@ -10,14 +10,34 @@
 import { parse as parseJsonc } from "@std/jsonc/parse";
 import { errorMessage } from "../log.ts";
 
-/** A flag a config file may set: its long name (`port`, `log-level`) and its kind of value. */
+/**
+ * A flag a config file may set: its long name (`port`, `log-level`) and its kind of value
+ * (`strings`: a repeatable flag, set by a string or an array of strings).
+ */
 export interface ConfigFlag {
   name: string;
-  type: "string" | "boolean";
+  type: "string" | "boolean" | "strings";
+  /** A string flag that also takes an object of strings, read as `NAME=VALUE,…`. */
+  map?: boolean;
+}
+
+/** An object of non-empty strings as `NAME=VALUE,…`, or why it cannot be one. */
+function mapToText(value: object): string | { error: string } {
+  const entries = Object.entries(value);
+  if (entries.length === 0) return { error: "the object is empty" };
+  for (const [name, text] of entries) {
+    if (typeof text !== "string" || text === "") {
+      return { error: `'${name}' is ${describe(text)}, not a non-empty string` };
+    }
+    if (/[,=]/.test(name) || text.includes(",")) {
+      return { error: `'${name}' or its value holds a comma (or the name an '=')` };
+    }
+  }
+  return entries.map(([name, text]) => `${name}=${text}`).join(",");
 }
 
 /** The values a config file sets, by flag name. */
-export type ConfigValues = Record<string, string | boolean>;
+export type ConfigValues = Record<string, string | boolean | string[]>;
 
 /** Options of `parseConfig`. */
 export interface ParseConfigOptions {
@@ -156,6 +176,7 @@ export function parseConfig(
     );
   }
   const known = new Map(flags.map((f) => [f.name, f.type]));
+  const maps = new Set(flags.filter((f) => f.map).map((f) => f.name));
   const values: ConfigValues = {};
   for (const [key, value] of Object.entries(json)) {
     const type = known.get(key);
@@ -178,10 +199,31 @@ export function parseConfig(
         );
       }
       values[key] = value;
+    } else if (type === "strings" && Array.isArray(value)) {
+      values[key] = value.map((item) => {
+        if (typeof item === "string" && item !== "") return item;
+        throw new ConfigFileError(
+          `Invalid value for '${key}' in ${path}: expected non-empty strings, got ${
+            describe(item)
+          } in the array`,
+          { path, key },
+        );
+      });
     } else if (typeof value === "string" && value !== "") {
       values[key] = value;
     } else if (typeof value === "number" && Number.isFinite(value)) {
       values[key] = String(value);
+    } else if (
+      maps.has(key) && value !== null && typeof value === "object" && !Array.isArray(value)
+    ) {
+      const text = mapToText(value);
+      if (typeof text !== "string") {
+        throw new ConfigFileError(`Invalid value for '${key}' in ${path}: ${text.error}`, {
+          path,
+          key,
+        });
+      }
+      values[key] = text;
     } else {
       throw new ConfigFileError(
         `Invalid value for '${key}' in ${path}: expected a ${
@@ -253,6 +295,7 @@ export function configToArgs(values: ConfigValues): string[] {
   for (const [key, value] of Object.entries(values)) {
     if (value === true) args.push(`--${key}`);
     else if (typeof value === "string") args.push(`--${key}=${value}`);
+    else if (Array.isArray(value)) { for (const item of value) args.push(`--${key}=${item}`); }
   }
   return args;
 }

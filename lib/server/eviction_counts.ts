@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ClientStream } from "../stream/client_stream.ts";
 import type { Mount, MountStatus } from "../stream/mount.ts";
 
 /**
@@ -24,10 +25,20 @@ import type { Mount, MountStatus } from "../stream/mount.ts";
  */
 export class EvictionCounts {
   #byMount = new Map<string, number>();
+  #evicted = new WeakSet<ClientStream>();
 
-  /** Counts one eviction of a viewer of mount `name`. */
-  count(name: string): void {
+  /**
+   * Counts one eviction of a viewer of mount `name`; with its `client`, remembers it so that
+   * the viewer's end can be told apart from one that left (`wasEvicted`).
+   */
+  count(name: string, client?: ClientStream): void {
     this.#byMount.set(name, this.of(name) + 1);
+    if (client !== undefined) this.#evicted.add(client);
+  }
+
+  /** Whether `client` was disconnected for not reading (counted with it). */
+  wasEvicted(client: ClientStream): boolean {
+    return this.#evicted.has(client);
   }
 
   /** Evictions of viewers of mount `name` so far. */

@@ -55,6 +55,18 @@ export function parseCount(s: string, flag: string): number {
   return Number(s);
 }
 
+/** Parses an http(s) URL (a webhook receiver's), giving it back normalized. */
+export function parseHttpUrl(s: string, flag: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(s);
+  } catch { /* not a URL: said below */ }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new UsageError(`Invalid ${flag}: '${s}' (expected an http:// or https:// URL)`);
+  }
+  return url.href;
+}
+
 /** Takes a value as it is (an address, a token, a file name). */
 export function parseText(s: string): string {
   return s;

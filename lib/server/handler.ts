@@ -5,26 +5,33 @@
  * @module
  */
 
-import { accepts } from "@std/http/negotiation";
 import { STATUS_CODE } from "@std/http/status";
 import { assert } from "../_assert.ts";
+import { guardRequest, keepPrivate, pageStreamUrl, wantsPage } from "./access/access_guard.ts";
+import type { AccessPolicy } from "./access/access_policy.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { ClientStream } from "../stream/client_stream.ts";
 import { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
+import { viewerEndEvent } from "../stream/stream_events.ts";
 import { handleAdmin } from "./admin.ts";
 import { CHUNKED } from "./chunked.ts";
 import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
+import { LATENCY_PATH, latencyRoute } from "./latency_route.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
 import type { RecorderTable } from "../record/recorder_table.ts";
+import { badMountName, decodeMountName } from "./mount_name.ts";
+import { HLS_SCRIPT_PATH, hlsScriptResponse } from "./player_assets.ts";
 import { playerPage } from "./player_page.ts";
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
 import { textResponse as text } from "./text_response.ts";
+import type { Webhooks } from "./webhooks/webhooks.ts";
+import { ViewerLatency } from "./viewer_latency.ts";
 
 /** Options of `createHandler`. */
 export interface HandlerOptions {
@@ -50,6 +57,18 @@ export interface HandlerOptions {
   recorders?: RecorderTable;
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
+  /**
+   * Who may watch and publish (see `guardRequest`); it decides pushing too, `sourceToken`
+   * included. Absent: viewers are not guarded, and pushing needs `sourceToken`.
+   */
+  access?: AccessPolicy;
+  /**
+   * Told of every viewer that plays, stops or is evicted (as counted in `evictions`), and shown
+   * in `/status` and `/metrics`. The registry needs them too, for its sources' events.
+   */
+  webhooks?: Webhooks;
+  /** Where viewers' latency reports are counted (default: a table of the handler's own). */
+  viewerLatency?: ViewerLatency;
 }
 
 /** Other paths the handler answers. */
@@ -70,11 +89,20 @@ export type Handler = (
 /** What the handler may know of the connection: any part of `ConnInfo`. */
 export type HandlerInfo = Partial<ConnInfo>;
 
+/** The peer's IP address, when the connection has one. */
+function peerAddress(info?: HandlerInfo): string | undefined {
+  const addr = info?.remoteAddr as { hostname?: string } | undefined;
+  return addr?.hostname || undefined;
+}
+
 function describePeer(info?: HandlerInfo): string {
-  const addr = info?.remoteAddr as
-    | { hostname?: string; port?: number }
-    | undefined;
-  return addr?.hostname ? `${addr.hostname}:${addr.port}` : "unknown";
+  const host = peerHost(info);
+  return host === "unknown" ? host : `${host}:${(info?.remoteAddr as { port?: number }).port}`;
+}
+
+function peerHost(info?: HandlerInfo): string {
+  const addr = info?.remoteAddr as { hostname?: string } | undefined;
+  return addr?.hostname ? addr.hostname : "unknown";
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {
@@ -110,6 +138,7 @@ class MountHandler {
   #readyTimeout: number;
   #evictions: EvictionCounts;
   #counters: SegmentCounters;
+  #latency: ViewerLatency;
 
   constructor(target: Mount | MountRegistry, options: HandlerOptions) {
     this.#options = options;
@@ -117,6 +146,7 @@ class MountHandler {
     this.#readyTimeout = options.readyTimeout ?? 10_000;
     this.#evictions = options.evictions ?? new EvictionCounts();
     this.#counters = options.segmentCounters ?? segmentCounters();
+    this.#latency = options.viewerLatency ?? new ViewerLatency();
     if (target instanceof Mount) {
       this.#registry = new MountRegistry({ log: this.#log });
       this.#registry.add(target);
@@ -134,8 +164,46 @@ class MountHandler {
     if (adminToken !== undefined && (pathname === "/admin" || pathname.startsWith("/admin/"))) {
       return handleAdmin(request, { registry: this.#registry, token: adminToken, log: this.#log });
     }
+    const access = this.#options.access;
+    if (access === undefined) return await this.#route(request, pathname, "", info);
+    const guarded = await guardRequest(access, request, {
+      pathname,
+      ip: peerAddress(info),
+      defaultMount: this.#defaultName,
+    });
+    if (!guarded.pass) {
+      await request.body?.cancel().catch(() => {});
+      return guarded.response;
+    }
+    const response = await this.#route(request, guarded.pathname, guarded.prefix, info);
+    return guarded.shared ? response : keepPrivate(response);
+  }
+
+  /** Answers `pathname` (below the signed `prefix`, when there is one). */
+  async #route(
+    request: Request,
+    pathname: string,
+    prefix: string,
+    info?: HandlerInfo,
+  ): Promise<Response> {
+    if (pathname === HLS_SCRIPT_PATH) return hlsScriptResponse();
     const live = LIVE_PATH.exec(pathname);
-    if (live) return await this.#live(request, decodeURIComponent(live[1]), info);
+    if (live) {
+      const name = decodeMountName(live[1]);
+      if (name === undefined) return text(STATUS_CODE.BadRequest, badMountName(pathname));
+      return await this.#live(request, name, info);
+    }
+    const latency = LATENCY_PATH.exec(pathname);
+    if (latency) {
+      // A valid mount name has nothing to decode (and a stray `%` must not throw).
+      const mount = this.#registry.get(latency[1]);
+      const kind = latency[2] as "edge" | "latency";
+      return await latencyRoute(request, kind, {
+        mount,
+        reports: this.#latency,
+        host: peerHost(info),
+      });
+    }
     const segmented = await segmentRoute(request, pathname, {
       packagers: this.#options.packagers,
       counters: this.#counters,
@@ -146,7 +214,7 @@ class MountHandler {
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
     try {
-      return await this.#page(request, pathname, info);
+      return await this.#page(request, pathname, { prefix, info });
     } catch (error) {
       this.#log.error(
         `Request ${method} ${pathname} failed: ${(error as Error)?.message ?? error}`,
@@ -162,15 +230,21 @@ class MountHandler {
       return text(STATUS_CODE.BadRequest, `Invalid mount name: ${name}`);
     }
     if (method === "PUT" || method === "POST") {
-      const token = this.#options.sourceToken;
-      if (token === undefined) {
+      // An access policy has allowed this source already; otherwise the source token decides.
+      const token = this.#options.access ? undefined : this.#options.sourceToken;
+      if (token === undefined && !this.#options.access) {
         await request.body?.cancel();
         return text(
           STATUS_CODE.Forbidden,
           "Pushing sources is disabled: start mkserver with --source-token",
         );
       }
-      return await handlePush(request, name, { registry: this.#registry, token, log: this.#log });
+      return await handlePush(request, name, {
+        registry: this.#registry,
+        token,
+        log: this.#log,
+        address: describePeer(info),
+      });
     }
     if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
     // A viewer may come before the source: wait for it like for a header.
@@ -180,11 +254,21 @@ class MountHandler {
   }
 
   /** `/status`, `/metrics`, the player page, and the default mount's stream. */
-  async #page(request: Request, pathname: string, info?: HandlerInfo): Promise<Response> {
+  async #page(
+    request: Request,
+    pathname: string,
+    at: { prefix: string; info?: HandlerInfo },
+  ): Promise<Response> {
     const head = request.method === "HEAD";
     const mounts = this.#registry.list();
-    const { packagers, recorders } = this.#options;
-    const extra = { head, packagers, recorders, counters: this.#counters };
+    const extra = {
+      head,
+      packagers: this.#options.packagers,
+      recorders: this.#options.recorders,
+      counters: this.#counters,
+      webhooks: this.#options.webhooks,
+      viewerLatency: this.#latency,
+    };
     if (pathname === "/status") return statusResponse(mounts, this.#evictions, extra);
     if (pathname === "/metrics") return metricsResponse(mounts, this.#evictions, extra);
     const mount = this.#registry.get(this.#defaultName) ?? mounts[0];
@@ -192,15 +276,14 @@ class MountHandler {
       return text(STATUS_CODE.NotFound, "No stream yet: sources push to /live/NAME; see /status");
     }
     // Browsers ask for text/html first; players (and <video>) send */* or nothing.
-    if (
-      pathname === "/player" ||
-      (pathname === "/" && accepts(request, "video/webm", "text/html") === "text/html")
-    ) {
-      return new Response(head ? null : playerPage(mount), {
+    if (pathname === "/player" || (pathname === "/" && wantsPage(request))) {
+      const streamUrl = this.#options.access ? pageStreamUrl(request, at.prefix) : "/stream";
+      const page = playerPage(mount, { streamUrl });
+      return new Response(head ? null : page, {
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
     }
-    return await this.#stream(mount, request, info);
+    return await this.#stream(mount, request, at.info);
   }
 
   /** A mount's live stream: its headers for HEAD, else a new viewer's stream response. */
@@ -235,14 +318,21 @@ class MountHandler {
       });
     }
     const client = this.#attach(mount, info);
-    return streamResponse(client, headers, { direct: info?.direct, mount: mount.name });
+    // The player page reports its latency as this viewer (`/live/NAME/latency`).
+    const viewer = { "x-viewer-id": String(mount.viewerId(client) ?? 0) };
+    return streamResponse(client, { ...headers, ...viewer }, {
+      direct: info?.direct,
+      mount: mount.name,
+    });
   }
 
-  /** A new viewer of `mount`, logged as it joins, falls behind and leaves. */
+  /** A new viewer of `mount`, logged (and told to `events`) as it joins, falls behind and leaves. */
   #attach(mount: Mount, info?: HandlerInfo): ClientStream {
     const log = this.#log;
+    const events = this.#options.webhooks;
     const peer = describePeer(info);
     const label = mount.name === this.#defaultName ? "" : ` of ${mount.name}`;
+    const joined = performance.now();
     let id = 0;
     const client = mount.attach({
       address: peer,
@@ -250,6 +340,7 @@ class MountHandler {
       onSkip: () =>
         log.warn(`Viewer #${id}${label} fell behind the buffer and skipped to the newest keyframe`),
       onClose: (c, reason) => {
+        this.#latency.forget(mount.name, id);
         const how = reason === "cancel"
           ? "disconnected"
           : reason === "drop"
@@ -258,11 +349,17 @@ class MountHandler {
         log.info(
           `Viewer #${id}${label} ${how} after ${c.bytesSent} bytes (${mount.clients.size} watching)`,
         );
+        // The server evicts a stalled viewer before its stream ends (see `EvictionCounts`).
+        const evicted = this.#evictions.wasEvicted(c);
+        const who = { mount: mount.name, viewer: id, address: peer, since: joined };
+        events?.emit(viewerEndEvent(who, { bytes: c.bytesSent, reason, evicted }));
       },
     });
     assert(client !== undefined, "a mount with a header attaches viewers");
     id = mount.viewerId(client) ?? 0;
+    this.#latency.register(mount.name, id, peerHost(info));
     log.info(`Viewer #${id}${label} joined from ${peer} (${mount.clients.size} watching)`);
+    events?.emit({ type: "play", mount: mount.name, viewer: id, address: peer });
     return client;
   }
 

@@ -1,8 +1,9 @@
 /**
- * The page browsers get at `/`: a `<video>` playing the live stream, its tracks and codecs,
- * whether browsers can play them, and live stats polled from `/status` every 2 s.
+ * The page browsers get at `/`: a `<video>` playing the live stream near its live edge (through
+ * Media Source Extensions for WebM codecs, `live_player.js`), its tracks and codecs, whether
+ * browsers can play them, how far behind live it plays, and live stats polled from `/status`.
  *
- * The page is plain HTML with one small inline script: no build step, no external resources.
+ * The page is plain HTML with two inline scripts: no build step, no external resources.
  * Everything from the stream (codec IDs, the mount name) is escaped on the server, and the
  * script only ever writes `textContent`, never HTML.
  *
@@ -10,7 +11,9 @@
  */
 
 import type { TrackInfo } from "../matroska/live_header.ts";
-import { browserSupport, codecName } from "./browser_support.ts";
+import { browserSupport, codecName, mseType } from "./browser_support.ts";
+import HLS_FALLBACK from "./hls_fallback.js" with { type: "text" };
+import LIVE_PLAYER from "./live_player.js" with { type: "text" };
 import type { Mount, MountStatus } from "../stream/mount.ts";
 
 /**
@@ -37,6 +40,8 @@ type PageStatus = Omit<MountStatus, "startedAt"> & { startedAt?: string };
 
 /** The stats the script fills in: element id suffix and label. */
 const STATS: ReadonlyArray<readonly [string, string]> = [
+  ["latency", "Behind live"],
+  ["playback", "Playback"],
   ["state", "State"],
   ["viewers", "Viewers"],
   ["bitrate-in", "Bitrate in"],
@@ -144,10 +149,16 @@ video.addEventListener("error", () => {
   set("video-error", e ? "The browser stopped playing: " + (codes[e.code] ?? "error " + e.code) +
     (e.message ? " (" + e.message + ")" : "") : "");
 });
-set("url", new URL("/stream", location.href).href);
+set("url", new URL(__STREAM_URL__, location.href).href);
 poll();
 setInterval(poll, 2000);
 `;
+
+/** Options of `playerPage`. */
+export interface PlayerPageOptions {
+  /** The stream the page plays (default `/stream`), e.g. with the page's own credentials. */
+  streamUrl?: string;
+}
 
 /**
  * Renders the player page for `mount`: the `<video>`, the tracks and whether browsers play
@@ -159,10 +170,14 @@ setInterval(poll, 2000);
  * import { Mount } from "../stream/mount.ts";
  * import { playerPage } from "./player_page.ts";
  * const html = playerPage(new Mount("stream"));
- * assertStringIncludes(html, '<video src="/stream"');
+ * assertStringIncludes(html, 'data-stream="/stream"');
  * ```
  */
-export function playerPage(mount: Pick<Mount, "status">): string {
+export function playerPage(
+  mount: Pick<Mount, "status">,
+  options: PlayerPageOptions = {},
+): string {
+  const src = escapeHtml(options.streamUrl ?? "/stream");
   const status: PageStatus = mount.status();
   const tracks = status.tracks ?? [];
   const support = browserSupport(status.tracks, status.docType);
@@ -185,9 +200,17 @@ export function playerPage(mount: Pick<Mount, "status">): string {
   // (A replacer function, so `$` in their source is not read as a replacement pattern.)
   const script = SCRIPT.replace(
     "__FUNCTIONS__",
-    () => [codecName, browserSupport, describeTrack].map(String).join("\n"),
+    () => [codecName, browserSupport, describeTrack, mseType].map(String).join("\n"),
+  ).replace(
+    "__STREAM_URL__",
+    // In a script element, `<` must not start `</script>`.
+    () => JSON.stringify(options.streamUrl ?? "/stream").replaceAll("<", "\\u003c"),
   );
   const name = escapeHtml(status.name);
+  // How the live player plays it (live_player.js); left out while the codecs are unknown.
+  const mse = tracks.length > 0
+    ? ` data-mse-type="${escapeHtml(mseType(status.tracks, status.docType) ?? "")}"`
+    : "";
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -206,9 +229,11 @@ th{font-weight:normal;color:#555}td{font-variant-numeric:tabular-nums}
 .error,#video-error{color:#c33}#updated{color:#777;font-size:.85rem}
 </style>
 </head>
-<body data-mount="${name}" data-tracks="${escapeHtml(shown)}">
+<body data-mount="${name}" data-stream="${src}" data-content-type="${
+    escapeHtml(status.contentType ?? "")
+  }" data-tracks="${escapeHtml(shown)}"${mse}>
 <h1>mkserver: ${name}</h1>
-<video src="/stream" id="video" autoplay muted controls playsinline></video>
+<video id="video" autoplay muted controls playsinline></video>
 <p id="video-error" role="alert"></p>
 <p id="support" class="support ${support.level}">${escapeHtml(support.message)}</p>
 <h2>Tracks <small><code id="content-type">${
@@ -220,11 +245,14 @@ th{font-weight:normal;color:#555}td{font-variant-numeric:tabular-nums}
 ${stats}
 </table>
 <p id="updated"></p>
-<noscript><p>Live stats need JavaScript: see <a href="/status">/status</a>.</p></noscript>
-<p>Stream URL: <code id="url">/stream</code>. In a media player: <code>mpv URL</code>,
+<noscript><p>The video and the live stats need JavaScript: play <code>${src}</code> in a media
+player, see <a href="/status">/status</a>.</p></noscript>
+<p>Stream URL: <code id="url">${src}</code>. In a media player: <code>mpv URL</code>,
 <code>ffplay URL</code> or VLC's Open Network Stream.
 <a href="/status">Status (JSON)</a> · <a href="/metrics">Metrics</a></p>
 <script>${script}</script>
+<script>${HLS_FALLBACK}</script>
+<script>${LIVE_PLAYER}</script>
 </body>
 </html>
 `;

@@ -30,14 +30,16 @@ function authorized(request: Request, token: string): boolean {
 export interface PushOptions {
   /** Where the pushed source is published. */
   registry: MountRegistry;
-  /** The source token the request must carry. */
-  token: string;
+  /** The source token the request must carry (absent: the caller has checked access). */
+  token?: string;
   log?: Logger;
+  /** The source's `address:port`, for the `publish` event. */
+  address?: string;
 }
 
 /**
  * Ingests a pushed source into mount `name` until its body ends, then answers `200` with what
- * was received. `401` without the token, `409` when the mount already has a source, `400` for
+ * was received. `401` without the token (when one is given), `409` when the mount already has a source, `400` for
  * a body that is not Matroska/WebM or is malformed (everything before the fault was served).
  */
 export async function handlePush(
@@ -46,7 +48,7 @@ export async function handlePush(
   options: PushOptions,
 ): Promise<Response> {
   const { registry, token, log = SILENT } = options;
-  if (!authorized(request, token)) {
+  if (token !== undefined && !authorized(request, token)) {
     log.warn(`Refused a source for /live/${name}: no valid token`);
     return text(STATUS_CODE.Unauthorized, "A valid source token is needed", {
       "www-authenticate": 'Bearer realm="mkserver", Basic realm="mkserver"',
@@ -55,7 +57,7 @@ export async function handlePush(
   if (request.body === null) return text(STATUS_CODE.BadRequest, "The request has no body");
   let publication;
   try {
-    publication = registry.publish(name);
+    publication = registry.publish(name, { address: options.address });
   } catch (error) {
     await request.body.cancel().catch(() => {});
     if (error instanceof MountBusyError) return text(STATUS_CODE.Conflict, error.message);

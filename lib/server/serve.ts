@@ -5,6 +5,7 @@
  */
 
 import { type Logger, SILENT } from "../log.ts";
+import type { AccessPolicy } from "./access/access_policy.ts";
 import type { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
 import type { ConnInfo } from "./conn_info.ts";
@@ -14,6 +15,7 @@ import type { PackagerTable } from "./packagers.ts";
 import type { RecorderTable } from "../record/recorder_table.ts";
 import { serveHttp } from "./http/http_server.ts";
 import { mountOf, streamOf } from "./stream_response.ts";
+import type { Webhooks } from "./webhooks/webhooks.ts";
 
 /** Options of `serveMount`. */
 export interface ServeMountOptions {
@@ -38,6 +40,12 @@ export interface ServeMountOptions {
   engine?: "listen" | "deno";
   /** Certificate and key (PEM) to serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** Milliseconds a request head may take (see `HttpServerOptions`). Needs the `"listen"` engine. */
+  headerTimeout?: number;
+  /** Milliseconds a kept-alive connection may wait for a request. Needs the `"listen"` engine. */
+  keepAliveTimeout?: number;
+  /** Most open connections from one address (0: none). Needs the `"listen"` engine. */
+  maxConnectionsPerIp?: number;
   /** Enables the admin API under `/admin/`, guarded by this bearer token. */
   adminToken?: string;
   /** Enables pushing sources to `/live/NAME`, guarded by this token. */
@@ -48,6 +56,10 @@ export interface ServeMountOptions {
   packagers?: PackagerTable;
   /** The mounts' recorders (`--record`): their state in `/status` and `/metrics`. */
   recorders?: RecorderTable;
+  /** Who may watch and publish (absent: viewers are not guarded; pushing needs the token). */
+  access?: AccessPolicy;
+  /** Told of viewers' events (see `HandlerOptions.webhooks`); shown in `/status`, `/metrics`. */
+  webhooks?: Webhooks;
 }
 
 /** A running server. */
@@ -133,10 +145,13 @@ function listenEngine(
     port: options.port,
     log,
     stallTimeout: options.stallTimeout,
+    headerTimeout: options.headerTimeout,
+    keepAliveTimeout: options.keepAliveTimeout,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
     streamBody: (response) => streamOf(response) ?? false,
     onEvict: (response) => {
       const name = mountOf(response);
-      if (name !== undefined) evictions.count(name);
+      if (name !== undefined) evictions.count(name, streamOf(response));
     },
     tls: options.tls,
   });
@@ -191,6 +206,8 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     evictions,
     packagers: options.packagers,
     recorders: options.recorders,
+    access: options.access,
+    webhooks: options.webhooks,
   });
   const track = async (request: Request, info: ConnInfo) => {
     const response = await handler(request, info);

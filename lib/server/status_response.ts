@@ -11,6 +11,8 @@ import { renderMetrics, type Sample } from "./metrics.ts";
 import type { PackagerTable } from "./packagers.ts";
 import type { RecorderTable, RecordingStatus } from "../record/recorder_table.ts";
 import type { SegmentCounters } from "./segments.ts";
+import type { Webhooks } from "./webhooks/webhooks.ts";
+import type { ViewerLatency } from "./viewer_latency.ts";
 
 /** Memory of the whole process, in bytes (`Deno.memoryUsage()`), and its uptime. */
 export interface ProcessStatus {
@@ -42,6 +44,10 @@ export interface StatusResponseOptions {
   recorders?: RecorderTable;
   /** Segmented requests served, for `/metrics`. */
   counters?: SegmentCounters;
+  /** The webhook receivers: their queues, deliveries and drops (`webhooks` in `/status`). */
+  webhooks?: Webhooks;
+  /** Viewers' latency reports, for `/metrics`. */
+  viewerLatency?: ViewerLatency;
 }
 
 /** What `/status` shows of a mount's segments. */
@@ -64,7 +70,8 @@ function segmentStatus(
 }
 
 /**
- * `GET /status`: `{ mounts, process }` as JSON, each mount's `status()` with its evictions.
+ * `GET /status`: `{ mounts, process }` as JSON, each mount's `status()` with its evictions, and
+ * `webhooks` (each receiver's state and counts) when there are receivers.
  *
  * @example
  * ```ts
@@ -91,6 +98,7 @@ export function statusResponse(
         recording: options.recorders?.status(m.name),
       })),
       process: processStatus(),
+      webhooks: options.webhooks?.status(),
     },
     null,
     2,
@@ -132,7 +140,9 @@ export function metricsResponse(
     const r = options.recorders?.status(m.name);
     if (r) extra.push(...recordingSamples(m.name, r));
   }
-  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra);
+  extra.push(...options.webhooks?.samples() ?? []);
+  const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra) +
+    (options.viewerLatency?.render(mounts.map((m) => m.name)) ?? "");
   return new Response(options.head ? null : body, {
     headers: {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",

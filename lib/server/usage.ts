@@ -20,7 +20,7 @@ INPUT
                        capped backoff when it drops, while viewers stay connected
   tcp://HOST:PORT      listen there for one pushed source at a time, e.g.
                        ffmpeg ... -f matroska tcp://HOST:PORT
-  With --source-token and no INPUT, mkserver serves pushed sources only.
+  With --source-token (or --publish-tokens) and no INPUT, mkserver serves pushed sources only.
 `;
 
 const OUTRO = `
@@ -29,6 +29,10 @@ Endpoints
   GET /                the stream for players; a player page for browsers (Accept: text/html)
   GET /status          JSON: tracks, viewers, bytes, GOPs in the buffer
   GET /metrics         Prometheus text: viewers, bytes in/out, skips, buffer
+
+Signed URLs (for a server with --url-secret; 'mkserver sign --help' says more)
+  mkserver sign --url-secret SECRET --expires 60s /live/NAME
+                       prints /s/EXPIRY/SIG/live/NAME, valid for NAME's paths until then
 
 Exit codes: 0 when the input ended and every viewer got it all; 1 on a runtime failure
 (bad input, port in use), with one log line; 2 on bad usage.
@@ -56,8 +60,10 @@ function entry(flag: Flag): string[] {
     line.replaceAll("{default}", flag.kind === "string" ? flag.default ?? "" : "")
   );
   const name = `  ${flagSynopsis(flag)}`;
-  const first = name.length < NAME_COLUMN ? name.padEnd(NAME_COLUMN) : `${name} `;
-  return [first + text[0], ...text.slice(1).map((line) => " ".repeat(NAME_COLUMN) + line)];
+  const indented = text.map((line) => " ".repeat(NAME_COLUMN) + line);
+  // A name too long for its column gets a line of its own, the text under it.
+  if (name.length >= NAME_COLUMN) return [name, ...indented];
+  return [name.padEnd(NAME_COLUMN) + text[0], ...indented.slice(1)];
 }
 
 /** Renders `--help` from `flags` (default: mkserver's own). */

@@ -8,6 +8,7 @@ import { type Logger, SILENT } from "../log.ts";
 import type { Block } from "../matroska/block.ts";
 import type { LiveHeader } from "../matroska/live_header.ts";
 import { Mount, type MountOptions } from "./mount.ts";
+import type { StreamEvents } from "./stream_events.ts";
 
 /** What an ingest writes into: a mount, or a publication that picks its mount by the header. */
 export interface IngestSink {
@@ -31,6 +32,14 @@ export interface MountRegistryOptions {
    */
   grace?: number;
   log?: Logger;
+  /** Told of every source that publishes and unpublishes (webhooks). */
+  events?: StreamEvents;
+}
+
+/** Options of `MountRegistry.publish`: who the source is. */
+export interface PublishOptions {
+  /** The source's `address:port`, when it connected over the network. */
+  address?: string;
 }
 
 /** A source's claim on a mount name, from `MountRegistry.publish`. */
@@ -77,6 +86,7 @@ export class MountRegistry {
   #options: MountOptions;
   #grace: number;
   #log: Logger;
+  #events: StreamEvents | undefined;
 
   constructor(options: MountRegistryOptions = {}) {
     let id = 1;
@@ -84,6 +94,7 @@ export class MountRegistry {
     this.#grace = options.grace ?? DEFAULT_GRACE;
     if (!(this.#grace >= 0)) throw new TypeError(`Invalid grace: ${this.#grace}`);
     this.#log = options.log ?? SILENT;
+    this.#events = options.events;
   }
 
   /** Whether `name` can name a mount. */
@@ -147,12 +158,13 @@ export class MountRegistry {
 
   /**
    * Claims `name` for a new source. The mount is created (waiting for its header) if it does
-   * not exist, or taken over if it waits out a grace period.
+   * not exist, or taken over if it waits out a grace period. `events` hears a `publish` now
+   * and an `unpublish` (with the bytes this source sent) when the publication finishes.
    *
    * @throws {MountBusyError} when another source publishes to `name`
    * @throws {TypeError} for an invalid name
    */
-  publish(name: string): Publication {
+  publish(name: string, options: PublishOptions = {}): Publication {
     if (!NAME.test(name)) throw new TypeError(`Invalid mount name: ${name}`);
     if (this.#publishers.has(name)) throw new MountBusyError(name);
     this.#publishers.add(name);
@@ -165,6 +177,10 @@ export class MountRegistry {
     this.#mounts.set(name, mount);
     for (const wake of this.#waiting.get(name) ?? []) wake(mount);
     let finished = false;
+    let bytes = 0;
+    const since = performance.now();
+    const { address } = options;
+    this.#events?.emit({ type: "publish", mount: name, address });
     const publication: Publication = {
       get mount() {
         return mount;
@@ -186,12 +202,17 @@ export class MountRegistry {
       },
       pushBlock: (block) => mount.pushBlock(block),
       endCluster: () => mount.endCluster(),
-      countBytesIn: (n) => mount.countBytesIn(n),
+      countBytesIn: (n) => {
+        bytes += n;
+        mount.countBytesIn(n);
+      },
       finish: () => {
         if (finished) return;
         finished = true;
         this.#publishers.delete(name);
         mount.pauseSource();
+        const durationMs = Math.round(performance.now() - since);
+        this.#events?.emit({ type: "unpublish", mount: name, address, bytes, durationMs });
         this.#endLater(name, mount);
       },
     };

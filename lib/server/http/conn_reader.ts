@@ -10,6 +10,49 @@ import { parseChunkSize, parseRequestHead, type RequestHead } from "./request_he
 
 const decoder = new TextDecoder();
 
+/** Longest chunk-size line, extensions included (RFC 9112 section 7.1.1 sets no limit). */
+const MAX_CHUNK_LINE = 4096;
+
+/** Timeouts of `ConnReader.readHead`, in milliseconds (0 or absent: none). */
+export interface HeadTimeouts {
+  /** The whole head must arrive within this, from the call or (with `idle`) its first byte. */
+  head?: number;
+  /**
+   * Given (a kept-alive peer): while no byte of the next request has come, how long to wait for
+   * one (0: as long as it takes); `head` then counts from that first byte.
+   */
+  idle?: number;
+}
+
+const EXPIRED = Symbol("expired");
+
+/** One timer that a read can be raced against, re-armed as the head's phase changes. */
+class Deadline {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #expired: Promise<typeof EXPIRED> | undefined;
+
+  arm(ms: number): void {
+    this.clear();
+    if (ms <= 0) return;
+    this.#expired = new Promise((resolve) => {
+      this.#timer = setTimeout(() => resolve(EXPIRED), ms);
+    });
+  }
+
+  /** `promise`, or `EXPIRED` if the timer fires first (the promise's rejection is then ignored). */
+  race<T>(promise: Promise<T>): Promise<T | typeof EXPIRED> {
+    if (this.#expired === undefined) return promise;
+    promise.catch(() => {});
+    return Promise.race([promise, this.#expired]);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#expired = undefined;
+  }
+}
+
 /** What the reader reads from: a `Deno.Conn`, or a test's scripted bytes. */
 export interface ByteSource {
   read(into: Uint8Array): Promise<number | null>;
@@ -23,6 +66,8 @@ export class ConnReader {
   #end = 0;
   #eof = false;
   #max: number;
+  /** Bytes after `#start` already searched for a head's end. */
+  #scanned = 0;
 
   /** Reads from `conn`, buffering at most `max` bytes (the largest request head). */
   constructor(conn: ByteSource, max: number) {
@@ -62,23 +107,46 @@ export class ConnReader {
   }
 
   /**
-   * The next request head, or null at a clean end of the connection (between requests). Throws
-   * `HttpError` for a malformed head, or one cut off by the connection's end.
+   * The next request head, or null at a clean end of the connection (between requests), or when
+   * a timeout of `timeouts` passed before any byte of a head came. Throws `HttpError` for a
+   * malformed head, one cut off by the connection's end, or (408) one not whole in time. After a
+   * timeout a read is still pending: close the connection.
    */
-  async readHead(): Promise<RequestHead | null> {
-    for (;;) {
-      const head = parseRequestHead(this.#buf.subarray(this.#start, this.#end), {
-        maxSize: this.#max,
-      });
-      if (head !== undefined) {
-        this.#start += head.size;
-        return head;
+  async readHead(timeouts: HeadTimeouts = {}): Promise<RequestHead | null> {
+    const deadline = new Deadline();
+    const { head: headMs = 0, idle } = timeouts;
+    let idling = idle !== undefined && this.#end === this.#start;
+    deadline.arm(idling ? idle as number : headMs);
+    try {
+      for (;;) {
+        const head = parseRequestHead(this.#buf.subarray(this.#start, this.#end), {
+          maxSize: this.#max,
+          scanned: this.#scanned,
+        });
+        if (head !== undefined) {
+          this.#start += head.size;
+          this.#scanned = 0;
+          return head;
+        }
+        const before = this.#end - this.#start;
+        this.#scanned = before;
+        const filled = await deadline.race(this.#fill());
+        if (filled === EXPIRED) {
+          if (this.#end === this.#start) return null;
+          throw new HttpError(408, `Request head not received within ${headMs / 1000} s`);
+        }
+        if (!filled) {
+          if (before === 0 && this.#end === this.#start) return null;
+          throw new HttpError(400, "Connection closed inside a request head");
+        }
+        if (idling) {
+          // The first byte of the next request: from now on the head has `head` ms.
+          idling = false;
+          deadline.arm(headMs);
+        }
       }
-      const before = this.#end - this.#start;
-      if (!(await this.#fill())) {
-        if (before === 0 && this.#end === this.#start) return null;
-        throw new HttpError(400, "Connection closed inside a request head");
-      }
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -91,19 +159,43 @@ export class ConnReader {
     return out;
   }
 
-  /** One line (without CRLF), for chunked encoding. */
-  async readLine(): Promise<string> {
+  /**
+   * One line (without its CRLF) of chunked framing, at most `max` bytes long. Throws `HttpError`
+   * 400 for a longer line, a bare LF (as in a head: RFC 9112 section 2.2), or the connection's end.
+   */
+  async readLine(max = MAX_CHUNK_LINE): Promise<string> {
+    let from = this.#start;
     for (;;) {
-      for (let i = this.#start; i + 1 < this.#end; i++) {
-        if (this.#buf[i] === 13 && this.#buf[i + 1] === 10) {
-          const line = decoder.decode(this.#buf.subarray(this.#start, i));
-          this.#start = i + 2;
-          return line;
+      for (let i = from; i < this.#end; i++) {
+        if (this.#buf[i] !== 10) continue;
+        if (i === this.#start || this.#buf[i - 1] !== 13) {
+          throw new HttpError(400, "Bare LF in chunked framing");
         }
+        const line = decoder.decode(this.#buf.subarray(this.#start, i - 1));
+        this.#start = i + 1;
+        return line;
       }
+      // The buffer holds at most `#max` bytes: a longer line could never end.
+      if (this.#end - this.#start >= Math.min(max, this.#max)) {
+        throw new HttpError(400, "Chunk line too long");
+      }
+      from = this.#end;
+      const start = this.#start;
       if (!(await this.#fill())) {
         throw new HttpError(400, "Connection closed inside a chunk");
       }
+      from -= start - this.#start; // `#fill` moved the bytes to the buffer's start
+    }
+  }
+
+  /** Reads and drops a chunked body's trailer section, at most the largest head's size. */
+  async skipTrailers(): Promise<void> {
+    let size = 0;
+    for (;;) {
+      const line = await this.readLine();
+      if (line === "") return;
+      size += line.length + 2;
+      if (size > this.#max) throw new HttpError(400, "Trailer section too large");
     }
   }
 }
@@ -147,7 +239,7 @@ export function chunkedBody(
         if (left === 0) {
           const size = parseChunkSize(await reader.readLine());
           if (size === 0) {
-            while ((await reader.readLine()) !== "") { /* trailers */ }
+            await reader.skipTrailers();
             finished = true;
             controller.close();
             done();

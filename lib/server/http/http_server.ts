@@ -15,10 +15,17 @@
 
 import { assert } from "../../_assert.ts";
 import { type Logger, SILENT } from "../../log.ts";
-import type { ConnInfo } from "../conn_info.ts";
-import type { SendQueues } from "../tcp_queues.ts";
-import { ConnReader, discardUntilEnd, requestBody } from "./conn_reader.ts";
+import { acceptLoop } from "./accept_loop.ts";
+import { ConnReader, discardUntilEnd, type HeadTimeouts, requestBody } from "./conn_reader.ts";
 import { HttpError } from "./http_error.ts";
+import {
+  DEFAULT_HEADER_TIMEOUT,
+  DEFAULT_KEEP_ALIVE_TIMEOUT,
+  type HttpHandler,
+  type HttpServerOptions,
+} from "./http_server_options.ts";
+import { linger } from "./linger.ts";
+import { PerIpLimit } from "./per_ip_limit.ts";
 import { type RequestHead, requestUrl } from "./request_head.ts";
 import {
   readerBody,
@@ -27,36 +34,14 @@ import {
   writeRefusal,
   writeStream,
 } from "./response_writer.ts";
-import { connKey, StallWatchdog } from "./stall_watchdog.ts";
+import { connKey, StallWatchdog, type Watched } from "./stall_watchdog.ts";
 
-/** A request handler. */
-export type HttpHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
-
-/** Options of `serveHttp`. */
-export interface HttpServerOptions {
-  hostname: string;
-  port: number;
-  log?: Logger;
-  /**
-   * Milliseconds a streaming response may go without the peer acknowledging any byte while
-   * bytes wait for it; then its connection is closed. 0 disables. Default 0.
-   */
-  stallTimeout?: number;
-  /** Called with the response of a stalled viewer it disconnects. */
-  onEvict?: (response: Response) => void;
-  /**
-   * Tells which responses are endless streams (the connection ends with them; watched for
-   * stalls): returns `true` to write the response's body, or a `StreamBody` to write from
-   * directly (the response then needs no body). Default: none is.
-   */
-  streamBody?: (response: Response) => StreamBody | boolean;
-  /** Largest request head in bytes (default 16 KiB): larger gets 431. */
-  maxHeadSize?: number;
-  /** Certificate and key (PEM) to serve HTTPS. */
-  tls?: { cert: string; key: string };
-  /** Reads the kernel's unacknowledged send queues (tests inject one). Default: /proc/net/tcp*. */
-  readSendQueues?: (localPort: number) => SendQueues | undefined;
-}
+export {
+  DEFAULT_HEADER_TIMEOUT,
+  DEFAULT_KEEP_ALIVE_TIMEOUT,
+  type HttpHandler,
+  type HttpServerOptions,
+} from "./http_server_options.ts";
 
 /** One request and what the handler answered: all the writer needs of it. */
 interface Exchange {
@@ -84,6 +69,10 @@ export class HttpServer {
   #allClosed = Promise.withResolvers<void>();
   /** Stands in for an HTTP/1.0 request's missing Host. */
   #fallbackHost: string;
+  #perIp: PerIpLimit;
+  /** The head timeouts of a connection's first request, and of the ones after it. */
+  #firstHead: HeadTimeouts;
+  #nextHead: HeadTimeouts;
 
   /** Listens (throws what `Deno.listen` throws) and starts accepting. */
   constructor(handler: HttpHandler, options: HttpServerOptions) {
@@ -103,7 +92,19 @@ export class HttpServer {
       onEvict: options.onEvict,
       readSendQueues: options.readSendQueues,
     });
-    this.#accept();
+    const head = options.headerTimeout ?? DEFAULT_HEADER_TIMEOUT;
+    this.#firstHead = { head };
+    this.#nextHead = { head, idle: options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT };
+    const max = options.maxConnectionsPerIp ?? 0;
+    this.#perIp = new PerIpLimit({
+      max,
+      onOver: (address) =>
+        this.#log.info(`More than ${max} connections from ${address}: answering 429`),
+    });
+    acceptLoop(this.#listener, (conn) => this.#serveConn(conn), {
+      log: this.#log,
+      closing: () => this.#closing,
+    });
   }
 
   /** The address it listens on (with the real port when 0 was asked). */
@@ -144,35 +145,25 @@ export class HttpServer {
     await this.#allClosed.promise;
   }
 
-  async #accept(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) {
-        if (this.#closing) {
-          conn.close();
-          continue;
-        }
-        this.#conns.add(conn);
-        this.#serveConn(conn);
-      }
-    } catch (error) {
-      if (!this.#closing) {
-        this.#log.error(`Accepting connections failed: ${(error as Error)?.message ?? error}`);
-      }
-    }
-  }
-
   async #serveConn(conn: Deno.Conn): Promise<void> {
+    if (this.#closing) return conn.close();
+    this.#conns.add(conn);
     const reader = new ConnReader(conn, this.#options.maxHeadSize ?? 16 * 1024);
     const remoteAddr = conn.remoteAddr as Deno.NetAddr;
+    const address = remoteAddr.hostname.replace(/^::ffff:/, "");
+    const admitted = this.#perIp.open(address);
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+      let timeouts = this.#firstHead;
       for (;;) {
-        const exchange = await this.#next(reader, remoteAddr);
+        const exchange = await this.#next(reader, remoteAddr, timeouts, admitted);
         if (exchange === null || !(await this.#respond(conn, reader, exchange))) break;
+        timeouts = this.#nextHead;
       }
     } catch (error) {
       await this.#refuse(conn, remoteAddr, error);
     } finally {
+      this.#perIp.close(address);
       this.#conns.delete(conn);
       try {
         conn.close();
@@ -186,9 +177,17 @@ export class HttpServer {
    * `#serveConn`'s loop, so the request, its head and URL are garbage once the handler has
    * answered (a viewer's response lasts).
    */
-  async #next(reader: ConnReader, remoteAddr: Deno.NetAddr): Promise<Exchange | null> {
-    const head = await reader.readHead();
+  async #next(
+    reader: ConnReader,
+    remoteAddr: Deno.NetAddr,
+    timeouts: HeadTimeouts,
+    admitted: boolean,
+  ): Promise<Exchange | null> {
+    const head = await reader.readHead(timeouts);
     if (head === null || this.#closing) return null;
+    if (!admitted) {
+      throw new HttpError(429, "Too many connections from your address", { "retry-after": "1" });
+    }
     let bodyDone = false;
     const request = this.#request(head, requestBody(head, reader, () => bodyDone = true));
     const completed = Promise.withResolvers<void>();
@@ -231,7 +230,12 @@ export class HttpServer {
     const source = head ? false : this.#streamBody(exchange.response);
     if (source !== false) return this.#stream(conn, reader, exchange, source).then(() => false);
     const keepAlive = exchange.keepAlive && !this.#closing;
-    return writeFixed(conn, exchange.response, { keepAlive, head }).then(() => {
+    // A large body (a segment) is watched like a stream: a peer that stops reading it is let go.
+    let watched: Watched | undefined;
+    const watch = () => watched = this.#watchdog.watch(conn, exchange.response);
+    return writeFixed(conn, exchange.response, { keepAlive, head, watch }).finally(() => {
+      if (watched !== undefined) this.#watchdog.unwatch(watched);
+    }).then(() => {
       exchange.completed.resolve();
       return keepAlive;
     });
@@ -269,8 +273,13 @@ export class HttpServer {
 
   async #refuse(conn: Deno.Conn, remoteAddr: Deno.NetAddr, error: unknown): Promise<void> {
     if (error instanceof HttpError) {
-      await writeRefusal(conn, error).catch(() => {});
-      this.#log.debug(`Bad request from ${connKey(remoteAddr)}: ${error.message}`);
+      // A peer that reads nothing must not hold the connection: give the answer a second, and
+      // the peer a second to stop sending (not after a 408: a read of the head is pending).
+      await writeRefusal(conn, error, 1000);
+      if (error.status !== 408) await linger(conn, 1000);
+      this.#log.debug(
+        `Refused a request from ${connKey(remoteAddr)}: ${error.status} ${error.message}`,
+      );
     } else if (
       !(error instanceof Deno.errors.BadResource) &&
       !(error instanceof Deno.errors.ConnectionReset)

@@ -5,7 +5,8 @@
  * Strict where a lax reading lets two parsers disagree on where a request ends (request
  * smuggling, RFC 9112 section 11.2; mkserver may sit behind a proxy): `Content-Length` is digits
  * only, `Transfer-Encoding` must end with `chunked` and cannot come with a `Content-Length`, field
- * names are tokens with no whitespace before the colon, and HTTP/1.1 needs exactly one `Host`.
+ * names are tokens with no whitespace before the colon, HTTP/1.1 needs exactly one `Host`, and a
+ * bare LF (without its CR) is refused wherever it comes, at once.
  *
  * @module
  */
@@ -39,25 +40,58 @@ export interface RequestHead {
 export interface RequestHeadOptions {
   /** Largest head in bytes, its empty line included (default 16 KiB): larger gets 431. */
   maxSize?: number;
+  /**
+   * How many of the bytes an earlier call saw (and answered `undefined`) when these bytes
+   * continue them: the search for the head's end resumes there, so a head that trickles in
+   * a byte at a time costs linear time, not quadratic. Default 0.
+   */
+  scanned?: number;
 }
 
-const decoder = new TextDecoder();
-const REQUEST_LINE = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/;
+const asciiDecoder = new TextDecoder();
+/** RFC 9112 section 3: `method SP request-target SP HTTP-version`; the target visible ASCII. */
+const REQUEST_LINE = /^([A-Z]+) ([\x21-\x7E]+) HTTP\/1\.([01])$/;
 /** RFC 9110 section 5.6.2: `token = 1*tchar`. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** RFC 9110 section 5.5: a field value with CR, LF or NUL MUST be rejected (or those replaced). */
-const BAD_VALUE = /[\0\r\n]/;
+/**
+ * RFC 9110 section 5.5: a field value with CR, LF or NUL MUST be rejected (or those replaced);
+ * the other controls but HTAB are not `field-vchar` either.
+ */
+// deno-lint-ignore no-control-regex -- matching the controls is the point
+const BAD_VALUE = /[\x00-\x08\x0A-\x1F\x7F]/;
+/** RFC 9112 section 7.1.1: `chunk-size [ chunk-ext ]`; extensions without controls but HTAB. */
+// deno-lint-ignore no-control-regex -- the controls are what it refuses
+const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]+)([ \t]*;[^\x00-\x08\x0A-\x1F\x7F]*)?$/;
 /** RFC 3986 section 3.2.2 `host [ ":" port ]`: reg-name, IPv4 or an IP literal in brackets. */
-const HOST = /^[A-Za-z0-9\-._~%!$&'()*+,;=]*(\[[0-9A-Fa-f:.]+\])?(:[0-9]*)?$/;
+const HOST = /^(?:[A-Za-z0-9\-._~%!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?$/;
 
-/** Index of the CR of the first CRLF CRLF in `bytes`, or -1. */
-function headEnd(bytes: Uint8Array): number {
-  for (let i = 0; i + 3 < bytes.length; i++) {
-    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
-      return i;
-    }
+/**
+ * Index of the CR of the first CRLF CRLF at or after `start`, or -1; looks at LFs from `from` on.
+ * Throws for a bare LF: RFC 9112 section 2.2 lets a server take one as a line end, but a proxy
+ * that does not would read another head, so both the end and the lines would be in doubt.
+ */
+function headEnd(bytes: Uint8Array, start: number, from: number): number {
+  for (let i = Math.max(start, from); i < bytes.length; i++) {
+    if (bytes[i] !== 10) continue;
+    if (bytes[i - 1] !== 13) throw new HttpError(400, "Bare LF in the request head");
+    if (i - 3 >= start && bytes[i - 2] === 10 && bytes[i - 3] === 13) return i - 3;
   }
   return -1;
+}
+
+/**
+ * The head's bytes as a byte string (one character per byte, as `Headers` keeps values): field
+ * values may hold obs-text (RFC 9110 section 5.5), which is opaque, not UTF-8.
+ */
+function byteString(bytes: Uint8Array): string {
+  let ascii = true;
+  for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i] < 0x80;
+  if (ascii) return asciiDecoder.decode(bytes);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return text;
 }
 
 /** The field lines as a `Headers`, plus how many `Host` lines came. */
@@ -72,12 +106,7 @@ function parseFields(lines: string[]): { headers: Headers; hosts: number } {
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
     if (BAD_VALUE.test(value)) throw new HttpError(400, `Invalid value of header ${name}`);
     if (name.toLowerCase() === "host") hosts++;
-    try {
-      headers.append(name, value);
-    } catch {
-      // A value `Headers` will not take (characters above U+00FF from the UTF-8 decoding).
-      throw new HttpError(400, `Invalid value of header ${name}`);
-    }
+    headers.append(name, value);
   }
   return { headers, hosts };
 }
@@ -130,7 +159,8 @@ function bodyFraming(method: string, headers: Headers): RequestBodyFraming {
  * Parses the request head at the start of `bytes`. Returns `undefined` while the head's empty
  * line has not arrived (read more, then call again with all the bytes), and throws `HttpError`
  * for a head the server must refuse: 400 for malformed framing, 431 past `maxSize`, 501 for a
- * transfer coding other than `chunked`.
+ * transfer coding other than `chunked`. Leading empty lines are skipped (RFC 9112 section 2.2)
+ * and counted in `size`. Only a bare LF is refused before the head's end has come.
  *
  * @example
  * ```ts
@@ -152,12 +182,14 @@ export function parseRequestHead(
   options: RequestHeadOptions = {},
 ): RequestHead | undefined {
   const maxSize = options.maxSize ?? 16 * 1024;
-  const end = headEnd(bytes);
+  let start = 0;
+  while (bytes[start] === 13 && bytes[start + 1] === 10) start += 2;
+  const end = headEnd(bytes, start, options.scanned ?? 0);
   if (end < 0 ? bytes.length >= maxSize : end + 4 > maxSize) {
     throw new HttpError(431, "Request header fields too large");
   }
   if (end < 0) return undefined;
-  const [requestLine, ...lines] = decoder.decode(bytes.subarray(0, end)).split("\r\n");
+  const [requestLine, ...lines] = byteString(bytes.subarray(start, end)).split("\r\n");
   const match = REQUEST_LINE.exec(requestLine);
   if (!match) throw new HttpError(400, "Malformed request line");
   const [, method, target, minor] = match;
@@ -185,19 +217,24 @@ export function parseRequestHead(
  * target as it is. `fallbackHost` stands in for an HTTP/1.0 request's missing `Host`.
  */
 export function requestUrl(head: RequestHead, scheme: string, fallbackHost: string): URL {
+  let url: URL | undefined;
   try {
-    return head.target.startsWith("/")
+    url = head.target.startsWith("/")
       ? new URL(`${scheme}://${head.host ?? fallbackHost}${head.target}`)
       : new URL(head.target);
-  } catch {
+  } catch { /* refused below */ }
+  // RFC 9112 section 3.2.2: the absolute form names an http(s) URI.
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
     throw new HttpError(400, "Malformed request target");
   }
+  return url;
 }
 
 /**
  * The size on a chunk-size line (RFC 9112 section 7.1: `chunk-size [ chunk-ext ]`), hex digits
- * only; extensions are ignored. Throws `HttpError` 400 for anything else (`parseInt` would read
- * `1g` as 1).
+ * only, at most `Number.MAX_SAFE_INTEGER` (past it `parseInt` rounds, and two parsers would
+ * disagree on where the chunk ends); extensions are ignored. Throws `HttpError` 400 for anything
+ * else (`parseInt` would read `1g` as 1).
  *
  * @example
  * ```ts
@@ -208,7 +245,7 @@ export function requestUrl(head: RequestHead, scheme: string, fallbackHost: stri
  * ```
  */
 export function parseChunkSize(line: string): number {
-  const match = /^([0-9A-Fa-f]+)([ \t]*;.*)?$/.exec(line);
+  const match = CHUNK_SIZE_LINE.exec(line);
   const size = match ? parseInt(match[1], 16) : NaN;
   if (!Number.isSafeInteger(size)) {
     throw new HttpError(400, `Invalid chunk size: ${line.slice(0, 20)}`);
