@@ -31,6 +31,8 @@ import { PackagerTable } from "./lib/server/packagers.ts";
 import { type MountServer, serveMount } from "./lib/server/serve.ts";
 import { Webhooks } from "./lib/server/webhooks/webhooks.ts";
 import { MountRegistry, type Publication } from "./lib/stream/mount_registry.ts";
+import { combineTaps } from "./lib/stream/mount_tap.ts";
+import { RecorderTable } from "./lib/record/recorder_table.ts";
 
 /** mkserver's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -179,13 +181,14 @@ function startServer(
   extra: {
     tls?: { cert: string; key: string };
     packagers?: PackagerTable;
+    recorders?: RecorderTable;
     access?: AccessPolicy;
     webhooks?: Webhooks;
   },
   log: Logger,
 ): MountServer {
   const options = config.options;
-  const { tls, packagers, access, webhooks } = extra;
+  const { tls, packagers, recorders, access, webhooks } = extra;
   try {
     return serveMount(registry, {
       port: options.port,
@@ -201,6 +204,8 @@ function startServer(
       sourceToken: config.sourceToken,
       summaryInterval: SUMMARY_INTERVAL,
       packagers,
+      recorders,
+      recordDir: options.record,
       access,
       webhooks,
     });
@@ -222,6 +227,7 @@ function announce(
   const { options } = config;
   const log = run.log;
   if (run.input) log.info(`Serving ${run.input.label} at ${base}/stream`);
+  if (options.record !== undefined) log.info(`Recording every mount into ${options.record}/NAME/`);
   let relaying: Promise<void> | undefined;
   if (options.relayAll) {
     const origin = originOf(options.input).base;
@@ -318,6 +324,14 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
     userAgent: `mkserver/${VERSION}`,
     log,
   });
+  const recorders = options.record === undefined ? undefined : await RecorderTable.open({
+    dir: options.record,
+    segmentMs: options.recordSegment.ms,
+    segmentBytes: options.recordSegment.bytes,
+    keep: options.recordKeep,
+    log,
+    events: webhooks,
+  });
   const registry = new MountRegistry({
     events: webhooks,
     mountOptions: {
@@ -327,7 +341,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
       maxDuration: options.bufferMs,
       maxBytes: options.bufferBytes,
       wire: CHUNKED,
-      tap: packagers?.tap,
+      tap: combineTaps(packagers?.tap, recorders?.tap),
       ...keyframeWarnings(log),
     },
     grace: options.sourceGrace,
@@ -336,7 +350,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const publication = input ? registry.publish("stream") : undefined;
   let server: MountServer;
   try {
-    server = startServer(config, registry, { tls, packagers, access, webhooks }, log);
+    server = startServer(config, registry, { tls, packagers, recorders, access, webhooks }, log);
   } catch (error) {
     await input?.cancel();
     throw error;
@@ -350,6 +364,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
   const pushing = access?.allowsPublishing ?? config.sourceToken !== undefined;
   const waits = pushing || relaying !== undefined;
   await drain(server, registry, { waits, relaying, webhooks, log, signal });
+  await recorders?.closed(); // every recording finished: Cues, Duration, sizes
   return code;
 }
 

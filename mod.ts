@@ -109,6 +109,12 @@ export { IngestWriter } from "./lib/ingest/ingest_writer.ts";
 export { Pacer, type PacerOptions } from "./lib/ingest/pacer.ts";
 export { PacingStream, type PacingStreamOptions } from "./lib/ingest/pacing_stream.ts";
 export { sniffFormat } from "./lib/ingest/sniff_format.ts";
+export {
+  listRecordings,
+  parseRecordingName,
+  type RecordingEntry,
+} from "./lib/record/recording_list.ts";
+export { RecorderTable, type RecorderTableOptions } from "./lib/record/recorder_table.ts";
 export { createHandler, type Handler, type HandlerOptions } from "./lib/server/handler.ts";
 export { type MountServer, serveMount, type ServeMountOptions } from "./lib/server/serve.ts";
 export {

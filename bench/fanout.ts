@@ -12,7 +12,8 @@
 //   modes     main.ts normal vs --low-latency, with --stall-timeout 0 (no stall watchdog), and
 //             with V8's default young generation (mkserver-v8default)
 // `--configs` picks configurations by name instead (mkserver, icecast, engine-listen,
-// engine-deno, mkserver-lowlat, mkserver-nostall, mkserver-v8default), e.g.
+// engine-deno, mkserver-lowlat, mkserver-nostall, mkserver-v8default, mkserver-record: with
+// --record into the run's temp dir), e.g.
 // `--viewers 5000 --configs mkserver`. Deno servers run with `--v8-flags=--max-semi-space-size=2`
 // as `deno task serve` does (bench/_live.ts MKSERVER_V8_FLAGS), except mkserver-v8default.
 // Per configuration: the server plays a ~2.1 Mbit/s VP8 + Opus WebM (2 s GOP, generated once
@@ -743,6 +744,8 @@ try {
     // V8's default young generation (16 MiB semi-spaces): what the flag saves.
     add(denoServer("mkserver-v8default", "main.ts", [], ""));
   }
+  // --record into the temp dir: what writing every mount to disk costs beside the viewers.
+  const mkRecord = denoServer("mkserver-record", "main.ts", ["--record", `${dir}/recordings`]);
 
   if (parsed.configs !== undefined) {
     const all = [
@@ -753,6 +756,7 @@ try {
       denoServer("mkserver-lowlat", "main.ts", ["--low-latency"]),
       denoServer("mkserver-nostall", "main.ts", ["--stall-timeout", "0"]),
       denoServer("mkserver-v8default", "main.ts", [], ""),
+      mkRecord,
     ];
     configs.length = 0;
     for (const name of String(parsed.configs).split(",").map((x) => x.trim())) {

@@ -77,6 +77,18 @@ export const ID = {
   // Appended for the fMP4 writer's tests (RFC 9559, section 5.1.4.1.20 and .21)
   CodecDelay: 0x56AA,
   SeekPreRoll: 0x56BB,
+  // Appended for the recorder: the index of a finished file (RFC 9559, sections 5.1.1 and 5.1.5)
+  Seek: 0x4DBB,
+  SeekID: 0x53AB,
+  SeekPosition: 0x53AC,
+  CuePoint: 0xBB,
+  CueTime: 0xB3,
+  CueTrackPositions: 0xB7,
+  CueTrack: 0xF7,
+  CueClusterPosition: 0xF1,
+  Tag: 0x7373,
+  SimpleTag: 0x67C8,
+  TagName: 0x45A3,
 } as const;
 
 /** How the streaming parser treats an element. */

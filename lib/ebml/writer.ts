@@ -161,3 +161,45 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Encodes a float element as an 8-byte IEEE 754 double (RFC 8794, section 7.3).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * import { writeFloatElement } from "./writer.ts";
+ * const duration = writeFloatElement(ID.Duration, 1);
+ * assertEquals(Array.from(duration), [0x44, 0x89, 0x88, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0]);
+ * ```
+ */
+export function writeFloatElement(id: number, value: number): Uint8Array {
+  const idLength = measureId(id);
+  const out = new Uint8Array(idLength + 9);
+  writeIdInto(out, 0, id);
+  out[idLength] = 0x88;
+  new DataView(out.buffer).setFloat64(idLength + 1, value);
+  return out;
+}
+
+/**
+ * Encodes a signed integer element in 8 bytes (RFC 8794, section 7.1), as Matroska's DateUTC
+ * needs: nanoseconds since 2001 pass 2^53.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ID } from "./ids.ts";
+ * import { writeInt64Element } from "./writer.ts";
+ * assertEquals(Array.from(writeInt64Element(ID.DateUTC, -1n)).slice(3), new Array(8).fill(0xFF));
+ * ```
+ */
+export function writeInt64Element(id: number, value: bigint): Uint8Array {
+  const idLength = measureId(id);
+  const out = new Uint8Array(idLength + 9);
+  writeIdInto(out, 0, id);
+  out[idLength] = 0x88;
+  new DataView(out.buffer).setBigInt64(idLength + 1, value);
+  return out;
+}

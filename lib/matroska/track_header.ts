@@ -7,14 +7,21 @@
 
 import { EbmlSyntaxError } from "../ebml/ebml_syntax_error.ts";
 import { ID } from "../ebml/ids.ts";
-import { readElements } from "../ebml/read_elements.ts";
+import { type EbmlChild, readElements } from "../ebml/read_elements.ts";
 import { readUintElement } from "../ebml/values.ts";
 import { readVint } from "../ebml/vint.ts";
 import { concatBytes, writeElementHeader, writeUnknownSizeHeader } from "../ebml/writer.ts";
 import type { LiveHeader } from "./live_header.ts";
 
-/** The EBML header and the Segment's children of a live header (whose Segment has unknown size). */
-function splitLiveHeader(bytes: Uint8Array) {
+/**
+ * The EBML header and the Segment's children of a live header (whose Segment has unknown size),
+ * with the offset of the first child.
+ */
+export function splitLiveHeader(bytes: Uint8Array): {
+  ebml: Uint8Array;
+  children: EbmlChild[];
+  childrenAt: number;
+} {
   const idLength = 4;
   const size = readVint(bytes, idLength);
   if (size === undefined) throw new EbmlSyntaxError("Truncated EBML header", 0);

@@ -38,7 +38,7 @@ export function parseRecordingName(name: string): Date | undefined {
 }
 
 /**
- * The file name of a recording that starts at `date`.
+ * The file name of a recording that starts at `date` (a `Date` or Unix milliseconds).
  *
  * @example
  * ```ts
@@ -47,6 +47,6 @@ export function parseRecordingName(name: string): Date | undefined {
  * assertEquals(formatRecordingName(new Date("2026-12-01T11:32:39.123Z")), "20261201T113239.123Z.mkv");
  * ```
  */
-export function formatRecordingName(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "") + ".mkv";
+export function formatRecordingName(date: Date | number): string {
+  return new Date(date).toISOString().replace(/[-:]/g, "") + ".mkv";
 }

@@ -10,7 +10,7 @@ import { assert } from "../_assert.ts";
 import { type InputAddress, parseInputAddress } from "../ingest/input_address.ts";
 import { errorMessage, type LogLevel } from "../log.ts";
 import { type ConfigFlag, configToArgs, type ConfigValues, loadConfigFile } from "./config_file.ts";
-import { type Burst, type SlowPolicy, UsageError } from "./flag_parsers.ts";
+import { type Burst, type Limits, type SlowPolicy, UsageError } from "./flag_parsers.ts";
 import { CONFIG_FLAG, FLAG, FLAGS, type ValueFlag } from "./flags.ts";
 import type { IpList } from "./access/ip_list.ts";
 
@@ -98,6 +98,12 @@ export interface CliOptions {
   reconnect: boolean;
   /** Mirror every mount the origin (an http(s) INPUT) lists in its /status. */
   relayAll: boolean;
+  /** Record every mount into this directory (absent: no recording). */
+  record?: string;
+  /** A recording's longest file: ms of media and/or bytes. */
+  recordSegment: Limits;
+  /** Retention of recordings: age in ms and/or total bytes (absent: keep everything). */
+  recordKeep?: Limits;
   /** Webhook receivers' URLs (`--webhook`, repeatable). */
   webhooks: string[];
   /** Signs webhook bodies (HMAC-SHA256) when set. */
@@ -288,6 +294,9 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     reconnect: parsed.reconnect !== false,
     sourceTimeout: withDefault(parsed, FLAG.sourceTimeout),
     relayAll: Boolean(parsed["relay-all"]),
+    record: valueOf(parsed, FLAG.record),
+    recordSegment: withDefault(parsed, FLAG.recordSegment),
+    recordKeep: valueOf(parsed, FLAG.recordKeep),
     webhooks,
     webhookSecret: valueOf(parsed, FLAG.webhookSecret),
     webhookQueue: withDefault(parsed, FLAG.webhookQueue),

@@ -88,12 +88,22 @@ export function parseSlowPolicy(s: string, flag: string): SlowPolicy {
   return s;
 }
 
-/** Parses a duration such as `2s`, `1.5s` or `500ms` into milliseconds; undefined if it is not one. */
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Parses a duration such as `2s`, `1.5s`, `500ms`, `1h` or `7d` into milliseconds; undefined if
+ * it is not one.
+ */
 function parseDuration(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
   if (!m) return undefined;
-  const scale = m[2] === "ms" ? 1 : m[2] === "s" ? 1000 : 60_000;
-  return Number(m[1]) * scale;
+  return Number(m[1]) * DURATION_UNITS[m[2]];
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -159,4 +169,27 @@ export function formatSeconds(ms: number): string {
 export function formatBuffer(spec: BufferSpec): string {
   const bytes = spec.bytes % 1024 ** 2 === 0 ? `${spec.bytes / 1024 ** 2}MiB` : String(spec.bytes);
   return `${spec.ms / 1000}s,${bytes}`;
+}
+
+/** A duration and/or a size, either absent (`--record-segment`, `--record-keep`). */
+export interface Limits {
+  ms?: number;
+  bytes?: number;
+}
+
+/** Parses a duration, a size, or both separated by a comma: `1h`, `2GiB`, `7d,50GiB`. */
+export function parseLimits(spec: string, flag: string): Limits {
+  const limits: Limits = {};
+  for (const part of spec.split(",")) {
+    const duration = parseDuration(part);
+    const size = duration === undefined ? parseSize(part) : undefined;
+    if (duration !== undefined && duration > 0 && limits.ms === undefined) limits.ms = duration;
+    else if (size !== undefined && size > 0 && limits.bytes === undefined) limits.bytes = size;
+    else {
+      throw new UsageError(
+        `Invalid ${flag}: '${spec}' (expected a duration and/or a size, e.g. 1h, 2GiB or 7d,50GiB)`,
+      );
+    }
+  }
+  return limits;
 }

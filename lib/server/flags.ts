@@ -19,10 +19,12 @@ import {
   type Burst,
   formatBuffer,
   formatSeconds,
+  type Limits,
   parseBuffer,
   parseBurst,
   parseCount,
   parseHttpUrl,
+  parseLimits,
   parseLogLevel,
   parsePartTarget,
   parsePort,
@@ -38,6 +40,7 @@ export type FlagSection =
   | "Options"
   | "Pushed sources"
   | "Delivery"
+  | "Recording"
   | "Connections"
   | "Access"
   | "Webhooks"
@@ -242,6 +245,39 @@ export const FLAG = {
     default: "0.5",
     parse: parsePartTarget,
     help: ["LL-HLS part length in seconds, 0.1 to 2 (default {default})"],
+  }),
+  record: value<string>({
+    name: "record",
+    arg: "DIR",
+    section: "Recording",
+    parse: parseText,
+    help: [
+      "record every mount into DIR/NAME/ as seekable Matroska files named by",
+      "their UTC start (20261201T113239.123Z.mkv); files a crash left open are",
+      "repaired at start-up",
+    ],
+  }),
+  recordSegment: value<Limits>({
+    name: "record-segment",
+    arg: "LIM",
+    section: "Recording",
+    default: "1h",
+    parse: parseLimits,
+    help: [
+      "start a new file at the first keyframe after this much media and/or",
+      "this size, e.g. 10m, 1GiB or 1h,2GiB (default {default})",
+    ],
+  }),
+  recordKeep: value<Limits>({
+    name: "record-keep",
+    arg: "LIM",
+    section: "Recording",
+    parse: parseLimits,
+    help: [
+      "delete the oldest recordings (of every mount in DIR) that ended longer",
+      "ago than this and/or while they take more, e.g. 7d, 50GiB or 7d,50GiB",
+      "(default: keep everything)",
+    ],
   }),
   viewToken: value<string>({
     name: "view-token",

@@ -22,6 +22,7 @@ import { EvictionCounts } from "./eviction_counts.ts";
 import { LATENCY_PATH, latencyRoute } from "./latency_route.ts";
 import { handlePush } from "./push.ts";
 import type { PackagerTable } from "./packagers.ts";
+import type { RecorderTable } from "../record/recorder_table.ts";
 import { badMountName, decodeMountName } from "./mount_name.ts";
 import { HLS_SCRIPT_PATH, hlsScriptResponse } from "./player_assets.ts";
 import { playerPage } from "./player_page.ts";
@@ -55,6 +56,8 @@ export interface HandlerOptions {
   evictions?: EvictionCounts;
   /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
   packagers?: PackagerTable;
+  /** The mounts' recorders (`--record`): their state in `/status` and `/metrics`. */
+  recorders?: RecorderTable;
   /** Where segmented requests are counted (for `/metrics`). */
   segmentCounters?: SegmentCounters;
   /**
@@ -278,6 +281,7 @@ class MountHandler {
     const extra = {
       head,
       packagers: this.#options.packagers,
+      recorders: this.#options.recorders,
       counters: this.#counters,
       webhooks: this.#options.webhooks,
       viewerLatency: this.#latency,

@@ -12,6 +12,7 @@ import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { createHandler } from "./handler.ts";
 import type { PackagerTable } from "./packagers.ts";
+import type { RecorderTable } from "../record/recorder_table.ts";
 import { serveHttp } from "./http/http_server.ts";
 import { mountOf, streamOf } from "./stream_response.ts";
 import type { Webhooks } from "./webhooks/webhooks.ts";
@@ -53,6 +54,8 @@ export interface ServeMountOptions {
   summaryInterval?: number;
   /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
   packagers?: PackagerTable;
+  /** The mounts' recorders (`--record`): their state in `/status` and `/metrics`. */
+  recorders?: RecorderTable;
   /** Who may watch and publish (absent: viewers are not guarded; pushing needs the token). */
   access?: AccessPolicy;
   /** Told of viewers' events (see `HandlerOptions.webhooks`); shown in `/status`, `/metrics`. */
@@ -204,6 +207,7 @@ export function serveMount(target: Mount | MountRegistry, options: ServeMountOpt
     sourceToken: options.sourceToken,
     evictions,
     packagers: options.packagers,
+    recorders: options.recorders,
     access: options.access,
     webhooks: options.webhooks,
     recordDir: options.recordDir,

@@ -9,6 +9,7 @@ import type { Mount } from "../stream/mount.ts";
 import type { EvictionCounts } from "./eviction_counts.ts";
 import { renderMetrics, type Sample } from "./metrics.ts";
 import type { PackagerTable } from "./packagers.ts";
+import type { RecorderTable, RecordingStatus } from "../record/recorder_table.ts";
 import type { SegmentCounters } from "./segments.ts";
 import type { Webhooks } from "./webhooks/webhooks.ts";
 import type { ViewerLatency } from "./viewer_latency.ts";
@@ -39,6 +40,8 @@ export interface StatusResponseOptions {
   head?: boolean;
   /** The mounts' packagers: each mount's `segments` (forms offered, bytes held). */
   packagers?: PackagerTable;
+  /** The mounts' recorders: each mount's `recording` (state, file, bytes, errors). */
+  recorders?: RecorderTable;
   /** Segmented requests served, for `/metrics`. */
   counters?: SegmentCounters;
   /** The webhook receivers: their queues, deliveries and drops (`webhooks` in `/status`). */
@@ -92,6 +95,7 @@ export function statusResponse(
       mounts: mounts.map((m) => ({
         ...evictions.statusOf(m),
         segments: segmentStatus(options.packagers, m.name),
+        recording: options.recorders?.status(m.name),
       })),
       process: processStatus(),
       webhooks: options.webhooks?.status(),
@@ -132,6 +136,10 @@ export function metricsResponse(
   for (const [kind, value] of Object.entries(options.counters ?? {})) {
     extra.push({ metric: requests, labels: { kind }, value });
   }
+  for (const m of mounts) {
+    const r = options.recorders?.status(m.name);
+    if (r) extra.push(...recordingSamples(m.name, r));
+  }
   extra.push(...options.webhooks?.samples() ?? []);
   const body = renderMetrics(mounts.map((m) => evictions.statusOf(m, 0)), extra) +
     (options.viewerLatency?.render(mounts.map((m) => m.name)) ?? "");
@@ -141,4 +149,39 @@ export function metricsResponse(
       "cache-control": "no-store",
     },
   });
+}
+
+const RECORDING_METRICS = [
+  {
+    name: "mkserver_record_up",
+    type: "gauge" as const,
+    help: "1 while the mount is being recorded, 0 while recording fails or waits.",
+    value: (r: RecordingStatus) => r.state === "recording" ? 1 : 0,
+  },
+  {
+    name: "mkserver_record_bytes_total",
+    type: "counter" as const,
+    help: "Bytes of recordings written to disk.",
+    value: (r: RecordingStatus) => r.bytes,
+  },
+  {
+    name: "mkserver_record_files_total",
+    type: "counter" as const,
+    help: "Recorded files finished.",
+    value: (r: RecordingStatus) => r.files,
+  },
+  {
+    name: "mkserver_record_errors_total",
+    type: "counter" as const,
+    help: "Disk failures of the recording (each stops a file; recording retries).",
+    value: (r: RecordingStatus) => r.errors,
+  },
+];
+
+function recordingSamples(mount: string, status: RecordingStatus): Sample[] {
+  return RECORDING_METRICS.map(({ value, ...metric }) => ({
+    metric,
+    labels: { mount },
+    value: value(status),
+  }));
 }
