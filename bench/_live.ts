@@ -241,6 +241,30 @@ export async function startServer(
   };
 }
 
+/**
+ * mkserver reading a live encoder, as users run it (`ffmpeg -re … - | mkserver -`): starts
+ * mkserver on standard input with `args` and pipes `encoder`'s stdout into it. `stop()` ends
+ * the encoder, then mkserver.
+ */
+export async function startPipedServer(
+  args: string[],
+  encoder: Deno.ChildProcess,
+): Promise<{ server: Server; stop(): Promise<void> }> {
+  const server = await startServer(args, "-", { stdin: "piped" });
+  const piping = encoder.stdout.pipeTo(server.process.stdin).catch(() => {});
+  return {
+    server,
+    async stop() {
+      try {
+        encoder.kill("SIGKILL");
+      } catch { /* gone */ }
+      await encoder.status;
+      await piping;
+      await server.stop();
+    },
+  };
+}
+
 /** Polls `/status` until the mount is live (the header is known), for at most `ms`. */
 export async function waitLive(server: Server, ms = 10_000): Promise<void> {
   const live = async () => {

@@ -18,7 +18,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { launchBrowser } from "../tests/_browser.ts";
 import type { Page } from "../tests/_playwright.ts";
-import { percentile, round, type Server, startServer, waitLive } from "./_live.ts";
+import { percentile, round, type Server, startPipedServer, waitLive } from "./_live.ts";
 import { sleep } from "./_proc.ts";
 
 /** What is read of the page each sample. */
@@ -118,10 +118,8 @@ async function runMode(
 ) {
   const ffmpeg = encoder(flags.size, flags.bitrate);
   const started = performance.now();
-  const server = await startServer(mode === "low-latency" ? ["--low-latency"] : [], "-", {
-    stdin: "piped",
-  });
-  const piping = ffmpeg.stdout.pipeTo(server.process.stdin).catch(() => {});
+  const piped = await startPipedServer(mode === "low-latency" ? ["--low-latency"] : [], ffmpeg);
+  const server = piped.server;
   const browser = await launchBrowser();
   try {
     await waitLive(server, 15_000);
@@ -144,12 +142,7 @@ async function runMode(
     };
   } finally {
     await browser.close();
-    try {
-      ffmpeg.kill("SIGKILL");
-    } catch { /* gone */ }
-    await ffmpeg.status;
-    await piping;
-    await server.stop();
+    await piped.stop();
   }
 }
 

@@ -18,7 +18,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { launchBrowser } from "../tests/_browser.ts";
 import { playerState, servePlayers } from "../tests/_players.ts";
-import { percentile, round, startServer, waitLive } from "./_live.ts";
+import { percentile, round, startPipedServer, waitLive } from "./_live.ts";
 import { liveEncoder } from "./_media.ts";
 import { startCacheProxy } from "./_nginx.ts";
 import { sleep, until } from "./_proc.ts";
@@ -72,11 +72,11 @@ async function measure(path: string, src: string): Promise<Row> {
   }
 }
 
-const encoder = liveEncoder({ gop });
-const server = await startServer(["--part-target", String(flags["part-target"])], "-", {
-  stdin: "piped",
-});
-const piping = encoder.stdout.pipeTo(server.process.stdin).catch(() => {});
+const piped = await startPipedServer(
+  ["--part-target", String(flags["part-target"])],
+  liveEncoder({ gop }),
+);
+const server = piped.server;
 try {
   await waitLive(server, 20_000);
   const playlist = "/live/stream/index.m3u8";
@@ -109,10 +109,5 @@ try {
     );
   }
 } finally {
-  try {
-    encoder.kill("SIGTERM");
-  } catch { /* gone */ }
-  await encoder.status;
-  await piping;
-  await server.stop();
+  await piped.stop();
 }

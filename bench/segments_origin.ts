@@ -16,7 +16,7 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { followRendition, followStats } from "../tests/_segment_clients.ts";
-import { round, startServer, waitLive } from "./_live.ts";
+import { round, startPipedServer, waitLive } from "./_live.ts";
 import { liveEncoder } from "./_media.ts";
 import { originObjectRequests, startCacheProxy } from "./_nginx.ts";
 import { cpuSeconds, sleep, treeCpuSeconds, until } from "./_proc.ts";
@@ -83,9 +83,8 @@ async function measure(server: { base: string; port: number; pid: number }, clie
   return row;
 }
 
-const encoder = liveEncoder();
-const server = await startServer([], "-", { stdin: "piped" });
-const piping = encoder.stdout.pipeTo(server.process.stdin).catch(() => {});
+const piped = await startPipedServer([], liveEncoder());
+const server = piped.server;
 try {
   await waitLive(server, 20_000);
   const ready = await until(async () => {
@@ -121,10 +120,5 @@ try {
     );
   }
 } finally {
-  try {
-    encoder.kill("SIGTERM");
-  } catch { /* gone */ }
-  await encoder.status;
-  await piping;
-  await server.stop();
+  await piped.stop();
 }
