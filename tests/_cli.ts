@@ -359,3 +359,25 @@ export function ffmpegPush(
     url,
   ], { timeout: options.timeout ?? 60_000 });
 }
+
+/**
+ * `ffmpeg -i URL -t SECONDS -map 0 -c copy OUT` under `timeout -s KILL` (ffmpeg's HLS/DASH
+ * demuxers ignore SIGTERM while retrying a 404), and the codecs ffprobe finds in what it wrote,
+ * sorted.
+ */
+export async function captureSegmented(
+  url: string,
+  out: string,
+  seconds: number,
+): Promise<{ code: number; stderr: string; codecs: string[] }> {
+  const limit = Math.ceil(seconds) + 35;
+  const got = await run("timeout", [
+    ...["-s", "KILL", String(limit), "ffmpeg", "-v", "error", "-nostdin", "-i", url],
+    ...["-t", String(seconds), "-map", "0", "-c", "copy", out],
+  ], { timeout: (limit + 5) * 1000 });
+  if (got.code !== 0) return { code: got.code, stderr: got.stderr, codecs: [] };
+  const probe = await run("ffprobe", [
+    ...["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", out],
+  ]);
+  return { code: 0, stderr: got.stderr, codecs: probe.stdout.trim().split("\n").sort() };
+}
