@@ -1,7 +1,7 @@
 /**
  * A source restart on a pushed mount: source A pushes 12 s of H.264 + AAC to `PUT /live/cam`,
  * stops, and source B pushes the same tracks 4 s later (within `--source-grace`). Through it,
- * dash.js in Chromium keeps playing (currentTime advances after the restart) and an ffmpeg HLS
+ * hls.js and dash.js in Chromium keep playing (currentTime advances after the restart) and an ffmpeg HLS
  * reader captures across both sources. The playlists and the MPD, polled all along, keep their
  * numbering (media sequence monotonic, segment numbers contiguous, no URL whose bytes changed),
  * list the absence as EXT-X-GAP segments, and open a period-connected DASH Period for B.
@@ -81,7 +81,7 @@ async function poll(server: CliServer, stop: AbortSignal): Promise<Seen> {
   return seen;
 }
 
-Deno.test("a pushed mount's source restarts: dash.js and ffmpeg play on, numbering continues", async () => {
+Deno.test("a pushed mount's source restarts: hls.js, dash.js and ffmpeg play on, numbering continues", async () => {
   const dir = await Deno.makeTempDir();
   const pages = servePlayers();
   const browser = await launchBrowser();
@@ -141,14 +141,20 @@ Deno.test("a pushed mount's source restarts: dash.js and ffmpeg play on, numberi
     ], { timeout: 65_000 });
     const page = await browser.context.newPage();
     await page.goto(pages.url("dash", server.url("/live/cam/manifest.mpd")));
+    const hlsPage = await browser.context.newPage();
+    await hlsPage.goto(pages.url("hls", server.url("/live/cam/index.m3u8")));
     const states: { at: number; state: PlayerState }[] = [];
-    const sample = async () =>
+    const hlsStates: PlayerState[] = [];
+    const sample = async () => {
       states.push({ at: performance.now(), state: await playerState(page) });
+      hlsStates.push(await playerState(hlsPage));
+    };
 
     const pushedA = await sourceA;
     assertEquals(pushedA.code, 0, pushedA.stderr);
     await sample();
     const endedA = states[states.length - 1].state;
+    const hlsEndedA = hlsStates[hlsStates.length - 1];
     await sleep(GAP_MS);
     const sourceB = ffmpegPush(source, push, { token: TOKEN });
     await server.waitForLine(/a source with the same tracks continues the stream/, 10_000);
@@ -175,6 +181,18 @@ Deno.test("a pushed mount's source restarts: dash.js and ffmpeg play on, numberi
     assertEquals(last.errors, []);
     assertGreater(last.audioBytes, endedA.audioBytes);
     assertGreater(last.videoBytes, endedA.videoBytes);
+    // hls.js the same, over the EXT-X-GAP segments of the absence.
+    const hlsLast = hlsStates[hlsStates.length - 1];
+    assertGreater(hlsEndedA.currentTime, 1, `hls.js had not started: ${JSON.stringify(hlsEndedA)}`);
+    assertGreater(
+      hlsLast.currentTime,
+      hlsEndedA.currentTime + 5,
+      `hls.js did not play on after the restart: ${
+        JSON.stringify(hlsStates.map((s) => s.currentTime))
+      }`,
+    );
+    assertEquals(hlsLast.errors, []);
+    assertGreater(hlsLast.videoBytes, hlsEndedA.videoBytes);
 
     // ffmpeg: 20 s in all, the gap's 4 s included; more frames than source A's 12 s hold (300),
     // so B's media is in it; it decodes clean.
