@@ -60,6 +60,8 @@ export class ClientStream {
   #header: WireBytes | undefined;
   /** Which bytes a chunk goes out as: the payload, the ring's shared wire buffer, or a copy. */
   #form: "payload" | "shared" | "copy";
+  /** Whether it sends runs: the rest of a batch in one write (its bytes are contiguous). */
+  #runs: boolean;
   #gop: Gop | undefined;
   /** For a viewer that joined before any GOP: the first GOP it is owed. */
   #startSeq: number | undefined;
@@ -90,6 +92,7 @@ export class ClientStream {
       : this.#form === "shared"
       ? joinWire([header], { format: wire })
       : { payload: header, wire: header };
+    this.#runs = this.#form === "shared" || (this.#form === "payload" && ring.wire === undefined);
     if (ring.newest === undefined) this.#startSeq = ring.nextSeq;
   }
 
@@ -161,8 +164,14 @@ export class ClientStream {
       if (gop !== undefined) {
         const at = this.#index - gop.offset;
         if (at < gop.clusterCount) {
-          this.#index++;
-          return this.#out(gop.cluster(at), gop.wire(at));
+          const held = gop.held(at);
+          if (!this.#runs) {
+            this.#index++;
+            return this.#out(held.payload, held.wire);
+          }
+          this.#moveTo(gop, held.runEndSeq, held.runEndIndex);
+          this.#bytes += held.runPayload;
+          return held.run;
         }
         if (gop.complete && this.#advance(gop)) continue;
       }
@@ -232,6 +241,24 @@ export class ClientStream {
     gop.release();
     this.#hold(next);
     return true;
+  }
+
+  /**
+   * Moves the cursor past a run that ends at Cluster `index` of GOP `seq`. When that GOP has
+   * left the ring already (a viewer far behind), the cursor goes to `gop`'s end, and `#keepUp`
+   * then jumps to the newest keyframe.
+   */
+  #moveTo(gop: Gop, seq: number, index: number): void {
+    if (seq !== gop.seq) {
+      const next = this.#ring.firstFrom(seq);
+      if (next === undefined || next.seq !== seq) {
+        this.#index = gop.offset + gop.clusterCount;
+        return;
+      }
+      gop.release();
+      this.#hold(next);
+    }
+    this.#index = index;
   }
 
   #hold(gop: Gop): void {

@@ -7,6 +7,22 @@
 import type { WireBytes } from "./wire_format.ts";
 
 /**
+ * A Cluster as the ring holds it: its bytes, and the run of bytes from it to the end of the
+ * batch it was appended in (one tick of the delivery clock), so that a viewer reading from it
+ * sends the rest of the tick in one write.
+ */
+export interface HeldCluster extends WireBytes {
+  /** The wire bytes from this Cluster to its batch's end: a view of the batch's one buffer. */
+  readonly run: Uint8Array;
+  /** Payload bytes in `run` (the wire form around them not counted). */
+  readonly runPayload: number;
+  /** Where a viewer is once it has sent `run`: the GOP's sequence number ... */
+  readonly runEndSeq: number;
+  /** ... and the index in that GOP (counting trimmed Clusters, as `Gop.offset` does). */
+  readonly runEndIndex: number;
+}
+
+/**
  * One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut.
  *
  * @example
@@ -25,7 +41,7 @@ export class Gop {
   readonly seq: number;
   /** Timestamp of its first Cluster (TimestampScale units). */
   readonly time: number;
-  #clusters: WireBytes[] = [];
+  #clusters: HeldCluster[] = [];
   #offset = 0;
   #bytes = 0;
   #refs = 0;
@@ -58,6 +74,11 @@ export class Gop {
    */
   wire(i: number): Uint8Array {
     return this.#clusters[i].wire;
+  }
+
+  /** The `i`-th Cluster held, with the run of its batch (see `HeldCluster`). */
+  held(i: number): HeldCluster {
+    return this.#clusters[i];
   }
 
   /** Payload bytes held. */
@@ -113,7 +134,7 @@ export class Gop {
   }
 
   /** @internal */
-  _append(cluster: WireBytes): void {
+  _append(cluster: HeldCluster): void {
     this.#clusters.push(cluster);
     this.#bytes += cluster.payload.length;
   }

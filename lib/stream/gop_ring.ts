@@ -6,10 +6,10 @@
 
 import type { OutputCluster } from "../matroska/gop_segmenter.ts";
 import { assert } from "../_assert.ts";
-import { Gop } from "./gop.ts";
-import { joinWire, type WireFormat } from "./wire_format.ts";
+import { Gop, type HeldCluster } from "./gop.ts";
+import { joinWireRun, type WireFormat } from "./wire_format.ts";
 
-export { Gop } from "./gop.ts";
+export { Gop, type HeldCluster } from "./gop.ts";
 
 /** `GopRingOptions.maxBytes` when not given: 64 MiB (also the CLI's `--buffer` default). */
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -209,24 +209,64 @@ export class GopRing {
    * non-keyframe Cluster with no GOP to extend is dropped (returns false).
    */
   append(cluster: OutputCluster): boolean {
+    return this.appendBatch([cluster]) === 1;
+  }
+
+  /**
+   * Appends Clusters as one batch (a tick of the mount's delivery clock): each goes where
+   * `append` would put it, and all are joined into one buffer, so a viewer at any of them can
+   * send the rest of the batch in one write (`HeldCluster.run`), across a GOP boundary too.
+   * Viewers are woken once. Returns how many were appended.
+   */
+  appendBatch(clusters: readonly OutputCluster[]): number {
     if (this.#ended) {
       throw new TypeError("Cannot append to a ring whose stream has ended");
     }
-    let gop = this.newest;
-    if (cluster.keyframe || gop === undefined) {
-      if (!cluster.keyframe) return false;
-      gop?._complete();
-      gop = new Gop(this.#seq++, cluster.time);
-      this.#gops.push(gop);
+    let kept = clusters;
+    if (this.newest === undefined) {
+      const first = clusters.findIndex((c) => c.keyframe);
+      kept = first < 0 ? [] : clusters.slice(first);
     }
-    const joined = joinWire(cluster.parts, { format: this.#wire, length: cluster.byteLength });
-    gop._append(joined);
-    if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
-    this.#bytes += joined.payload.length;
-    this.#clusters++;
+    if (kept.length === 0) return 0;
+    const { chunks, wire } = joinWireRun(kept.map((c) => c.parts), {
+      format: this.#wire,
+      lengths: kept.map((c) => c.byteLength),
+    });
+    // Where a viewer is after the batch: past its last Cluster, in the batch's last GOP.
+    let lastKey = -1;
+    let keys = 0;
+    kept.forEach((c, i) => {
+      if (c.keyframe) [lastKey, keys] = [i, keys + 1];
+    });
+    const newest = this.newest;
+    const runEndSeq = keys > 0 ? this.#seq + keys - 1 : newest!.seq;
+    const runEndIndex = keys > 0
+      ? kept.length - lastKey
+      : newest!.offset + newest!.clusterCount + kept.length;
+    let runPayload = 0;
+    for (const chunk of chunks) runPayload += chunk.payload.length;
+    for (let i = 0; i < kept.length; i++) {
+      const cluster = kept[i];
+      let gop = this.newest;
+      if (cluster.keyframe || gop === undefined) {
+        gop?._complete();
+        gop = new Gop(this.#seq++, cluster.time);
+        this.#gops.push(gop);
+      }
+      const chunk = chunks[i];
+      const run = i === kept.length - 1
+        ? chunk.wire
+        : wire.subarray(chunk.wire.byteOffset - wire.byteOffset);
+      const held: HeldCluster = { ...chunk, run, runPayload, runEndSeq, runEndIndex };
+      runPayload -= chunk.payload.length;
+      gop._append(held);
+      if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
+      this.#bytes += chunk.payload.length;
+      this.#clusters++;
+    }
     this.#evict();
     this.#notify();
-    return true;
+    return kept.length;
   }
 
   /** Marks the end of the stream: viewers drain what is left, then close. */
