@@ -51,24 +51,24 @@ const key = (b: Block) => `${b.track}:${b.time}`;
 Deno.test("DeliveryClock ticks at once after an idle stretch, then at most once per period", async () => {
   const ticks: number[] = [];
   const t0 = performance.now();
-  const clock = new DeliveryClock(150, () => ticks.push(performance.now() - t0));
+  const clock = new DeliveryClock(400, () => ticks.push(performance.now() - t0));
   try {
     clock.arrived(false);
-    await sleep(5);
-    assertEquals(ticks.length, 1, "the first block goes out at the end of its task");
-    for (let i = 0; i < 10; i++) {
+    await sleep(25);
+    assertEquals(ticks.length, 1, "the first block goes out at once (after a 5 ms grace)");
+    for (let i = 0; i < 5; i++) {
       clock.arrived(false);
       await sleep(10);
     }
     assertEquals(ticks.length, 1, "blocks within a period wait for its tick");
-    await sleep(150);
+    await sleep(400);
     assertEquals(ticks.length, 2);
-    assert(ticks[1] >= 145, `second tick at ${ticks[1]} ms`);
+    assert(ticks[1] >= 395, `second tick at ${ticks[1]} ms`);
   } finally {
     clock.stop();
   }
   clock.arrived(false);
-  await sleep(5);
+  await sleep(25);
   assertEquals(ticks.length, 2, "no tick after stop()");
 });
 
@@ -91,6 +91,47 @@ Deno.test("DeliveryClock in frame mode ticks with each video frame's input batch
   } finally {
     clock.stop();
   }
+});
+
+Deno.test("DeliveryClock follows a source that cuts no more often than it ticks (an origin), not one that cuts more often", async () => {
+  const ticks: number[] = [];
+  const t0 = performance.now();
+  const at = () => performance.now() - t0;
+  const clock = new DeliveryClock(400, () => ticks.push(at()));
+  const cuts: number[] = [];
+  try {
+    // An origin's writes, one per 400 ms, whose first came in two reads 240 ms apart: on its
+    // own clock the edge would tick 400 ms after the late read, about 200 ms after each write.
+    clock.arrived(false);
+    clock.sourceCut();
+    await sleep(240);
+    clock.arrived(false);
+    for (let k = 0; k < 3; k++) {
+      await sleep(600 + 400 * k - at());
+      clock.arrived(false);
+      clock.sourceCut();
+      cuts.push(at());
+    }
+    await sleep(50);
+  } finally {
+    clock.stop();
+  }
+  const late = cuts.map((cut) => Math.min(...ticks.filter((t) => t >= cut)) - cut);
+  for (const ms of late) assert(ms < 100, `ticks ${late.map(Math.round)} ms after the cuts`);
+
+  // ffmpeg into a pipe: a cut every ~30 ms; the clock keeps its period.
+  const fast: number[] = [];
+  const other = new DeliveryClock(400, () => fast.push(at()));
+  try {
+    for (let i = 0; i < 12; i++) {
+      other.arrived(false);
+      other.sourceCut();
+      await sleep(30);
+    }
+  } finally {
+    other.stop();
+  }
+  assertEquals(fast.length, 1, `ticks at ${fast.map(Math.round)} ms`);
 });
 
 Deno.test("Mount with a delivery clock: a viewer at the live edge gets one write per tick, holding every block since its last, across GOPs", async () => {

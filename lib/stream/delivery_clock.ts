@@ -20,6 +20,16 @@ export const DEFAULT_LATENCY = 1000;
 const DEFAULT_FRAME_MS = 40;
 
 /**
+ * How long a tick that is due at once waits for the rest of its burst, with a period of 100 ms
+ * or more: a write from upstream (an origin's tick, 260 KB at 2 Mbit/s) comes in as several
+ * reads, and without this the first read would go out alone and the rest a period later.
+ */
+const BURST_GRACE_MS = 5;
+
+/** Source Cluster cuts less than this far apart belong to one burst (one write upstream). */
+const SAME_BURST_MS = 20;
+
+/**
  * One clock per mount, not per viewer: it calls `onTick` at most once per period while the
  * source sends, and not at all while it does not. Each tick appends what arrived since the last
  * one to the ring as one batch, so every viewer waiting at the live edge is woken once and
@@ -28,9 +38,12 @@ const DEFAULT_FRAME_MS = 40;
  * waiting for it.
  *
  * After an idle stretch longer than the period, the first block goes out at once (at the end of
- * the input batch it came in); from then on, every period. In `"frame"` mode, a video frame
- * goes out at the end of its input batch, and other blocks wait for the next frame at most the
- * measured frame interval.
+ * the input batch it came in, or 5 ms later with a period of 100 ms or more, so that the rest of
+ * a burst goes with it); from then on, every period, counted from when each tick was due, so
+ * that timers firing late do not make an edge's ticks drift against its origin's. In `"frame"`
+ * mode, a video frame goes out at the end of its input batch, and other blocks wait for the
+ * next frame at most the measured frame interval. A source whose own Cluster cuts come no more
+ * often than the ticks (an origin, for an edge) is followed instead (`sourceCut`).
  *
  * @example
  * ```ts
@@ -38,8 +51,8 @@ const DEFAULT_FRAME_MS = 40;
  * import { DeliveryClock } from "./delivery_clock.ts";
  * let ticks = 0;
  * const clock = new DeliveryClock(1000, () => ticks++);
- * clock.arrived(false); // the first block: out at once (after this task)
- * await new Promise((r) => setTimeout(r, 10));
+ * clock.arrived(false); // the first block: out at once (5 ms later: its burst goes with it)
+ * await new Promise((r) => setTimeout(r, 20));
  * clock.arrived(false); // the next: at the next tick, a second after the first
  * clock.arrived(false);
  * assertEquals(ticks, 1);
@@ -54,7 +67,12 @@ export class DeliveryClock {
   #queued = false;
   #stopped = false;
   #last = -Infinity;
+  /** When the pending timer is due: the next tick counts from there, not from when it ran. */
+  #due: number | undefined;
   #lastFrameTime: number | undefined;
+  #lastCut: number | undefined;
+  /** The source's Cluster cuts: their average distance in ms (a moving average). */
+  #cutGap: number | undefined;
 
   /** `latency` in ms (> 0) or `"frame"`; `onTick` delivers what is pending. */
   constructor(latency: Latency, onTick: () => void) {
@@ -83,16 +101,51 @@ export class DeliveryClock {
       return;
     }
     if (this.#timer !== undefined || this.#queued) return;
-    const wait = this.#last + this.#period - performance.now();
-    if (wait <= 0) this.#queue();
-    else this.#timer = setTimeout(() => this.#stopped || this.tick(), wait);
+    const now = performance.now();
+    this.#schedule(now, Math.max(this.#last + this.#period, now + this.#grace));
+  }
+
+  get #grace(): number {
+    return this.#period >= 100 ? BURST_GRACE_MS : 0;
+  }
+
+  /** Sets the next tick for `due`, unless one is set already for no later. */
+  #schedule(now: number, due: number): void {
+    if (this.#queued || (this.#timer !== undefined && this.#due! <= due)) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (due <= now) return this.#queue();
+    this.#due = due;
+    this.#timer = setTimeout(() => this.#stopped || this.tick(), due - now);
+  }
+
+  /**
+   * The source's own Cluster ended. A source that cuts no more often than the clock ticks (an
+   * origin mkserver, read by an edge: its writes are its ticks) is followed: the tick comes with
+   * its cut, so a relay tier adds a few ms, not up to a tick. A source that cuts more often
+   * (ffmpeg writing into a pipe: every ~32 KB) is not: the clock decides.
+   */
+  sourceCut(): void {
+    if (this.#stopped || this.#frames) return;
+    const now = performance.now();
+    const gap = this.#lastCut === undefined ? undefined : now - this.#lastCut;
+    this.#lastCut = now;
+    if (gap === undefined) return;
+    if (gap >= SAME_BURST_MS) {
+      const capped = Math.min(gap, 4 * this.#period);
+      this.#cutGap = this.#cutGap === undefined ? capped : 0.75 * this.#cutGap + 0.25 * capped;
+    }
+    if (this.#cutGap !== undefined && this.#cutGap >= 0.8 * this.#period) {
+      this.#schedule(now, now + this.#grace);
+    }
   }
 
   /** Delivers now (the clock's time came, or the stream ends). */
   tick(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#last = performance.now();
+    this.#last = this.#due ?? performance.now();
+    this.#due = undefined;
     this.#onTick();
   }
 
@@ -101,6 +154,7 @@ export class DeliveryClock {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#due = undefined;
   }
 
   /** A microtask, so that every block of the input batch goes in the same tick. */

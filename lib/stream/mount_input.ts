@@ -133,10 +133,11 @@ export class MountInput {
 
   /**
    * The source's own Cluster ended: without a delivery clock, the open Cluster goes to the ring
-   * now; with one, the clock decides.
+   * now; with one, the clock decides (`DeliveryClock.sourceCut`).
    */
   sourceCut(): void {
     if (this.#clock === undefined) this.#add(this.#segmenter.flush());
+    else this.#clock.sourceCut();
   }
 
   /** The stream ends: everything pending goes to the ring now, and the clock stops. */
