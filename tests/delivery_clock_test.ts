@@ -1,9 +1,10 @@
 // The write cadence (issue #16): one delivery clock per mount, one write per tick per viewer at
 // the live edge, whatever the source's own Cluster cuts.
-import { assert, assertEquals, assertGreater } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertThrows } from "@std/assert";
 import { concatBytes } from "../lib/ebml/writer.ts";
 import type { Block } from "../lib/matroska/block.ts";
 import { CHUNKED } from "../lib/server/chunked.ts";
+import { applyConfigFile, parseCliOptions, UsageError } from "../lib/server/cli_options.ts";
 import type { ClientStream } from "../lib/stream/client_stream.ts";
 import { DeliveryClock } from "../lib/stream/delivery_clock.ts";
 import { Mount } from "../lib/stream/mount.ts";
@@ -215,4 +216,29 @@ Deno.test("Mount with a delivery clock in frame mode writes with each video fram
   // Whole Clusters: the first one has a known size (not the unknown-size 0xFF).
   assertEquals(Array.from(bytes.subarray(0, 4)), [0x1F, 0x43, 0xB6, 0x75]);
   assert(bytes[4] !== 0xFF, "a Cluster of known size");
+});
+
+Deno.test("--latency takes a duration or frame, --low-latency is --latency frame, and a config file's cadence yields to the command line's", async () => {
+  assertEquals(parseCliOptions(["x"]).latency, 1000);
+  assertEquals(parseCliOptions(["--latency", "250ms", "x"]).latency, 250);
+  assertEquals(parseCliOptions(["--latency", "0.5", "x"]).latency, 500);
+  assertEquals(parseCliOptions(["--latency", "frame", "x"]).latency, "frame");
+  assertEquals(parseCliOptions(["--low-latency", "x"]).latency, "frame");
+  for (const bad of [["--latency", "2ms"], ["--latency", "11s"], ["--latency", "soon"]]) {
+    assertThrows(() => parseCliOptions([...bad, "x"]), UsageError, "--latency");
+  }
+  assertThrows(
+    () => parseCliOptions(["--low-latency", "--latency", "1s", "x"]),
+    UsageError,
+    "give one",
+  );
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(file, JSON.stringify({ "low-latency": true }));
+    const args = await applyConfigFile(["--config", file, "--latency", "250ms", "x"]);
+    assertEquals(parseCliOptions(args).latency, 250);
+    assertEquals(parseCliOptions(await applyConfigFile(["--config", file, "x"])).latency, "frame");
+  } finally {
+    await Deno.remove(file);
+  }
 });
