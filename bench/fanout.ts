@@ -15,15 +15,18 @@
 //   icecast   Icecast 2 alone
 //   cadence   the live encoder at other cadences: `--latency 250ms`, `--latency 40ms`,
 //             `--low-latency` (one write per video frame at most: ffmpeg's own pipe writes
-//             already hold several frames), and `--low-latency` with ffmpeg
-//             `-flush_packets 1` (blocks one by one: one write per video frame, 25 a second)
+//             already hold several frames, ~7 a second), and with ffmpeg cutting and flushing
+//             a Cluster per packet (`-flush_packets 1 -cluster_time_limit 1`: 75 a second)
+//             `--low-latency` (`mkserver-frame-perpacket`: 25 writes a second) and the default
+//             cadence (`mkserver-perpacket`: still one a second)
 //   engines   bench/_serve_engine.ts (a paced file) with engine "listen" (Deno.listen) vs "deno"
 //             (Deno.serve)
 //   modes     the live encoder with --stall-timeout 0 (no stall watchdog), and with V8's
 //             default young generation (mkserver-v8default)
 // `--configs` picks configurations by name instead (mkserver, mkserver-file, icecast,
-// mkserver-250ms, mkserver-40ms, mkserver-frame, mkserver-frame-flush, engine-listen,
-// engine-deno, mkserver-nostall, mkserver-v8default), e.g. `--viewers 5000 --configs mkserver`.
+// mkserver-250ms, mkserver-40ms, mkserver-frame, mkserver-frame-perpacket, mkserver-perpacket,
+// engine-listen, engine-deno, mkserver-nostall, mkserver-v8default), e.g. `--viewers 5000
+// --configs mkserver`.
 // Deno servers run with `--v8-flags=--max-semi-space-size=2` as `deno task serve` does
 // (bench/_live.ts MKSERVER_V8_FLAGS), except mkserver-v8default.
 // The stream: a ~2.1 Mbit/s VP8 + Opus WebM (2 s GOP, 25 fps, generated once with ffmpeg into
@@ -776,6 +779,7 @@ try {
   // The live encoder's case first: ffmpeg -re piped in, as Icecast is fed; then the file that
   // mkserver paces itself; then one row per cadence (--latency), on the live encoder.
   const live = { live: true };
+  const perPacket = { live: true, feedArgs: ["-flush_packets", "1", "-cluster_time_limit", "1"] };
   const all = [
     denoServer("mkserver", "main.ts", [], live),
     denoServer("mkserver-file", "main.ts", []),
@@ -783,12 +787,12 @@ try {
     denoServer("mkserver-250ms", "main.ts", ["--latency", "250ms"], live),
     denoServer("mkserver-40ms", "main.ts", ["--latency", "40ms"], live),
     denoServer("mkserver-frame", "main.ts", ["--low-latency"], live),
-    // ffmpeg flushing its pipe after every packet: blocks come one by one, so --low-latency
-    // writes once per video frame (25 a second) instead of once per ffmpeg write.
-    denoServer("mkserver-frame-flush", "main.ts", ["--low-latency"], {
-      live: true,
-      feedArgs: ["-flush_packets", "1"],
-    }),
+    // ffmpeg cutting a Cluster per packet and flushing it (its Matroska muxer holds a Cluster
+    // until it is complete, so -flush_packets alone changes nothing): blocks come one by one,
+    // 75 a second. --low-latency then writes once per video frame (25 a second), and the
+    // default cadence still once a second.
+    denoServer("mkserver-frame-perpacket", "main.ts", ["--low-latency"], perPacket),
+    denoServer("mkserver-perpacket", "main.ts", [], perPacket),
     ENGINE_LISTEN,
     ENGINE_DENO,
     // The stall watchdog (default 30 s) reads /proc/net/tcp every second: its cost apart.
@@ -799,7 +803,13 @@ try {
   const GROUPS: Record<string, string[]> = {
     mkserver: ["mkserver", "mkserver-file", "icecast"],
     icecast: ["icecast"],
-    cadence: ["mkserver-250ms", "mkserver-40ms", "mkserver-frame", "mkserver-frame-flush"],
+    cadence: [
+      "mkserver-250ms",
+      "mkserver-40ms",
+      "mkserver-frame",
+      "mkserver-frame-perpacket",
+      "mkserver-perpacket",
+    ],
     engines: ["engine-listen", "engine-deno"],
     modes: ["mkserver-nostall", "mkserver-v8default"],
   };
