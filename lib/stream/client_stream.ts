@@ -71,8 +71,10 @@ export class ClientStream {
   #closed = false;
   #options: ClientStreamOptions;
   #readable: ReadableStream<Uint8Array> | undefined;
-  /** Wakes a `next()` waiting for the ring, when the stream is closed meanwhile. */
-  #wake: (() => void) | undefined;
+  /** What a `next()` waiting at the live edge returned, settled by `#wakeUp`. */
+  #waiter: PromiseWithResolvers<Uint8Array | null> | undefined;
+  /** Given to the ring's `waitFor`: one function per viewer, made once. */
+  #onWake = () => this.#wakeUp();
 
   /**
    * `header` is the first chunk: plain bytes, or `WireBytes` already in the ring's wire form
@@ -179,14 +181,22 @@ export class ClientStream {
         this.#finish("end");
         return null;
       }
-      return new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        ring.wait().then(resolve);
-      }).then(() => {
-        this.#wake = undefined;
-        return this.next();
-      });
+      // One promise per wait, settled with the chunk itself when the ring wakes this viewer.
+      const waiter = Promise.withResolvers<Uint8Array | null>();
+      this.#waiter = waiter;
+      ring.waitFor(this.#onWake);
+      return waiter.promise;
     }
+  }
+
+  /** The ring had news (or the stream was closed): settles the waiting `next()`. */
+  #wakeUp(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    this.#waiter = undefined;
+    const chunk = this.next();
+    if (chunk instanceof Promise) chunk.then(waiter.resolve, waiter.reject);
+    else waiter.resolve(chunk);
   }
 
   /** A viewer with no GOP yet takes its start point, or the first GOP it is owed. */
@@ -280,7 +290,8 @@ export class ClientStream {
     this.#closed = true;
     this.#gop?.release();
     this.#gop = undefined;
-    this.#wake?.();
+    this.#ring.cancelWait(this.#onWake);
+    this.#wakeUp();
     this.#options.onClose?.(this, reason);
   }
 }

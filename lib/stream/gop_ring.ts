@@ -86,6 +86,8 @@ export class GopRing {
   #evictedGops = 0;
   #clusters = 0;
   #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  /** Viewers waiting at the live edge: each is called once at the next append or the end. */
+  #waiters = new Set<() => void>();
   #pinned = new Set<Gop>();
   #wire: WireFormat | undefined;
 
@@ -205,6 +207,20 @@ export class GopRing {
   }
 
   /**
+   * Calls `wake` once, when something is appended or the stream ends. Cheaper than `wait()` for
+   * many viewers: an append (a tick of the delivery clock) is one pass over the waiting ones,
+   * with no promise of the ring's in between.
+   */
+  waitFor(wake: () => void): void {
+    this.#waiters.add(wake);
+  }
+
+  /** Forgets a `wake` given to `waitFor` (its viewer left while waiting). */
+  cancelWait(wake: () => void): void {
+    this.#waiters.delete(wake);
+  }
+
+  /**
    * Appends a Cluster: a keyframe Cluster starts a new GOP, any other extends the newest. A
    * non-keyframe Cluster with no GOP to extend is dropped (returns false).
    */
@@ -305,5 +321,9 @@ export class GopRing {
   #notify(): void {
     this.#wake.resolve();
     this.#wake = Promise.withResolvers<void>();
+    const waiters = this.#waiters;
+    if (waiters.size === 0) return;
+    this.#waiters = new Set();
+    for (const wake of waiters) wake();
   }
 }
