@@ -6,9 +6,10 @@
 //           JSON IPC socket), counted after playback began
 //   ffplay  SDL's dummy video and audio drivers, `-stats`; a stall is a stretch of at least
 //           500 ms of wall time in which its master clock (the first figure of the status
-//           line) advanced by less than half of it, or a run of status lines with both packet
-//           queues empty (`aq=0KB vq=0KB`: it ran dry), counted after the first second of
-//           playback
+//           line) advanced by less than half of it, or that clock jumping back by more than
+//           100 ms (it runs on while audio is starved, and is set back when audio returns),
+//           counted after the first second of playback. Also reported: how often both packet
+//           queues ran empty (`aq=0KB vq=0KB`), which is no stall by itself
 //
 //   deno run -A bench/player_stalls.ts [--seconds 60] [--latency 1s] [--input FILE]
 //                                      [--readrate R] [--keep]
@@ -156,14 +157,22 @@ async function watchFfplay(url: string, ms: number) {
     }
     from = i;
   }
-  let dry = 0;
+  // While its audio runs dry, ffplay's clock runs on from its last update (the status line
+  // extrapolates it); when audio comes back, the clock is set back: a jump backwards.
+  let backwards = 0;
   for (let i = Math.max(begun, 1); begun >= 0 && i < samples.length; i++) {
-    if (samples[i].empty && !samples[i - 1].empty) {
-      dry++;
+    if (samples[i].clock < samples[i - 1].clock - 0.1) {
+      backwards++;
       stallTimesMs.push(Math.round(samples[i].at));
     }
   }
-  stalls += dry;
+  stalls += backwards;
+  // Both packet queues empty: not a stall by itself (decoded frames may still wait), but how
+  // close to the edge the player runs.
+  let dry = 0;
+  for (let i = Math.max(begun, 1); begun >= 0 && i < samples.length; i++) {
+    if (samples[i].empty && !samples[i - 1].empty) dry++;
+  }
   return {
     startedAfterMs: samples.length > 0 ? Math.round(samples[0].at) : null,
     samples: samples.length,
@@ -171,7 +180,8 @@ async function watchFfplay(url: string, ms: number) {
       ? Math.round((samples.at(-1)!.clock - samples[0].clock) * 10) / 10
       : 0,
     stalls,
-    ranDry: dry,
+    clockJumpsBack: backwards,
+    queuesRanEmpty: dry,
     stallTimesMs,
   };
 }
@@ -223,7 +233,8 @@ try {
   );
   console.log(
     `  ffplay  started after ${ffplay.startedAfterMs} ms; clock ran ${ffplay.clockSeconds} s; ` +
-      `${ffplay.stalls} stall(s)`,
+      `${ffplay.stalls} stall(s) (${ffplay.clockJumpsBack} with the clock set back); ` +
+      `packet queues ran empty ${ffplay.queuesRanEmpty} time(s)`,
   );
   console.log(JSON.stringify({ bench: "player_stalls", seconds: SECONDS, latency, mpv, ffplay }));
 } finally {
