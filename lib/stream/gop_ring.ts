@@ -6,8 +6,8 @@
 
 import type { OutputCluster } from "../matroska/gop_segmenter.ts";
 import { assert } from "../_assert.ts";
-import { Gop, type HeldCluster } from "./gop.ts";
-import { joinWireRun, type WireFormat } from "./wire_format.ts";
+import { Gop, holdBatch } from "./gop.ts";
+import type { WireFormat } from "./wire_format.ts";
 
 export { Gop, type HeldCluster } from "./gop.ts";
 
@@ -244,23 +244,7 @@ export class GopRing {
       kept = first < 0 ? [] : clusters.slice(first);
     }
     if (kept.length === 0) return 0;
-    const { chunks, wire } = joinWireRun(kept.map((c) => c.parts), {
-      format: this.#wire,
-      lengths: kept.map((c) => c.byteLength),
-    });
-    // Where a viewer is after the batch: past its last Cluster, in the batch's last GOP.
-    let lastKey = -1;
-    let keys = 0;
-    kept.forEach((c, i) => {
-      if (c.keyframe) [lastKey, keys] = [i, keys + 1];
-    });
-    const newest = this.newest;
-    const runEndSeq = keys > 0 ? this.#seq + keys - 1 : newest!.seq;
-    const runEndIndex = keys > 0
-      ? kept.length - lastKey
-      : newest!.offset + newest!.clusterCount + kept.length;
-    let runPayload = 0;
-    for (const chunk of chunks) runPayload += chunk.payload.length;
+    const held = holdBatch(kept, { format: this.#wire, nextSeq: this.#seq, newest: this.newest });
     for (let i = 0; i < kept.length; i++) {
       const cluster = kept[i];
       let gop = this.newest;
@@ -269,15 +253,9 @@ export class GopRing {
         gop = new Gop(this.#seq++, cluster.time);
         this.#gops.push(gop);
       }
-      const chunk = chunks[i];
-      const run = i === kept.length - 1
-        ? chunk.wire
-        : wire.subarray(chunk.wire.byteOffset - wire.byteOffset);
-      const held: HeldCluster = { ...chunk, run, runPayload, runEndSeq, runEndIndex };
-      runPayload -= chunk.payload.length;
-      gop._append(held);
+      gop._append(held[i]);
       if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
-      this.#bytes += chunk.payload.length;
+      this.#bytes += held[i].payload.length;
       this.#clusters++;
     }
     this.#evict();
