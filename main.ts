@@ -337,7 +337,7 @@ async function serve(config: Config, log: Logger, signal: AbortSignal): Promise<
     mountOptions: {
       start: options.burst,
       slowPolicy: options.slowPolicy,
-      lowLatency: options.lowLatency,
+      latency: options.latency,
       maxDuration: options.bufferMs,
       maxBytes: options.bufferBytes,
       wire: CHUNKED,

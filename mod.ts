@@ -91,7 +91,14 @@ export {
   type GopSegmenterOptions,
   type OutputCluster,
 } from "./lib/matroska/gop_segmenter.ts";
-export { Gop, GopRing, type GopRingOptions, type GopRingStats } from "./lib/stream/gop_ring.ts";
+export {
+  Gop,
+  GopRing,
+  type GopRingOptions,
+  type GopRingStats,
+  type HeldCluster,
+} from "./lib/stream/gop_ring.ts";
+export { DEFAULT_LATENCY, DeliveryClock, type Latency } from "./lib/stream/delivery_clock.ts";
 export { ClientStream, type ClientStreamOptions } from "./lib/stream/client_stream.ts";
 export { Mount, type MountOptions, type MountStatus } from "./lib/stream/mount.ts";
 export type { StreamEvent, StreamEvents } from "./lib/stream/stream_events.ts";

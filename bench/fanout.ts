@@ -1,28 +1,42 @@
 // Fan-out cost: server CPU-seconds per delivered GB, RSS, and whether every viewer keeps the
 // stream's rate, for mkserver and Icecast 2 on the same generated stream in the same run.
 //
-//   deno run -A bench/fanout.ts [--viewers 500] [--seconds 30] [--only mkserver|icecast|engines|modes]
+//   deno run -A bench/fanout.ts [--viewers 500] [--seconds 30]
+//                               [--only mkserver|icecast|cadence|engines|modes[,…]]
 //                               [--configs NAME,…] [--input FILE] [--settle 3] [--captures 3]
 //                               [--http10] [--perf S] [--keep]
 //
-// Configurations (all by default; `--only` takes a comma list):
-//   mkserver  main.ts (normal mode) and Icecast 2 (when `icecast2` is installed), with the ratio
+// Configurations (`--only` takes a comma list of groups; default mkserver,cadence):
+//   mkserver  mkserver fed by a live encoder (`mkserver`: `ffmpeg -re -stream_loop -1 -i FILE
+//             -c copy -f webm -` piped into `main.ts -`, the common live case; ffmpeg writing
+//             into a pipe cuts a Cluster every ~32 KB), the same file paced by mkserver itself
+//             (`mkserver-file`: `--loop FILE`, the easy case), and Icecast 2 (when `icecast2` is
+//             installed) fed by the same ffmpeg command into `icecast://`
 //   icecast   Icecast 2 alone
-//   engines   bench/_serve_engine.ts with engine "listen" (Deno.listen) vs "deno" (Deno.serve)
-//   modes     main.ts normal vs --low-latency, with --stall-timeout 0 (no stall watchdog), and
-//             with V8's default young generation (mkserver-v8default)
-// `--configs` picks configurations by name instead (mkserver, icecast, engine-listen,
-// engine-deno, mkserver-lowlat, mkserver-nostall, mkserver-v8default, mkserver-record: with
-// --record into the run's temp dir), e.g.
-// `--viewers 5000 --configs mkserver`. Deno servers run with `--v8-flags=--max-semi-space-size=2`
-// as `deno task serve` does (bench/_live.ts MKSERVER_V8_FLAGS), except mkserver-v8default.
-// Per configuration: the server plays a ~2.1 Mbit/s VP8 + Opus WebM (2 s GOP, generated once
-// with ffmpeg into /tmp/mkserver-bench-cache/) in a loop; bench/loadclient.c (compiled with gcc
-// into a temp dir) opens N viewers from one epoll process; once all have their response head
-// and `--settle` seconds passed, a window of `--seconds` is measured: the server's CPU time
-// (utime + stime of /proc/PID/stat, all threads), RSS (VmRSS; max sampled every 0.5 s), bytes
-// each viewer received. Icecast is fed by `ffmpeg -re -stream_loop -1 … -c copy -f webm
-// icecast://…`, whose CPU is reported apart (mkserver's figure includes its own file reading).
+//   cadence   the live encoder at other cadences: `--latency 250ms`, `--latency 40ms`,
+//             `--low-latency` (one write per video frame at most: ffmpeg's own pipe writes
+//             already hold several frames, ~7 a second), and with ffmpeg cutting and flushing
+//             a Cluster per packet (`-flush_packets 1 -cluster_time_limit 1`: 75 a second)
+//             `--low-latency` (`mkserver-frame-perpacket`: 25 writes a second) and the default
+//             cadence (`mkserver-perpacket`: still one a second)
+//   engines   bench/_serve_engine.ts (a paced file) with engine "listen" (Deno.listen) vs "deno"
+//             (Deno.serve)
+//   modes     the live encoder with --stall-timeout 0 (no stall watchdog), and with V8's
+//             default young generation (mkserver-v8default)
+// `--configs` picks configurations by name instead (mkserver, mkserver-file, icecast,
+// mkserver-250ms, mkserver-40ms, mkserver-frame, mkserver-frame-perpacket, mkserver-perpacket,
+// engine-listen, engine-deno, mkserver-nostall, mkserver-v8default, mkserver-record: with
+// --record into the run's temp dir), e.g. `--viewers 5000
+// --configs mkserver`.
+// Deno servers run with `--v8-flags=--max-semi-space-size=2` as `deno task serve` does
+// (bench/_live.ts MKSERVER_V8_FLAGS), except mkserver-v8default.
+// The stream: a ~2.1 Mbit/s VP8 + Opus WebM (2 s GOP, 25 fps, generated once with ffmpeg into
+// /tmp/mkserver-bench-cache/), looped. bench/loadclient.c (compiled with gcc into a temp dir)
+// opens N viewers from one epoll process; once all have their response head and `--settle`
+// seconds passed, a window of `--seconds` is measured: the server's CPU time (utime + stime of
+// /proc/PID/stat, all threads), RSS (VmRSS; max sampled every 0.5 s), bytes each viewer
+// received. A feeding ffmpeg's CPU is reported apart (mkserver-file's figure includes its own
+// file reading).
 // The first `--captures` viewers' bodies are saved and checked with `ffmpeg -v error -f null`.
 // `--perf S` records `perf` on each Deno server for S seconds after its window (not counted) and
 // prints the top DSOs and symbols (JS frames named through --perf-basic-prof).
@@ -44,7 +58,7 @@ const parsed = parseArgs(Deno.args, {
 if (parsed.help) {
   console.log(
     "deno run -A bench/fanout.ts [--viewers 500] [--seconds 30] " +
-      "[--only mkserver|icecast|engines|modes[,…]] [--configs NAME,…] [--input FILE] [--settle 3] " +
+      "[--only mkserver|icecast|cadence|engines|modes[,…]] [--configs NAME,…] [--input FILE] [--settle 3] " +
       "[--captures 3] " +
       "[--http10] [--perf SECONDS] [--keep]",
   );
@@ -66,10 +80,10 @@ const CAPTURES = Math.round(num("captures", 3, 50));
 const PERF = num("perf", 0, 60);
 const HTTP10 = Boolean(parsed.http10);
 const ONLY = new Set(
-  String(parsed.only ?? "mkserver,engines,modes").split(",").map((s) => s.trim()),
+  String(parsed.only ?? "mkserver,cadence").split(",").map((s) => s.trim()),
 );
 for (const o of ONLY) {
-  if (!["mkserver", "icecast", "engines", "modes"].includes(o)) {
+  if (!["mkserver", "icecast", "cadence", "engines", "modes"].includes(o)) {
     throw new TypeError(`Invalid --only: ${o}`);
   }
 }
@@ -103,17 +117,25 @@ class Proc {
   constructor(
     name: string,
     cmd: string[],
-    options: { stdin?: boolean; cwd?: string; keepLines?: number } = {},
+    options: {
+      stdin?: boolean;
+      stdinFrom?: ReadableStream<Uint8Array>;
+      /** Leave stdout unread, for the caller to pipe (only stderr is collected). */
+      stdoutPiped?: boolean;
+      cwd?: string;
+      keepLines?: number;
+    } = {},
   ) {
     this.name = name;
     this.child = new Deno.Command(cmd[0], {
       args: cmd.slice(1),
-      stdin: options.stdin ? "piped" : "null",
+      stdin: options.stdin || options.stdinFrom ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
       cwd: options.cwd,
     }).spawn();
     if (options.stdin) this.#stdin = this.child.stdin.getWriter();
+    else if (options.stdinFrom) options.stdinFrom.pipeTo(this.child.stdin).catch(() => {});
     const keep = options.keepLines ?? 5000;
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       let pending = "";
@@ -128,7 +150,10 @@ class Proc {
       }
       if (pending) this.#line(pending, keep);
     };
-    const pumps = Promise.all([pump(this.child.stdout), pump(this.child.stderr)]);
+    const pumps = Promise.all([
+      options.stdoutPiped ? Promise.resolve() : pump(this.child.stdout),
+      pump(this.child.stderr),
+    ]);
     this.exited = this.child.status.then(async (s) => {
       await pumps.catch(() => {});
       this.#exited = true;
@@ -266,12 +291,19 @@ function v8FlagArgs(flags: string[]): string[] {
   return list.length > 0 ? [`--v8-flags=${list.join(",")}`] : [];
 }
 
+/**
+ * A Deno server playing the bench file: paced by mkserver itself (`--loop FILE`, the easy
+ * case: one Cluster per second), or, with `live`, as a live encoder sends it: `ffmpeg -re
+ * -stream_loop -1 -i FILE -c copy -f webm -` piped into the server's standard input, which is
+ * how Icecast is fed (ffmpeg writing into a pipe cuts a Cluster every ~32 KB).
+ */
 function denoServer(
   name: string,
   script: string,
   extra: string[],
-  v8Flags = MKSERVER_V8_FLAGS,
+  options: { v8Flags?: string; live?: boolean; feedArgs?: string[] } = {},
 ): Config {
+  const { v8Flags = MKSERVER_V8_FLAGS, live = false, feedArgs = [] } = options;
   return {
     name,
     kind: "mkserver",
@@ -287,22 +319,43 @@ function denoServer(
         "--host",
         "127.0.0.1",
         ...extra,
-        "--loop",
-        file,
+        ...(live ? ["-"] : ["--loop", file]),
       ]);
-      const server = new Proc(name, cmd, { keepLines: 200 });
+      const feeder = live ? liveFeeder(file, [...feedArgs, "-f", "webm", "-"]) : undefined;
+      const server = new Proc(name, cmd, { keepLines: 200, stdinFrom: feeder?.child.stdout });
       const m = await server.waitFor(/Serving .* at http:\/\/[^:]+:(\d+)\/stream/, 20_000);
       const port = Number(m[1]);
       // Live once the ring has a GOP: /status reports blocks.
-      const live = async () => {
+      const live_ = async () => {
         const s = await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.json())
           .catch(() => undefined);
         return s?.mounts?.[0]?.state === "live" && s.mounts[0].ring?.gops > 0;
       };
-      if (!(await until(live, 15_000, { every: 50 }))) throw new Error(`${name} did not go live`);
-      return { server, port, path: "/stream", pending: 256, stop: () => server.stop(3000) };
+      if (!(await until(live_, 15_000, { every: 50 }))) throw new Error(`${name} did not go live`);
+      if (feeder) await sleep(2000); // as for Icecast: let -re pacing reach a steady state
+      return {
+        server,
+        port,
+        path: "/stream",
+        pending: 256,
+        feeder,
+        async stop() {
+          await feeder?.stop(2000, "SIGINT");
+          await server.stop(3000);
+        },
+      };
     },
   };
+}
+
+/** `ffmpeg -re -stream_loop -1 -i FILE -c copy` into `output` (its stdout kept for a pipe). */
+function liveFeeder(file: string, output: string[]): Proc {
+  return new Proc("ffmpeg feeder", [
+    "ffmpeg",
+    ...["-hide_banner", "-loglevel", "error", "-nostdin"],
+    ...["-re", "-stream_loop", "-1", "-i", file, "-c", "copy"],
+    ...output,
+  ], { keepLines: 200, stdoutPiped: output.at(-1) === "-" });
 }
 
 // The engines log Deno.memoryUsage() every 5 s (MEM lines): the last one goes in the result.
@@ -403,13 +456,10 @@ const ICECAST: Config = {
       await server.stop(1000);
       throw new Error(`icecast2 did not start:\n${server.lines.join("\n")}`);
     }
-    const feeder = new Proc("ffmpeg feeder", [
-      "ffmpeg",
-      ...["-hide_banner", "-loglevel", "error", "-nostdin"],
-      ...["-re", "-stream_loop", "-1", "-i", file, "-c", "copy"],
+    const feeder = liveFeeder(file, [
       ...["-content_type", "video/webm", "-f", "webm"],
       `icecast://source:${password}@127.0.0.1:${port}/live.webm`,
-    ], { keepLines: 200 });
+    ]);
     // Live once the mount answers 200 with bytes.
     const live = () =>
       fetch(`http://127.0.0.1:${port}/live.webm`).then(async (r) => {
@@ -727,44 +777,58 @@ try {
   const add = (c: Config) => {
     if (!configs.some((x) => x.name === c.name)) configs.push(c);
   };
-  const mkNormal = denoServer("mkserver", "main.ts", []);
-  if (ONLY.has("mkserver") || ONLY.has("modes")) add(mkNormal);
-  if (ONLY.has("mkserver") || ONLY.has("icecast")) {
-    if (haveIcecast) add(ICECAST);
-    else console.error("icecast2 is not installed: skipping Icecast (apt-get install icecast2)");
-  }
-  if (ONLY.has("engines")) {
-    add(ENGINE_LISTEN);
-    add(ENGINE_DENO);
-  }
-  if (ONLY.has("modes")) {
-    add(denoServer("mkserver-lowlat", "main.ts", ["--low-latency"]));
+  // The live encoder's case first: ffmpeg -re piped in, as Icecast is fed; then the file that
+  // mkserver paces itself; then one row per cadence (--latency), on the live encoder.
+  const live = { live: true };
+  const perPacket = { live: true, feedArgs: ["-flush_packets", "1", "-cluster_time_limit", "1"] };
+  const all = [
+    denoServer("mkserver", "main.ts", [], live),
+    denoServer("mkserver-file", "main.ts", []),
+    ICECAST,
+    denoServer("mkserver-250ms", "main.ts", ["--latency", "250ms"], live),
+    denoServer("mkserver-40ms", "main.ts", ["--latency", "40ms"], live),
+    denoServer("mkserver-frame", "main.ts", ["--low-latency"], live),
+    // ffmpeg cutting a Cluster per packet and flushing it (its Matroska muxer holds a Cluster
+    // until it is complete, so -flush_packets alone changes nothing): blocks come one by one,
+    // 75 a second. --low-latency then writes once per video frame (25 a second), and the
+    // default cadence still once a second.
+    denoServer("mkserver-frame-perpacket", "main.ts", ["--low-latency"], perPacket),
+    denoServer("mkserver-perpacket", "main.ts", [], perPacket),
+    ENGINE_LISTEN,
+    ENGINE_DENO,
     // The stall watchdog (default 30 s) reads /proc/net/tcp every second: its cost apart.
-    add(denoServer("mkserver-nostall", "main.ts", ["--stall-timeout", "0"]));
+    denoServer("mkserver-nostall", "main.ts", ["--stall-timeout", "0"], live),
     // V8's default young generation (16 MiB semi-spaces): what the flag saves.
-    add(denoServer("mkserver-v8default", "main.ts", [], ""));
-  }
-  // --record into the temp dir: what writing every mount to disk costs beside the viewers.
-  const mkRecord = denoServer("mkserver-record", "main.ts", ["--record", `${dir}/recordings`]);
-
-  if (parsed.configs !== undefined) {
-    const all = [
-      mkNormal,
-      ICECAST,
-      ENGINE_LISTEN,
-      ENGINE_DENO,
-      denoServer("mkserver-lowlat", "main.ts", ["--low-latency"]),
-      denoServer("mkserver-nostall", "main.ts", ["--stall-timeout", "0"]),
-      denoServer("mkserver-v8default", "main.ts", [], ""),
-      mkRecord,
-    ];
-    configs.length = 0;
-    for (const name of String(parsed.configs).split(",").map((x) => x.trim())) {
-      const c = all.find((x) => x.name === name);
-      if (c === undefined) throw new TypeError(`Unknown configuration: ${name}`);
-      if (c === ICECAST && !haveIcecast) throw new Error("icecast2 is not installed");
-      configs.push(c);
+    denoServer("mkserver-v8default", "main.ts", [], { live: true, v8Flags: "" }),
+    // --record into the temp dir: what writing every mount to disk costs beside the viewers.
+    denoServer("mkserver-record", "main.ts", ["--record", `${dir}/recordings`], live),
+  ];
+  const GROUPS: Record<string, string[]> = {
+    mkserver: ["mkserver", "mkserver-file", "icecast"],
+    icecast: ["icecast"],
+    cadence: [
+      "mkserver-250ms",
+      "mkserver-40ms",
+      "mkserver-frame",
+      "mkserver-frame-perpacket",
+      "mkserver-perpacket",
+    ],
+    engines: ["engine-listen", "engine-deno"],
+    modes: ["mkserver-nostall", "mkserver-v8default"],
+    record: ["mkserver", "mkserver-record"],
+  };
+  const names = parsed.configs !== undefined
+    ? String(parsed.configs).split(",").map((x) => x.trim())
+    : [...ONLY].flatMap((group) => GROUPS[group]);
+  for (const name of names) {
+    const c = all.find((x) => x.name === name);
+    if (c === undefined) throw new TypeError(`Unknown configuration: ${name}`);
+    if (c === ICECAST && !haveIcecast) {
+      if (parsed.configs !== undefined) throw new Error("icecast2 is not installed");
+      console.error("icecast2 is not installed: skipping Icecast (apt-get install icecast2)");
+      continue;
     }
+    add(c);
   }
   const results: Result[] = [];
   for (const c of configs) {
@@ -836,7 +900,7 @@ try {
     `rate = a viewer's bytes in the window / the stream's average rate (${
       (streamBps / 1e6).toFixed(3)
     } Mbit/s); full rate = at least 0.95. ` +
-      "mkserver's CPU includes reading and parsing its file; Icecast's excludes its ffmpeg feeder. " +
+      "mkserver-file's CPU includes reading and parsing its file; a feeding ffmpeg's is apart. " +
       "captures ok: ffmpeg decodes the first viewers' bodies without errors (a cut at the end " +
       "is ignored); on keyframe: their first video block is a keyframe.",
   );

@@ -21,8 +21,9 @@ interface Tally {
 /**
  * A `WritableStream` of `MatroskaBatch`es into an `IngestSink` (a `Mount` or a publication):
  * input bytes to `countBytesIn`, the header to `setHeader`, blocks to `pushBlock`, the source's
- * Cluster ends to `endCluster` (an unpaced source is cut where it cut its own Clusters, so each
- * relay tier adds no Cluster's worth of delay).
+ * Cluster ends to `endCluster` (a mount without a delivery clock cuts an unpaced source where it
+ * cut its own Clusters; with one, as the CLI runs, its clock decides, and a relay tier adds at
+ * most one tick).
  *
  * A batch's fault is acted on after its events reached the sink: input that ended inside an
  * element (`ended` with `EbmlSyntaxError`) is kept for `takeTruncated()`, since everything

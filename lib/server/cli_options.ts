@@ -10,6 +10,7 @@ import { assert } from "../_assert.ts";
 import { type InputAddress, parseInputAddress } from "../ingest/input_address.ts";
 import { errorMessage, type LogLevel } from "../log.ts";
 import { type ConfigFlag, configToArgs, type ConfigValues, loadConfigFile } from "./config_file.ts";
+import type { Latency } from "../stream/delivery_clock.ts";
 import { type Burst, type Limits, type SlowPolicy, UsageError } from "./flag_parsers.ts";
 import { CONFIG_FLAG, FLAG, FLAGS, type ValueFlag } from "./flags.ts";
 import type { IpList } from "./access/ip_list.ts";
@@ -65,8 +66,10 @@ export interface CliOptions {
   logLevel: LogLevel;
   /** Where a new viewer starts: a count of GOPs back from the newest, or a duration in ms. */
   burst: Burst;
-  /** Send every block as it arrives (a Cluster of unknown size, flushed per block). */
+  /** `--low-latency` was given: the same as `--latency frame`. */
   lowLatency: boolean;
+  /** The delivery clock: ms between a live viewer's writes, or `"frame"` (per video frame). */
+  latency: Latency;
   /** The ring's bounds: seconds of media and bytes. */
   bufferMs: number;
   bufferBytes: number;
@@ -138,7 +141,12 @@ export interface CliOptions {
 const CONFIG = `--${CONFIG_FLAG.name}`;
 
 /** Settings that are one setting under two names: the command line's overrides the file's. */
-const SAME_SETTING: Record<string, string> = { quiet: "log-level", "log-level": "quiet" };
+const SAME_SETTING: Record<string, string> = {
+  quiet: "log-level",
+  "log-level": "quiet",
+  latency: "low-latency",
+  "low-latency": "latency",
+};
 
 function givenOnCli(given: Record<string, unknown>, key: string): boolean {
   const set = (k: string) => {
@@ -269,6 +277,10 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
   }
   const slowPolicy = withDefault(parsed, FLAG.slowPolicy);
   const buffer = withDefault(parsed, FLAG.buffer);
+  const lowLatency = Boolean(parsed["low-latency"]);
+  if (lowLatency && parsed.latency !== undefined) {
+    throw new UsageError("--low-latency is --latency frame: give one of them");
+  }
   return {
     input,
     inputGiven: positional.length === 1,
@@ -278,7 +290,8 @@ export function parseCliOptions(args: readonly string[]): CliOptions {
     loop: Boolean(parsed.loop),
     logLevel: parsed.quiet ? "error" : logLevel,
     burst: withDefault(parsed, FLAG.burst),
-    lowLatency: Boolean(parsed["low-latency"]),
+    lowLatency,
+    latency: lowLatency ? "frame" : withDefault(parsed, FLAG.latency),
     bufferMs: buffer.ms,
     bufferBytes: buffer.bytes,
     slowPolicy,

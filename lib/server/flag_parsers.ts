@@ -6,6 +6,7 @@
  */
 
 import { isLogLevel, type LogLevel } from "../log.ts";
+import type { Latency } from "../stream/delivery_clock.ts";
 
 /** A mistake on the command line (exit code 2). */
 export class UsageError extends TypeError {
@@ -34,6 +35,21 @@ export function parseSeconds(s: string, flag: string): number {
   const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : parseDuration(s);
   if (ms === undefined || !Number.isFinite(ms)) {
     throw new UsageError(`Invalid ${flag}: '${s}' (expected seconds, e.g. 30 or 30s)`);
+  }
+  return ms;
+}
+
+/**
+ * Parses the delivery clock's period: `frame` (one write per video frame), or 5 ms to 10 s
+ * (`1s`, `250ms`, `0.25`), in milliseconds.
+ */
+export function parseLatency(s: string, flag: string): Latency {
+  if (s === "frame") return "frame";
+  const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : parseDuration(s);
+  if (ms === undefined || !(ms >= 5 && ms <= 10_000)) {
+    throw new UsageError(
+      `Invalid ${flag}: '${s}' (expected frame, or 5 ms to 10 s, e.g. 1s or 250ms)`,
+    );
   }
   return ms;
 }

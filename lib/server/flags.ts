@@ -8,6 +8,7 @@
 
 import { DEFAULT_IDLE_TIMEOUT } from "../ingest/_timing.ts";
 import { DEFAULT_LOG_LEVEL, type LogLevel } from "../log.ts";
+import { DEFAULT_LATENCY, type Latency } from "../stream/delivery_clock.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION } from "../stream/gop_ring.ts";
 import { DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT } from "./http/http_server_options.ts";
 import { DEFAULT_GRACE } from "../stream/mount_registry.ts";
@@ -24,6 +25,7 @@ import {
   parseBurst,
   parseCount,
   parseHttpUrl,
+  parseLatency,
   parseLimits,
   parseLogLevel,
   parsePartTarget,
@@ -180,13 +182,22 @@ export const FLAG = {
       "viewer takes it, then live (default {default}: the newest keyframe)",
     ],
   }),
+  latency: value<Latency>({
+    name: "latency",
+    arg: "D",
+    section: "Delivery",
+    default: `${DEFAULT_LATENCY / 1000}s`,
+    parse: parseLatency,
+    help: [
+      "how often viewers at the live edge get a write: every D (5ms to 10s, e.g.",
+      "250ms), or frame (with each video frame); each write holds every block",
+      "that came since the last, in whole Clusters (default {default})",
+    ],
+  }),
   lowLatency: toggle({
     name: "low-latency",
     section: "Delivery",
-    help: [
-      "send each block as it arrives (Clusters of unknown size) instead of",
-      "whole Clusters of up to a second",
-    ],
+    help: ["the same as --latency frame"],
   }),
   buffer: value<BufferSpec>({
     name: "buffer",

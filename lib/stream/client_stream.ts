@@ -78,6 +78,8 @@ export class ClientStream {
   #header: WireBytes | undefined;
   /** Which bytes a chunk goes out as: the payload, the ring's shared wire buffer, or a copy. */
   #form: "payload" | "shared" | "copy";
+  /** Whether it sends runs: the rest of a batch in one write (its bytes are contiguous). */
+  #runs: boolean;
   #gop: Gop | undefined;
   /** For a viewer that joined before any GOP: the first GOP it is owed. */
   #startSeq: number | undefined;
@@ -87,9 +89,11 @@ export class ClientStream {
   #closed = false;
   #options: ClientStreamOptions;
   #readable: ReadableStream<Uint8Array> | undefined;
-  /** Wakes a `next()` waiting for the ring, when the stream is closed meanwhile. */
-  #wake: (() => void) | undefined;
   #leadIn: LeadIn | undefined;
+  /** What a `next()` waiting at the live edge returned, settled by `#wakeUp`. */
+  #waiter: PromiseWithResolvers<Uint8Array | null> | undefined;
+  /** Given to the ring's `waitFor`: one function per viewer, made once. */
+  #onWake = () => this.#wakeUp();
 
   /**
    * `header` is the first chunk: plain bytes, or `WireBytes` already in the ring's wire form
@@ -109,6 +113,7 @@ export class ClientStream {
       : this.#form === "shared"
       ? joinWire([header], { format: wire })
       : { payload: header, wire: header };
+    this.#runs = this.#form === "shared" || (this.#form === "payload" && ring.wire === undefined);
     if (ring.newest === undefined) this.#startSeq = ring.nextSeq;
     this.#leadIn = options.leadIn;
   }
@@ -182,8 +187,14 @@ export class ClientStream {
       if (gop !== undefined) {
         const at = this.#index - gop.offset;
         if (at < gop.clusterCount) {
-          this.#index++;
-          return this.#out(gop.cluster(at), gop.wire(at));
+          const held = gop.held(at);
+          if (!this.#runs) {
+            this.#index++;
+            return this.#out(held.payload, held.wire);
+          }
+          this.#moveTo(gop, held.runEndSeq, held.runEndIndex);
+          this.#bytes += held.runPayload;
+          return held.run;
         }
         if (gop.complete && this.#advance(gop)) continue;
       }
@@ -191,13 +202,11 @@ export class ClientStream {
         this.#finish("end");
         return null;
       }
-      return new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        ring.wait().then(resolve);
-      }).then(() => {
-        this.#wake = undefined;
-        return this.next();
-      });
+      // One promise per wait, settled with the chunk itself when the ring wakes this viewer.
+      const waiter = Promise.withResolvers<Uint8Array | null>();
+      this.#waiter = waiter;
+      ring.waitFor(this.#onWake);
+      return waiter.promise;
     }
   }
 
@@ -216,6 +225,16 @@ export class ClientStream {
     this.#leadIn = undefined;
     this.#startSeq = leadIn.continueAt;
     return await this.next();
+  }
+
+  /** The ring had news (or the stream was closed): settles the waiting `next()`. */
+  #wakeUp(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    this.#waiter = undefined;
+    const chunk = this.next();
+    if (chunk instanceof Promise) chunk.then(waiter.resolve, waiter.reject);
+    else waiter.resolve(chunk);
   }
 
   /** A viewer with no GOP yet takes its start point, or the first GOP it is owed. */
@@ -272,6 +291,24 @@ export class ClientStream {
     return true;
   }
 
+  /**
+   * Moves the cursor past a run that ends at Cluster `index` of GOP `seq`. When that GOP has
+   * left the ring already (a viewer far behind), the cursor goes to `gop`'s end, and `#keepUp`
+   * then jumps to the newest keyframe.
+   */
+  #moveTo(gop: Gop, seq: number, index: number): void {
+    if (seq !== gop.seq) {
+      const next = this.#ring.firstFrom(seq);
+      if (next === undefined || next.seq !== seq) {
+        this.#index = gop.offset + gop.clusterCount;
+        return;
+      }
+      gop.release();
+      this.#hold(next);
+    }
+    this.#index = index;
+  }
+
   #hold(gop: Gop): void {
     gop.retain();
     this.#gop = gop;
@@ -293,7 +330,8 @@ export class ClientStream {
     this.#leadIn = undefined;
     this.#gop?.release();
     this.#gop = undefined;
-    this.#wake?.();
+    this.#ring.cancelWait(this.#onWake);
+    this.#wakeUp();
     this.#options.onClose?.(this, reason);
   }
 }

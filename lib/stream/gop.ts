@@ -4,7 +4,24 @@
  * @module
  */
 
-import type { WireBytes } from "./wire_format.ts";
+import type { OutputCluster } from "../matroska/gop_segmenter.ts";
+import { joinWireRun, type WireBytes, type WireFormat } from "./wire_format.ts";
+
+/**
+ * A Cluster as the ring holds it: its bytes, and the run of bytes from it to the end of the
+ * batch it was appended in (one tick of the delivery clock), so that a viewer reading from it
+ * sends the rest of the tick in one write.
+ */
+export interface HeldCluster extends WireBytes {
+  /** The wire bytes from this Cluster to its batch's end: a view of the batch's one buffer. */
+  readonly run: Uint8Array;
+  /** Payload bytes in `run` (the wire form around them not counted). */
+  readonly runPayload: number;
+  /** Where a viewer is once it has sent `run`: the GOP's sequence number ... */
+  readonly runEndSeq: number;
+  /** ... and the index in that GOP (counting trimmed Clusters, as `Gop.offset` does). */
+  readonly runEndIndex: number;
+}
 
 /**
  * One GOP: Clusters that begin with a keyframe Cluster. The newest GOP grows as it is cut.
@@ -27,7 +44,7 @@ export class Gop {
   readonly time: number;
   /** When its keyframe arrived, by the wall clock (ms since the epoch). */
   readonly wallTime: number;
-  #clusters: WireBytes[] = [];
+  #clusters: HeldCluster[] = [];
   #offset = 0;
   #bytes = 0;
   #refs = 0;
@@ -61,6 +78,11 @@ export class Gop {
    */
   wire(i: number): Uint8Array {
     return this.#clusters[i].wire;
+  }
+
+  /** The `i`-th Cluster held, with the run of its batch (see `HeldCluster`). */
+  held(i: number): HeldCluster {
+    return this.#clusters[i];
   }
 
   /** Payload bytes held. */
@@ -116,7 +138,7 @@ export class Gop {
   }
 
   /** @internal */
-  _append(cluster: WireBytes): void {
+  _append(cluster: HeldCluster): void {
     this.#clusters.push(cluster);
     this.#bytes += cluster.payload.length;
   }
@@ -137,4 +159,42 @@ export class Gop {
     this.#clusters = [];
     this.#bytes = 0;
   }
+}
+
+/**
+ * @internal The Clusters of one batch as the ring will hold them: joined into one buffer, each
+ * with its run to the batch's end and where a viewer is after it. `nextSeq` is the number the
+ * batch's first new GOP gets; `newest`, the GOP its first Clusters extend when the batch does
+ * not begin with a keyframe.
+ */
+export function holdBatch(
+  clusters: readonly OutputCluster[],
+  options: { format?: WireFormat; nextSeq: number; newest?: Gop },
+): HeldCluster[] {
+  const { chunks, wire } = joinWireRun(clusters.map((c) => c.parts), {
+    format: options.format,
+    lengths: clusters.map((c) => c.byteLength),
+  });
+  // Where a viewer is after the batch: past its last Cluster, in the batch's last GOP.
+  let lastKey = -1;
+  let keys = 0;
+  clusters.forEach((c, i) => {
+    if (c.keyframe) [lastKey, keys] = [i, keys + 1];
+  });
+  const newest = options.newest;
+  if (keys === 0 && newest === undefined) throw new TypeError("A batch needs a GOP to extend");
+  const runEndSeq = keys > 0 ? options.nextSeq + keys - 1 : newest!.seq;
+  const runEndIndex = keys > 0
+    ? clusters.length - lastKey
+    : newest!.offset + newest!.clusterCount + clusters.length;
+  let runPayload = 0;
+  for (const chunk of chunks) runPayload += chunk.payload.length;
+  return chunks.map((chunk, i) => {
+    const run = i === chunks.length - 1
+      ? chunk.wire
+      : wire.subarray(chunk.wire.byteOffset - wire.byteOffset);
+    const held: HeldCluster = { ...chunk, run, runPayload, runEndSeq, runEndIndex };
+    runPayload -= chunk.payload.length;
+    return held;
+  });
 }

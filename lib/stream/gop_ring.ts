@@ -6,10 +6,10 @@
 
 import type { OutputCluster } from "../matroska/gop_segmenter.ts";
 import { assert } from "../_assert.ts";
-import { Gop } from "./gop.ts";
-import { joinWire, type WireFormat } from "./wire_format.ts";
+import { Gop, holdBatch } from "./gop.ts";
+import type { WireFormat } from "./wire_format.ts";
 
-export { Gop } from "./gop.ts";
+export { Gop, type HeldCluster } from "./gop.ts";
 
 /** `GopRingOptions.maxBytes` when not given: 64 MiB (also the CLI's `--buffer` default). */
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -89,6 +89,8 @@ export class GopRing {
   #evictedGops = 0;
   #clusters = 0;
   #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  /** Viewers waiting at the live edge: each is called once at the next append or the end. */
+  #waiters = new Set<() => void>();
   #pinned = new Set<Gop>();
   #wire: WireFormat | undefined;
 
@@ -222,29 +224,63 @@ export class GopRing {
   }
 
   /**
+   * Calls `wake` once, when something is appended or the stream ends. Cheaper than `wait()` for
+   * many viewers: an append (a tick of the delivery clock) is one pass over the waiting ones,
+   * with no promise of the ring's in between.
+   */
+  waitFor(wake: () => void): void {
+    this.#waiters.add(wake);
+  }
+
+  /** Forgets a `wake` given to `waitFor` (its viewer left while waiting). */
+  cancelWait(wake: () => void): void {
+    this.#waiters.delete(wake);
+  }
+
+  /**
    * Appends a Cluster: a keyframe Cluster starts a new GOP, any other extends the newest. A
    * non-keyframe Cluster with no GOP to extend is dropped (returns false). `wallTime` is when
    * a keyframe Cluster's first block arrived (default: now), which dates the GOP it starts.
    */
   append(cluster: OutputCluster, wallTime?: number): boolean {
+    return this.appendBatch([cluster], wallTime === undefined ? undefined : [wallTime]) === 1;
+  }
+
+  /**
+   * Appends Clusters as one batch (a tick of the mount's delivery clock): each goes where
+   * `append` would put it, and all are joined into one buffer, so a viewer at any of them can
+   * send the rest of the batch in one write (`HeldCluster.run`), across a GOP boundary too.
+   * Viewers are woken once. `wallTimes[i]` dates a GOP that `clusters[i]` starts (default: now).
+   * Returns how many were appended.
+   */
+  appendBatch(clusters: readonly OutputCluster[], wallTimes?: readonly number[]): number {
     if (this.#ended) {
       throw new TypeError("Cannot append to a ring whose stream has ended");
     }
-    let gop = this.newest;
-    if (cluster.keyframe || gop === undefined) {
-      if (!cluster.keyframe) return false;
-      gop?._complete();
-      gop = new Gop(this.#seq++, cluster.time, wallTime);
-      this.#gops.push(gop);
+    let first = 0;
+    if (this.newest === undefined) {
+      first = clusters.findIndex((c) => c.keyframe);
+      if (first < 0) first = clusters.length;
     }
-    const joined = joinWire(cluster.parts, { format: this.#wire, length: cluster.byteLength });
-    gop._append(joined);
-    if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
-    this.#bytes += joined.payload.length;
-    this.#clusters++;
+    const kept = first === 0 ? clusters : clusters.slice(first);
+    if (kept.length === 0) return 0;
+    const held = holdBatch(kept, { format: this.#wire, nextSeq: this.#seq, newest: this.newest });
+    for (let i = 0; i < kept.length; i++) {
+      const cluster = kept[i];
+      let gop = this.newest;
+      if (cluster.keyframe || gop === undefined) {
+        gop?._complete();
+        gop = new Gop(this.#seq++, cluster.time, wallTimes?.[first + i]);
+        this.#gops.push(gop);
+      }
+      gop._append(held[i]);
+      if (cluster.time > this.#liveTime) this.#liveTime = cluster.time;
+      this.#bytes += held[i].payload.length;
+      this.#clusters++;
+    }
     this.#evict();
     this.#notify();
-    return true;
+    return kept.length;
   }
 
   /** Marks the end of the stream: viewers drain what is left, then close. */
@@ -283,5 +319,9 @@ export class GopRing {
   #notify(): void {
     this.#wake.resolve();
     this.#wake = Promise.withResolvers<void>();
+    const waiters = this.#waiters;
+    if (waiters.size === 0) return;
+    this.#waiters = new Set();
+    for (const wake of waiters) wake();
   }
 }

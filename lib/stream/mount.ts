@@ -8,6 +8,7 @@ import type { Block } from "../matroska/block.ts";
 import type { GopSegmenterOptions } from "../matroska/gop_segmenter.ts";
 import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
 import type { ClientStream } from "./client_stream.ts";
+import type { Latency } from "./delivery_clock.ts";
 import { GopRing, type GopRingOptions, type StartPoint } from "./gop_ring.ts";
 import { MountInput } from "./mount_input.ts";
 import type { MountTap, MountTapFactory } from "./mount_tap.ts";
@@ -42,6 +43,11 @@ export interface MountOptions extends GopRingOptions, GopSegmenterOptions {
   onKeyframeAfterGap?: (mount: string, seconds: number) => void;
   /** Gives the mount's tap: a second consumer of its blocks (segments, recordings). */
   tap?: MountTapFactory;
+  /**
+   * The delivery clock (`DeliveryClock`): viewers at the live edge get one write per tick of
+   * `latency` ms, or per video frame (`"frame"`). Default none: one write per Cluster as cut.
+   */
+  latency?: Latency;
 }
 
 /**
@@ -165,16 +171,16 @@ export class Mount {
     if (!this.#ended && this.#input) this.#tap?.pause();
   }
 
-  /** Sends the open Cluster now (the source's own Cluster ended). */
+  /** The source's own Cluster ended (followed only without a delivery clock: `latency`). */
   endCluster(): void {
-    if (!this.#ended) this.#input?.flush();
+    if (!this.#ended) this.#input?.sourceCut();
   }
 
   /** Ends the stream: the open Cluster is cut, viewers drain the ring and close. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#input?.flush();
+    this.#input?.finish();
     this.ring.end();
     this.#ready.resolve(undefined);
     this.#tap?.end();

@@ -12,6 +12,7 @@ import {
 } from "../matroska/gop_segmenter.ts";
 import { describeTrackSet, type LiveHeader, sameTrackSet } from "../matroska/live_header.ts";
 import type { GopRing } from "./gop_ring.ts";
+import { DeliveryClock, type Latency } from "./delivery_clock.ts";
 import { KeyframeWatch, type KeyframeWatchOptions } from "./keyframe_watch.ts";
 import type { MountTap } from "./mount_tap.ts";
 import { SourceTimeline } from "./source_timeline.ts";
@@ -23,6 +24,13 @@ export interface MountInputOptions extends GopSegmenterOptions {
   keyframes?: Omit<KeyframeWatchOptions, "msPerUnit">;
   /** Gets every block too, on the mount's timeline. */
   tap?: MountTap;
+  /**
+   * The delivery clock's period (see `DeliveryClock`): what arrived goes to the ring once per
+   * tick, cut into whole Clusters (`lowLatency` is then ignored), and the source's own Cluster
+   * cuts are not followed. Default none: each Cluster goes to the ring as it is cut, and an
+   * unpaced source is cut where it cut its own.
+   */
+  latency?: Latency;
 }
 
 /**
@@ -53,6 +61,10 @@ export class MountInput {
   #video: number | undefined;
   #tap: MountTap | undefined;
   #blocks = 0;
+  #clock: DeliveryClock | undefined;
+  /** Clusters cut since the clock's last tick. */
+  #pending: OutputCluster[] = [];
+  #msPerUnit: number;
 
   constructor(header: LiveHeader, ring: GopRing, options: MountInputOptions = {}) {
     this.header = header;
@@ -67,7 +79,15 @@ export class MountInput {
       ...options.keyframes,
       msPerUnit: header.timestampScale / 1e6,
     });
-    this.#segmenter = new GopSegmenter(header, options);
+    this.#msPerUnit = header.timestampScale / 1e6;
+    const latency = options.latency;
+    this.#clock = latency === undefined
+      ? undefined
+      : new DeliveryClock(latency, () => this.#tick());
+    this.#segmenter = new GopSegmenter(
+      header,
+      latency === undefined ? options : { ...options, lowLatency: false },
+    );
     ring.setTimestampScale(header.timestampScale);
     this.#tap = options.tap;
     this.#tap?.header(header);
@@ -95,8 +115,7 @@ export class MountInput {
         }`,
       );
     }
-    const last = this.#segmenter.resync();
-    if (last !== undefined) this.#append(last);
+    this.#add(this.#segmenter.resync());
     this.timeline.handover();
     this.#tap?.header(header);
   }
@@ -106,24 +125,52 @@ export class MountInput {
     this.#blocks++;
     block = this.timeline.rebase(block);
     if (block.track === this.#video) this.#keyframes.observe(block);
-    const cluster = this.#segmenter.push(block);
-    if (cluster !== undefined) this.#append(cluster);
+    this.#add(this.#segmenter.push(block));
+    const frame = this.#video === undefined || block.track === this.#video;
+    this.#clock?.arrived(frame, block.time * this.#msPerUnit);
     this.#tap?.block(block);
   }
 
-  /** Appends the open Cluster now (the source's own Cluster ended, or the stream does). */
-  flush(): void {
-    const cluster = this.#segmenter.flush();
-    if (cluster !== undefined) this.#append(cluster);
+  /**
+   * The source's own Cluster ended: without a delivery clock, the open Cluster goes to the ring
+   * now; with one, the clock decides (`DeliveryClock.sourceCut`).
+   */
+  sourceCut(): void {
+    if (this.#clock === undefined) this.#add(this.#segmenter.flush());
+    else this.#clock.sourceCut();
+  }
+
+  /** The stream ends: everything pending goes to the ring now, and the clock stops. */
+  finish(): void {
+    this.#add(this.#segmenter.flush());
+    this.#clock?.tick();
+    this.#clock?.stop();
+  }
+
+  #add(cluster: OutputCluster | undefined): void {
+    if (cluster === undefined) return;
+    if (this.#clock === undefined) this.#ring.append(cluster, this.#wallTime(cluster));
+    else this.#pending.push(cluster);
   }
 
   /**
-   * A Cluster is appended when the block after it arrives (up to a Cluster later than its own
-   * first block): its GOP is dated back from now by the media time between the two.
+   * When a Cluster's first block arrived, by the wall clock: it reaches the ring after the
+   * blocks that followed it (up to a Cluster, or a tick, later), so it is dated back from now
+   * by the media time between it and the newest block. It dates the GOP it starts.
    */
-  #append(cluster: OutputCluster): void {
+  #wallTime(cluster: OutputCluster): number {
     const newest = this.timeline.newest;
     const behind = newest === -Infinity ? 0 : Math.max(0, newest - cluster.time);
-    this.#ring.append(cluster, Date.now() - behind * this.#ring.msPerUnit);
+    return Date.now() - behind * this.#msPerUnit;
+  }
+
+  /** The clock's tick: the open Cluster is cut, and the tick's Clusters go as one batch. */
+  #tick(): void {
+    const open = this.#segmenter.flush();
+    if (open !== undefined) this.#pending.push(open);
+    if (this.#pending.length === 0 || this.#ring.ended) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#ring.appendBatch(batch, batch.map((c) => this.#wallTime(c)));
   }
 }

@@ -15,7 +15,7 @@ export interface IngestSink {
   setHeader(header: LiveHeader): void;
   pushBlock(block: Block): void;
   countBytesIn(n: number): void;
-  /** The source's Cluster ended: send the open Cluster now. */
+  /** The source's Cluster ended (a mount without a delivery clock sends its open Cluster now). */
   endCluster?(): void;
 }
 

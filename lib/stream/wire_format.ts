@@ -61,3 +61,68 @@ export function joinWire(
   const payload = format === undefined ? wire : wire.subarray(start, at);
   return { payload, wire };
 }
+
+/**
+ * Joins several chunks into one buffer, each laid out as `prefix | payload | suffix` one after
+ * the other: every chunk's `WireBytes` are views into it, and so is any run of consecutive
+ * chunks, which a writer sends in one write. The mount's delivery clock appends each tick's
+ * Clusters this way, so a viewer at the live edge writes a tick in one write even when the tick
+ * holds a GOP's last Cluster and the next GOP's first.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { joinWireRun } from "./wire_format.ts";
+ * const brackets = { prefix: (n: number) => new Uint8Array([n]), suffix: new Uint8Array([0]) };
+ * const { chunks, wire } = joinWireRun([[new Uint8Array([7])], [new Uint8Array([8, 9])]], {
+ *   format: brackets,
+ * });
+ * assertEquals(Array.from(wire), [1, 7, 0, 2, 8, 9, 0]);
+ * assertEquals(Array.from(chunks[1].wire), [2, 8, 9, 0]);
+ * assertEquals(Array.from(chunks[1].payload), [8, 9]);
+ * ```
+ */
+export function joinWireRun(
+  chunks: readonly (readonly Uint8Array[])[],
+  options: { format?: WireFormat; lengths?: readonly number[] } = {},
+): { chunks: WireBytes[]; wire: Uint8Array } {
+  const format = options.format;
+  const suffix = format?.suffix;
+  const lengths = chunks.map((parts, i) =>
+    options.lengths?.[i] ?? parts.reduce((n, p) => n + p.length, 0)
+  );
+  const prefixes = lengths.map((n) => format?.prefix(n));
+  let total = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    total += (prefixes[i]?.length ?? 0) + lengths[i] + (suffix?.length ?? 0);
+  }
+  const wire = new Uint8Array(total);
+  const out: WireBytes[] = [];
+  let at = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const begin = at;
+    const prefix = prefixes[i];
+    if (prefix !== undefined) {
+      wire.set(prefix, at);
+      at += prefix.length;
+    }
+    const start = at;
+    for (const part of chunks[i]) {
+      if (at + part.length > start + lengths[i]) break;
+      wire.set(part, at);
+      at += part.length;
+    }
+    if (at !== start + lengths[i]) {
+      throw new RangeError(
+        `Chunk parts do not add up to its length: ${at - start} of ${lengths[i]}`,
+      );
+    }
+    const payload = wire.subarray(start, at);
+    if (suffix !== undefined) {
+      wire.set(suffix, at);
+      at += suffix.length;
+    }
+    out.push({ payload, wire: format === undefined ? payload : wire.subarray(begin, at) });
+  }
+  return { chunks: out, wire };
+}

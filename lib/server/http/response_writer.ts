@@ -210,7 +210,9 @@ export async function writeStream(
       return;
     }
     progress.writing = true;
-    await writeAll(conn, value);
+    // One write takes the whole chunk almost always; no `writeAll` frame for that.
+    const n = await conn.write(value);
+    if (n < value.length) await writeAll(conn, value.subarray(n));
     progress.writing = false;
     progress.written += value.length;
   }
