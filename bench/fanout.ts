@@ -83,7 +83,7 @@ const ONLY = new Set(
   String(parsed.only ?? "mkserver,cadence").split(",").map((s) => s.trim()),
 );
 for (const o of ONLY) {
-  if (!["mkserver", "icecast", "cadence", "engines", "modes"].includes(o)) {
+  if (!["mkserver", "icecast", "cadence", "engines", "modes", "record"].includes(o)) {
     throw new TypeError(`Invalid --only: ${o}`);
   }
 }
