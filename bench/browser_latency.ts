@@ -3,7 +3,7 @@
 // Chromium opens the player page, and "seconds behind live" is sampled for --seconds after a
 // --warmup (default 30 s after 5 s). Each server mode in --modes runs in turn.
 //
-//   deno run -A bench/browser_latency.ts [--seconds 30] [--warmup 5] [--modes normal,low-latency]
+//   deno run -A bench/browser_latency.ts [--seconds 30] [--warmup 5] [--modes normal,low-latency,500ms]
 //                                        [--size 640x360] [--bitrate 1M]
 //
 // Two figures per sample, both "the server's newest block's media time − the playhead":
@@ -118,7 +118,12 @@ async function runMode(
 ) {
   const ffmpeg = encoder(flags.size, flags.bitrate);
   const started = performance.now();
-  const piped = await startPipedServer(mode === "low-latency" ? ["--low-latency"] : [], ffmpeg);
+  // A mode: normal (the default cadence), low-latency, or a --latency value such as 500ms.
+  const args = mode === "normal" ? [] : mode === "low-latency" ? ["--low-latency"] : [
+    "--latency",
+    mode,
+  ];
+  const piped = await startPipedServer(args, ffmpeg);
   const server = piped.server;
   const browser = await launchBrowser();
   try {

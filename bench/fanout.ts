@@ -24,7 +24,7 @@
 //   modes     the live encoder with --stall-timeout 0 (no stall watchdog), and with V8's
 //             default young generation (mkserver-v8default)
 // `--configs` picks configurations by name instead (mkserver, mkserver-file, icecast,
-// mkserver-250ms, mkserver-40ms, mkserver-frame, mkserver-frame-perpacket, mkserver-perpacket,
+// mkserver-500ms, mkserver-250ms, mkserver-40ms, mkserver-frame, mkserver-frame-perpacket, mkserver-perpacket,
 // engine-listen, engine-deno, mkserver-nostall, mkserver-v8default, mkserver-record: with
 // --record into the run's temp dir), e.g. `--viewers 5000
 // --configs mkserver`.
@@ -785,6 +785,7 @@ try {
     denoServer("mkserver", "main.ts", [], live),
     denoServer("mkserver-file", "main.ts", []),
     ICECAST,
+    denoServer("mkserver-500ms", "main.ts", ["--latency", "500ms"], live),
     denoServer("mkserver-250ms", "main.ts", ["--latency", "250ms"], live),
     denoServer("mkserver-40ms", "main.ts", ["--latency", "40ms"], live),
     denoServer("mkserver-frame", "main.ts", ["--low-latency"], live),
@@ -807,6 +808,7 @@ try {
     mkserver: ["mkserver", "mkserver-file", "icecast"],
     icecast: ["icecast"],
     cadence: [
+      "mkserver-500ms",
       "mkserver-250ms",
       "mkserver-40ms",
       "mkserver-frame",
