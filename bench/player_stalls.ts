@@ -11,7 +11,7 @@
 //           counted after the first second of playback. Also reported: how often both packet
 //           queues ran empty (`aq=0KB vq=0KB`), which is no stall by itself
 //
-//   deno run -A bench/player_stalls.ts [--seconds 60] [--latency 1s] [--input FILE]
+//   deno run -A bench/player_stalls.ts [--seconds 60] [--latency D] [--input FILE]
 //                                      [--readrate R] [--keep]
 //
 // `--readrate 0.8` feeds the source slower than real time (ffmpeg `-readrate` instead of `-re`):
@@ -226,7 +226,7 @@ try {
     watchMpv(url, dir, SECONDS * 1000),
     watchFfplay(url, SECONDS * 1000),
   ]);
-  const latency = flags.latency ?? "1s (default)";
+  const latency = flags.latency ?? "the default";
   console.log(`player stalls: ${SECONDS} s at the live edge, --latency ${latency}, ${file}`);
   console.log(
     `  mpv     started after ${mpv.startedAfterMs} ms; paused-for-cache ${mpv.stalls} time(s)`,

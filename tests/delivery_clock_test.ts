@@ -219,7 +219,7 @@ Deno.test("Mount with a delivery clock in frame mode writes with each video fram
 });
 
 Deno.test("--latency takes a duration or frame, --low-latency is --latency frame, and a config file's cadence yields to the command line's", async () => {
-  assertEquals(parseCliOptions(["x"]).latency, 1000);
+  assertEquals(parseCliOptions(["x"]).latency, 500);
   assertEquals(parseCliOptions(["--latency", "250ms", "x"]).latency, 250);
   assertEquals(parseCliOptions(["--latency", "0.5", "x"]).latency, 500);
   assertEquals(parseCliOptions(["--latency", "frame", "x"]).latency, "frame");

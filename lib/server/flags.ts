@@ -186,7 +186,7 @@ export const FLAG = {
     name: "latency",
     arg: "D",
     section: "Delivery",
-    default: `${DEFAULT_LATENCY / 1000}s`,
+    default: `${DEFAULT_LATENCY}ms`,
     parse: parseLatency,
     help: [
       "how often viewers at the live edge get a write: every D (5ms to 10s, e.g.",

@@ -10,8 +10,8 @@
  */
 export type Latency = number | "frame";
 
-/** `Latency` of the CLI's `--latency` when not given: one write per viewer per second. */
-export const DEFAULT_LATENCY = 1000;
+/** `Latency` of the CLI's `--latency` when not given: two writes per viewer a second. */
+export const DEFAULT_LATENCY = 500;
 
 /**
  * The fallback period in `"frame"` mode for blocks that come without a video frame after them
