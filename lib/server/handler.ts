@@ -6,23 +6,22 @@
  */
 
 import { STATUS_CODE } from "@std/http/status";
+import type { Handler, HandlerInfo, HandlerOptions } from "./handler_options.ts";
+import { describePeer, peerAddress, peerHost } from "./peer.ts";
+import { waitForHeader } from "./wait_for_header.ts";
 import { assert } from "../_assert.ts";
 import { guardRequest, keepPrivate, pageStreamUrl, wantsPage } from "./access/access_guard.ts";
-import type { AccessPolicy } from "./access/access_policy.ts";
 import { type Logger, SILENT } from "../log.ts";
-import { contentTypeOf, type LiveHeader } from "../matroska/live_header.ts";
+import { contentTypeOf } from "../matroska/live_header.ts";
 import type { ClientStream } from "../stream/client_stream.ts";
 import { Mount } from "../stream/mount.ts";
 import { MountRegistry } from "../stream/mount_registry.ts";
 import { viewerEndEvent } from "../stream/stream_events.ts";
 import { handleAdmin } from "./admin.ts";
 import { CHUNKED } from "./chunked.ts";
-import type { ConnInfo } from "./conn_info.ts";
 import { EvictionCounts } from "./eviction_counts.ts";
 import { LATENCY_PATH, latencyRoute } from "./latency_route.ts";
 import { handlePush } from "./push.ts";
-import type { PackagerTable } from "./packagers.ts";
-import type { RecorderTable } from "../record/recorder_table.ts";
 import { badMountName, decodeMountName } from "./mount_name.ts";
 import { HLS_SCRIPT_PATH, hlsScriptResponse } from "./player_assets.ts";
 import { playerPage } from "./player_page.ts";
@@ -32,52 +31,10 @@ import { type ShiftedStart, shiftedStart, shiftPointOf } from "./shifted_join.ts
 import { type SegmentCounters, segmentCounters, segmentRoute } from "./segments.ts";
 import { metricsResponse, statusResponse } from "./status_response.ts";
 import { streamResponse } from "./stream_response.ts";
-import { textResponse as text } from "./text_response.ts";
-import type { Webhooks } from "./webhooks/webhooks.ts";
+import { emptyBody, methodNotAllowed, textResponse as text } from "./text_response.ts";
 import { ViewerLatency } from "./viewer_latency.ts";
 
-/** Options of `createHandler`. */
-export interface HandlerOptions {
-  log?: Logger;
-  /** How long a viewer's request waits for the source's header before a 503 (ms, default 10000). */
-  readyTimeout?: number;
-  /** Enables the admin API under `/admin/`, guarded by this bearer token. */
-  adminToken?: string;
-  /** Enables pushing sources to `/live/NAME` (PUT or POST), guarded by this token. */
-  sourceToken?: string;
-  /** With a `MountRegistry`: the mount served at `/stream` and `/` (default `"stream"`). */
-  defaultMount?: string;
-  /** Most viewers at once; more get 503 with Retry-After (default 0: no limit). */
-  maxClients?: number;
-  /**
-   * Where the server counts stall evictions, shown per mount in `/status` and `/metrics`
-   * (default: a count of its own, which stays 0).
-   */
-  evictions?: EvictionCounts;
-  /** The mounts' packagers: HLS and DASH under `/live/NAME/` (none without it). */
-  packagers?: PackagerTable;
-  /** The mounts' recorders (`--record`): their state in `/status` and `/metrics`. */
-  recorders?: RecorderTable;
-  /** Where segmented requests are counted (for `/metrics`). */
-  segmentCounters?: SegmentCounters;
-  /**
-   * Who may watch and publish (see `guardRequest`); it decides pushing too, `sourceToken`
-   * included. Absent: viewers are not guarded, and pushing needs `sourceToken`.
-   */
-  access?: AccessPolicy;
-  /**
-   * Told of every viewer that plays, stops or is evicted (as counted in `evictions`), and shown
-   * in `/status` and `/metrics`. The registry needs them too, for its sources' events.
-   */
-  webhooks?: Webhooks;
-  /** Where viewers' latency reports are counted (default: a table of the handler's own). */
-  viewerLatency?: ViewerLatency;
-  /**
-   * The recorder's directory (`DIR/NAME/*.mkv`): serves `/live/NAME/recordings` and lets
-   * `?from=` start a viewer in them (none without it).
-   */
-  recordDir?: string;
-}
+export type { Handler, HandlerInfo, HandlerOptions } from "./handler_options.ts";
 
 /** Other paths the handler answers. */
 const PAGE_PATHS = new Set(["/", "/player", "/status", "/metrics"]);
@@ -89,53 +46,6 @@ const LIVE_PATH = /^\/live\/([^/]+)$/;
 const STREAM_PATHS = new Set(["/stream", "/stream.mkv", "/stream.webm"]);
 
 /** What the handler answers for a mount, with the peer's address for logging. */
-export type Handler = (
-  request: Request,
-  info?: HandlerInfo,
-) => Promise<Response>;
-
-/** What the handler may know of the connection: any part of `ConnInfo`. */
-export type HandlerInfo = Partial<ConnInfo>;
-
-/** The peer's IP address, when the connection has one. */
-function peerAddress(info?: HandlerInfo): string | undefined {
-  const addr = info?.remoteAddr as { hostname?: string } | undefined;
-  return addr?.hostname || undefined;
-}
-
-function describePeer(info?: HandlerInfo): string {
-  const host = peerHost(info);
-  return host === "unknown" ? host : `${host}:${(info?.remoteAddr as { port?: number }).port}`;
-}
-
-function peerHost(info?: HandlerInfo): string {
-  const addr = info?.remoteAddr as { hostname?: string } | undefined;
-  return addr?.hostname ? addr.hostname : "unknown";
-}
-
-function emptyBody(): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start: (controller) => controller.close() });
-}
-
-function notAllowed(method: string, allow: string): Response {
-  return text(STATUS_CODE.MethodNotAllowed, `Method not allowed: ${method}`, { allow });
-}
-
-async function waitForHeader(
-  mount: Mount,
-  timeout: number,
-): Promise<LiveHeader | undefined> {
-  if (mount.header || mount.ended) return mount.header;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeout);
-  });
-  try {
-    return await Promise.race([mount.ready, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The routes of `createHandler`, over one registry. */
 class MountHandler {
@@ -229,7 +139,7 @@ class MountHandler {
     const known = STREAM_PATHS.has(pathname) || PAGE_PATHS.has(pathname);
     if (!known) return text(STATUS_CODE.NotFound, `Not found: ${pathname}`);
     const method = request.method;
-    if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD");
+    if (method !== "GET" && method !== "HEAD") return methodNotAllowed(method, "GET, HEAD");
     try {
       return await this.#page(request, pathname, { prefix, info });
     } catch (error) {
@@ -263,7 +173,9 @@ class MountHandler {
         address: describePeer(info),
       });
     }
-    if (method !== "GET" && method !== "HEAD") return notAllowed(method, "GET, HEAD, PUT, POST");
+    if (method !== "GET" && method !== "HEAD") {
+      return methodNotAllowed(method, "GET, HEAD, PUT, POST");
+    }
     // A viewer may come before the source: wait for it like for a header.
     const mount = await this.#registry.waitFor(name, this.#readyTimeout);
     if (mount === undefined) return text(STATUS_CODE.NotFound, `No mount named ${name}`);

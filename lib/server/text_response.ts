@@ -21,3 +21,13 @@ export function textResponse(status: number, body: string, headers: HeadersInit 
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
   });
 }
+
+/** `405` for `method`, with the `Allow` header listing what the path takes. */
+export function methodNotAllowed(method: string, allow: string): Response {
+  return textResponse(405, `Method not allowed: ${method}`, { allow });
+}
+
+/** A body that ends at once (a `HEAD` answer that still looks like a stream). */
+export function emptyBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}
