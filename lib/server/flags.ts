@@ -12,9 +12,8 @@ import { DEFAULT_LATENCY, type Latency } from "../stream/delivery_clock.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION } from "../stream/gop_ring.ts";
 import { DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT } from "./http/http_server_options.ts";
 import { DEFAULT_GRACE } from "../stream/mount_registry.ts";
-import type { IpList } from "./access/ip_list.ts";
-import { parseAuthUrl, parseIpList, parsePublishTokens } from "./access/access_flags.ts";
-import { DEFAULT_QUEUE_LIMIT } from "./webhooks/webhook_receiver.ts";
+import { ACCESS_WEBHOOK_FLAGS } from "./access_webhook_flags.ts";
+import { type Flag, toggle, value, type ValueFlag } from "./flag_kinds.ts";
 import {
   type BufferSpec,
   type Burst,
@@ -24,7 +23,6 @@ import {
   parseBuffer,
   parseBurst,
   parseCount,
-  parseHttpUrl,
   parseLatency,
   parseLimits,
   parseLogLevel,
@@ -34,71 +32,14 @@ import {
   parseSlowPolicy,
   parseText,
   type SlowPolicy,
-  UsageError,
 } from "./flag_parsers.ts";
 
-/** The headings `--help` groups flags under, in order. */
-export type FlagSection =
-  | "Options"
-  | "Pushed sources"
-  | "Delivery"
-  | "Recording"
-  | "Connections"
-  | "Access"
-  | "Webhooks"
-  | "Operation";
-
-interface FlagBase {
-  /** Long name: `--NAME` on the command line, `"NAME"` in a config file. */
-  readonly name: string;
-  /** One-letter alias: `-X`. */
-  readonly short?: string;
-  readonly section: FlagSection;
-  /** The lines of its `--help` entry, wrapped by hand; `{default}` stands for the default. */
-  readonly help: readonly string[];
-  /** False for flags a config file may not set (`--help`, `--version`, `--config`). */
-  readonly inFile?: false;
-}
-
-/** A flag that takes a value (`--port 8080`, `--port=8080`). */
-export interface ValueFlag<T> extends FlagBase {
-  readonly kind: "string";
-  /** The value's placeholder in `--help` (`N`, `S`, `FILE`). */
-  readonly arg: string;
-  /** The value when the flag is absent, written as a user would (and parsed the same way). */
-  readonly default?: string;
-  /** Turns the text into the setting; throws `UsageError` naming `flag` when it is wrong. */
-  readonly parse: (text: string, flag: string) => T;
-  /**
-   * The flag may be given several times, each value kept (`--webhook A --webhook B`; in a
-   * config file, a string or an array of strings). Such a flag has no default.
-   */
-  readonly repeatable?: true;
-  /** A config file may give an object `{"NAME": "VALUE"}`, read as `NAME=VALUE,…`. */
-  readonly mapInFile?: true;
-}
-
-/** A flag that is on or off. One that is on by default is written `--no-NAME`. */
-export interface SwitchFlag extends FlagBase {
-  readonly kind: "boolean";
-  readonly default?: boolean;
-}
-
-/** Any flag of the table. */
-export type Flag = ValueFlag<unknown> | SwitchFlag;
+export type { Flag, FlagSection, SwitchFlag, ValueFlag } from "./flag_kinds.ts";
 
 /** Milliseconds between the summary lines the CLI logs at `info`. */
 export const SUMMARY_INTERVAL = 30_000;
 
 const RING_DEFAULTS: BufferSpec = { ms: DEFAULT_MAX_DURATION, bytes: DEFAULT_MAX_BYTES };
-
-function value<T>(spec: Omit<ValueFlag<T>, "kind">): ValueFlag<T> {
-  return { kind: "string", ...spec };
-}
-
-function toggle(spec: Omit<SwitchFlag, "kind">): SwitchFlag {
-  return { kind: "boolean", ...spec };
-}
 
 /** The flags, by the name the code uses; `FLAGS` lists them in `--help` order. */
 export const FLAG = {
@@ -290,134 +231,7 @@ export const FLAG = {
       "(default: keep everything)",
     ],
   }),
-  viewToken: value<string>({
-    name: "view-token",
-    arg: "TOKEN",
-    section: "Access",
-    parse: parseText,
-    help: [
-      "viewers of /, /stream and /live/NAME... (HLS and DASH too) need",
-      "Authorization: Bearer TOKEN or ?token=TOKEN, else 401; also",
-      "MKSERVER_VIEW_TOKEN in the environment",
-    ],
-  }),
-  urlSecret: value<string>({
-    name: "url-secret",
-    arg: "SECRET",
-    section: "Access",
-    parse: parseText,
-    help: [
-      "viewers may come through signed, expiring paths /s/EXPIRY/SIG/... made",
-      "by 'mkserver sign' (at least 32 bytes; also MKSERVER_URL_SECRET)",
-    ],
-  }),
-  jwtSecret: value<string>({
-    name: "jwt-secret",
-    arg: "SECRET",
-    section: "Access",
-    parse: parseText,
-    help: [
-      "accept HS256 JWTs (Authorization: Bearer or ?jwt=) for viewing, and for",
-      'publishing when their "actions" claim says so; a "mounts" claim limits',
-      "the mounts (at least 32 bytes; also MKSERVER_JWT_SECRET)",
-    ],
-  }),
-  jwks: value<string>({
-    name: "jwks",
-    arg: "FILE",
-    section: "Access",
-    parse: parseText,
-    help: ["accept RS256 and ES256 JWTs signed by the public keys of this JWKS file"],
-  }),
-  authUrl: value<string>({
-    name: "auth-url",
-    arg: "URL",
-    section: "Access",
-    parse: parseAuthUrl,
-    help: [
-      "ask URL about each viewer and source: a POST of JSON {action, mount, ip,",
-      "token, query, userAgent}; 2xx allows, anything else or no answer in 3 s",
-      "denies; answers are reused for 5 s",
-    ],
-  }),
-  publishTokens: value<ReadonlyMap<string, string>>({
-    name: "publish-tokens",
-    arg: "LIST",
-    section: "Access",
-    parse: parsePublishTokens,
-    mapInFile: true,
-    help: [
-      "per-mount source tokens, NAME=TOKEN,... (in a config file also an object",
-      '{"cam1": "TOKEN"}): PUT /live/NAME with its own token',
-    ],
-  }),
-  viewAllow: value<IpList>({
-    name: "view-allow",
-    arg: "CIDRS",
-    section: "Access",
-    parse: parseIpList,
-    help: ["only these addresses may watch, e.g. 10.0.0.0/8,2001:db8::/32"],
-  }),
-  viewDeny: value<IpList>({
-    name: "view-deny",
-    arg: "CIDRS",
-    section: "Access",
-    parse: parseIpList,
-    help: ["these addresses may not watch (this wins over --view-allow)"],
-  }),
-  publishAllow: value<IpList>({
-    name: "publish-allow",
-    arg: "CIDRS",
-    section: "Access",
-    parse: parseIpList,
-    help: ["only these addresses may push sources"],
-  }),
-  publishDeny: value<IpList>({
-    name: "publish-deny",
-    arg: "CIDRS",
-    section: "Access",
-    parse: parseIpList,
-    help: ["these addresses may not push sources (this wins over --publish-allow)"],
-  }),
-  webhook: value<string>({
-    name: "webhook",
-    arg: "URL",
-    section: "Webhooks",
-    parse: parseHttpUrl,
-    repeatable: true,
-    help: [
-      "POST every event (publish, unpublish, play, stop, evict) to URL as",
-      "JSON, with an id and a seq to dedupe by; repeat the flag for more",
-      "receivers. Each has its own queue and retries with backoff: one",
-      "that is down or slow changes nothing for viewers (drops: /metrics)",
-    ],
-  }),
-  webhookSecret: value<string>({
-    name: "webhook-secret",
-    arg: "KEY",
-    section: "Webhooks",
-    parse: parseText,
-    help: [
-      "sign each webhook body: X-Mkserver-Signature: sha256= and the hex",
-      "HMAC-SHA256 of the body with KEY; MKSERVER_WEBHOOK_SECRET in the",
-      "environment works too and keeps the key out of the process list",
-    ],
-  }),
-  webhookQueue: value<number>({
-    name: "webhook-queue",
-    arg: "N",
-    section: "Webhooks",
-    default: String(DEFAULT_QUEUE_LIMIT),
-    parse: (text, flag) => {
-      const n = parseCount(text, flag);
-      if (n < 1) throw new UsageError(`Invalid ${flag}: '${text}' (expected at least 1)`);
-      return n;
-    },
-    help: [
-      "most events waiting per receiver; when full, the oldest is dropped",
-      "(default {default})",
-    ],
-  }),
+  ...ACCESS_WEBHOOK_FLAGS,
   headerTimeout: value<number>({
     name: "header-timeout",
     arg: "S",
