@@ -7,6 +7,7 @@
 import hlsScript from "npm:hls.js@1.7.4/dist/hls.min.js" with { type: "text" };
 // deno-lint-ignore no-import-prefix
 import dashModule from "npm:dashjs@5.2.1" with { type: "text" };
+import { waitFor } from "./_browser.ts";
 import type { Page } from "./_playwright.ts";
 
 /** What the page's player reports. */
@@ -83,4 +84,27 @@ export function playerState(page: Page): Promise<PlayerState> {
       errors: window.errors ?? [],
     };
   })()`);
+}
+
+/**
+ * Opens `pageUrl` (a player page of `servePlayers`) in `page` and waits up to 25 s until the
+ * player shows picture and has played half a second. Returns that first state and the page's
+ * errors (a list that keeps filling). `log` adds the server's log to a failure.
+ */
+export async function startPlayer(
+  page: Page,
+  player: string,
+  pageUrl: string,
+  log: () => string,
+): Promise<{ started: PlayerState; pageErrors: string[] }> {
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(pageUrl);
+  const started = await waitFor(
+    () => playerState(page),
+    (s) => s.currentTime > 0.5 && s.videoWidth > 0,
+    25_000,
+    (last) => `${player} did not start: ${JSON.stringify(last)} ${pageErrors}\n${log()}`,
+  );
+  return { started, pageErrors };
 }

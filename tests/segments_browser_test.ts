@@ -7,9 +7,9 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { until } from "../bench/_proc.ts";
-import { launchBrowser, waitFor } from "./_browser.ts";
+import { launchBrowser } from "./_browser.ts";
 import { CliServer } from "./_cli.ts";
-import { playerState, servePlayers } from "./_players.ts";
+import { playerState, servePlayers, startPlayer } from "./_players.ts";
 
 async function available(url: string): Promise<boolean> {
   return await until(async () => {
@@ -28,14 +28,11 @@ async function assertPlays(player: "hls" | "dash", fixture: string, path: string
   const browser = await launchBrowser();
   try {
     const page = await browser.context.newPage();
-    const pageErrors: string[] = [];
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(pages.url(player, src));
-    const started = await waitFor(
-      () => playerState(page),
-      (s) => s.currentTime > 0.5 && s.videoWidth > 0,
-      25_000,
-      (last) => `${player} did not start: ${JSON.stringify(last)} ${pageErrors}\n${server.log}`,
+    const { started, pageErrors } = await startPlayer(
+      page,
+      player,
+      pages.url(player, src),
+      () => server.log,
     );
     const t0 = performance.now();
     // Up to three 4 s windows: a loaded 2-core machine may stall the decoder for a moment.

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "@std/assert";
 import { until } from "../bench/_proc.ts";
 import { launchBrowser, waitFor } from "./_browser.ts";
 import { CliServer, runCli } from "./_cli.ts";
-import { playerState, servePlayers } from "./_players.ts";
+import { playerState, servePlayers, startPlayer } from "./_players.ts";
 
 async function assertPlaysSigned(player: "hls" | "dash", fixture: string, path: string) {
   const secret = Array.from(
@@ -49,14 +49,11 @@ async function assertPlaysSigned(player: "hls" | "dash", fixture: string, path: 
   const browser = await launchBrowser();
   try {
     const page = await browser.context.newPage();
-    const pageErrors: string[] = [];
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(pages.url(player, src));
-    const started = await waitFor(
-      () => playerState(page),
-      (s) => s.currentTime > 0.5 && s.videoWidth > 0,
-      25_000,
-      (last) => `${player} did not start: ${JSON.stringify(last)} ${pageErrors}\n${server.log}`,
+    const { started, pageErrors } = await startPlayer(
+      page,
+      player,
+      pages.url(player, src),
+      () => server.log,
     );
     const last = await waitFor(
       () => playerState(page),
