@@ -155,8 +155,10 @@ Deno.test("`mkserver` remuxes an MP4 input with ffmpeg, and without ffmpeg exits
         "lavfi",
         "-i",
         "testsrc2=size=64x64:rate=5",
+        // Long enough to outlast the viewer's connect on a loaded machine: a file input ends
+        // the server once it has been played out and no viewer is left.
         "-t",
-        "1",
+        "5",
         "-c:v",
         codec,
         "-y",
